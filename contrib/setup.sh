@@ -1,0 +1,72 @@
+#!/bin/sh
+# Set up siprof on Debian 12 and build it; then, with --demo, show it on the
+# bundled demo program, or with --check, run the test suite.
+#
+#   sh contrib/setup.sh [--demo | --check | --build] [CONFIGURE-OPTIONS...]
+#
+# Installs missing Debian packages (as root; quiet when all are present),
+# bootstraps and configures when needed, and builds. With CI=true the build
+# uses --enable-werror.
+set -eu
+cd "$(dirname "$0")/.."
+
+mode=build
+case "${1:-}" in
+--demo|--check|--build) mode=${1#--}; shift ;;
+esac
+
+packages="build-essential autoconf automake pkg-config libdw-dev libelf-dev
+libunwind-dev libncurses-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev
+libjansson-dev libc6-dbg elfutils binutils util-linux python3 procps"
+
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: these Debian packages are missing:$missing" >&2
+		echo "setup: run this script as root, or install them with apt-get" >&2
+		exit 1
+	fi
+	echo "setup: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing > /dev/null
+fi
+
+if [ "${CI:-}" = true ]; then
+	set -- --enable-werror "$@"
+fi
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+	echo "setup: bootstrapping"
+	autoreconf -fi > /dev/null 2>&1 || autoreconf -fi
+fi
+opts="$*"
+if [ ! -f Makefile ] || [ "$(cat .setup-configure 2>/dev/null)" != "$opts" ]; then
+	echo "setup: configuring${opts:+ with $opts}"
+	./configure --quiet "$@"
+	printf '%s' "$opts" > .setup-configure
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+make -s -j"$jobs"
+
+case $mode in
+build)
+	echo "setup: built src/siprof"
+	;;
+check)
+	make -s -j"$jobs" check
+	;;
+demo)
+	make -s -j"$jobs" contrib/demo/siprof-demo
+	contrib/demo/siprof-demo 30 > /dev/null &
+	demo=$!
+	trap 'kill $demo 2>/dev/null; wait $demo 2>/dev/null' EXIT INT TERM
+	sleep 1
+	echo "setup: siprof dump $demo  (the demo program, running)"
+	echo
+	src/siprof dump "$demo"
+	;;
+esac

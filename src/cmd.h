@@ -1,0 +1,51 @@
+/* cmd.h: the subcommands and the exit codes.
+ *
+ * To add a subcommand:
+ *   1. src/cmd-NAME.c with `int cmd_NAME(int argc, char **argv)` and its
+ *      usage text `const char cmd_NAME_usage[]` (every option, one line each);
+ *   2. an entry in commands[] in src/siprof.c and a prototype below;
+ *   3. a section in man/siprof.1 documenting the command and every option;
+ *   4. tests/run-NAME*.sh driving it as a user would, listed in Makefile.am. */
+#ifndef SIPROF_CMD_H
+#define SIPROF_CMD_H
+
+/* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,        /* anything not listed below */
+	EXIT_USAGE = 2,        /* the command line is wrong */
+	EXIT_NOPROC = 3,       /* no such process, or it exited before siprof finished */
+	EXIT_PERM = 4,         /* not permitted to trace the process */
+	EXIT_BUSY = 5,         /* the process is already traced by another tracer */
+	EXIT_NOTARGET = 6,     /* not a process siprof can profile (kernel thread, siprof) */
+	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+/* Print the usage of a command (for --help and `siprof help CMD`). */
+void cmd_print_usage(const struct command *c, int to_stderr);
+const struct command *cmd_find(const char *name);
+
+/* "siprof dump: ..." usage error: prints the message and a hint, returns EXIT_USAGE. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a PID argument; false (with a message printed) when it is not one. */
+int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
+
+/* The exit code for a failed tracer_attach. */
+int cmd_exit_for_tracer(int tracer_status);
+
+/* Flush stdout; false (after a message, unless the reader went away) when
+ * writing failed. */
+int cmd_finish_output(void);
+
+int cmd_dump(int argc, char **argv);
+extern const char cmd_dump_usage[];
+
+#endif

@@ -1,0 +1,42 @@
+/* hashmap.h: an open-addressing map from 64-bit keys to pointers.
+ *
+ * The map does not own its values. Any key may be used, 0 included. */
+#ifndef SIPROF_HASHMAP_H
+#define SIPROF_HASHMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hashmap {
+	uint64_t *keys;   /* key + 1; 0 marks an empty slot */
+	void **values;
+	size_t cap;       /* power of two */
+	size_t n;
+};
+
+void hashmap_init(struct hashmap *h);
+void hashmap_release(struct hashmap *h);
+/* The value stored for key, or NULL. */
+void *hashmap_get(const struct hashmap *h, uint64_t key);
+/* Store value for key, replacing any earlier value. */
+void hashmap_put(struct hashmap *h, uint64_t key, void *value);
+/* Remove key; returns its value or NULL. */
+void *hashmap_remove(struct hashmap *h, uint64_t key);
+
+/* Iterate: for (size_t i = 0; hashmap_next(h, &i, &k, &v);) */
+bool hashmap_next(const struct hashmap *h, size_t *iter, uint64_t *key, void **value);
+
+/* A 64-bit mix for building keys from several fields. */
+static inline uint64_t
+hash_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+#endif

@@ -1,0 +1,361 @@
+/* procfs.c: parsers for the /proc files siprof reads. Hot-path readers
+ * (stat, syscall, schedstat) use stack buffers and no allocation. */
+#include "config.h"
+
+#include "procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+bool
+procfs_tasks(pid_t pid, pid_t **tids, size_t *n)
+{
+	char path[64];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	*tids = NULL;
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		long v;
+
+		if (!parse_long(de->d_name, 1, INT32_MAX, &v))
+			continue;
+		GROW(*tids, cap, *n + 1);
+		(*tids)[(*n)++] = (pid_t)v;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*tids, *n, sizeof **tids, cmp_pid);
+	return true;
+}
+
+bool
+procfs_task_stat(pid_t pid, pid_t tid, struct task_stat *st)
+{
+	char path[64], buf[1024], *open_paren, *close_paren, *p, *field[24];
+	size_t len, nf = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (read_file_buf(path, buf, sizeof buf) <= 0)
+		return false;
+	/* The name may contain spaces and parentheses: it runs from the first
+	 * '(' to the last ')'. */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren) {
+		errno = EINVAL;
+		return false;
+	}
+	len = (size_t)(close_paren - open_paren - 1);
+	if (len >= sizeof st->comm)
+		len = sizeof st->comm - 1;
+	memcpy(st->comm, open_paren + 1, len);
+	st->comm[len] = '\0';
+	/* Fields after the name, numbered from 3 (state) in proc(5). */
+	for (p = close_paren + 1; *p != '\0' && nf < ARRAY_SIZE(field);) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		field[nf++] = p;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	if (nf < 20) {
+		errno = EINVAL;
+		return false;
+	}
+	st->state = field[0][0];
+	st->ppid = (pid_t)strtol(field[1], NULL, 10);
+	st->flags = strtoul(field[6], NULL, 10);
+	st->utime = strtoull(field[11], NULL, 10);
+	st->stime = strtoull(field[12], NULL, 10);
+	st->starttime = strtoull(field[19], NULL, 10);
+	return true;
+}
+
+bool
+procfs_task_syscall(pid_t pid, pid_t tid, struct task_syscall *sc)
+{
+	char path[64], buf[256], *p, *end;
+	uint64_t v[9];
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (read_file_buf(path, buf, sizeof buf) <= 0)
+		return false;
+	memset(sc, 0, sizeof *sc);
+	if (strncmp(buf, "running", 7) == 0) {
+		sc->nr = SYSCALL_RUNNING;
+		return true;
+	}
+	sc->nr = strtol(buf, &p, 10);
+	if (p == buf) {
+		errno = EINVAL;
+		return false;
+	}
+	while (n < 9) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0' || *p == '\n')
+			break;
+		v[n++] = strtoull(p, &end, 0);
+		if (end == p)
+			break;
+		p = end;
+	}
+	if (sc->nr == SYSCALL_NONE && n >= 2) {
+		sc->sp = v[0];
+		sc->pc = v[1];
+	} else if (sc->nr >= 0 && n >= 8) {
+		memcpy(sc->args, v, sizeof sc->args);
+		sc->sp = v[6];
+		sc->pc = v[7];
+	} else {
+		errno = EINVAL;
+		return false;
+	}
+	return true;
+}
+
+bool
+procfs_task_runtime(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	char path[64], buf[128], *end;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	if (read_file_buf(path, buf, sizeof buf) <= 0)
+		return false;
+	*ns = strtoull(buf, &end, 10);
+	return end != buf;
+}
+
+static uint64_t
+status_hex(const char *line)
+{
+	return strtoull(line, NULL, 16);
+}
+
+bool
+procfs_status(pid_t pid, struct proc_status *st)
+{
+	char path[64], *buf, *line, *save = NULL;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	buf = read_file(path, NULL);
+	if (buf == NULL)
+		return false;
+	memset(st, 0, sizeof *st);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "Name:\t", 6) == 0)
+			snprintf(st->name, sizeof st->name, "%s", line + 6);
+		else if (strncmp(line, "Tgid:\t", 6) == 0)
+			st->tgid = (pid_t)strtol(line + 6, NULL, 10);
+		else if (strncmp(line, "TracerPid:\t", 11) == 0)
+			st->tracer_pid = (pid_t)strtol(line + 11, NULL, 10);
+		else if (strncmp(line, "Uid:\t", 5) == 0) {
+			char *p;
+			st->uid_real = (uid_t)strtoul(line + 5, &p, 10);
+			st->uid_effective = (uid_t)strtoul(p, NULL, 10);
+		} else if (strncmp(line, "CapEff:\t", 8) == 0)
+			st->cap_effective = status_hex(line + 8);
+	}
+	free(buf);
+	return true;
+}
+
+void
+procfs_comm(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t len;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	len = read_file_buf(path, buf, n);
+	if (len <= 0) {
+		snprintf(buf, n, "?");
+		return;
+	}
+	if (buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+}
+
+char *
+procfs_cmdline(pid_t pid)
+{
+	char path[64], *buf;
+	size_t len, i;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	buf = read_file(path, &len);
+	if (buf == NULL)
+		return NULL;
+	if (len == 0) {
+		free(buf);
+		return NULL;
+	}
+	while (len > 0 && buf[len - 1] == '\0')
+		len--;
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[len] = '\0';
+	return buf;
+}
+
+char *
+procfs_exe(pid_t pid)
+{
+	char path[64], target[4096];
+	ssize_t len;
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	len = readlink(path, target, sizeof target - 1);
+	if (len < 0)
+		return NULL;
+	target[len] = '\0';
+	return xstrdup(target);
+}
+
+bool
+procfs_maps_read(pid_t pid, struct maps *m)
+{
+	char path[64], *buf, *line, *save = NULL;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	buf = read_file(path, NULL);
+	if (buf == NULL)
+		return false;
+	procfs_maps_release(m);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long start, end, off;
+		char perms[8];
+		int name_at = 0;
+		struct map_entry *e;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end,
+			   perms, &off, &name_at) < 4)
+			continue;
+		GROW(m->entries, m->cap, m->n + 1);
+		e = &m->entries[m->n++];
+		e->start = start;
+		e->end = end;
+		e->offset = off;
+		e->readable = perms[0] == 'r';
+		e->writable = perms[1] == 'w';
+		e->executable = perms[2] == 'x';
+		e->path = xstrdup(name_at > 0 ? line + name_at : "");
+	}
+	free(buf);
+	return true;
+}
+
+void
+procfs_maps_release(struct maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->entries[i].path);
+	free(m->entries);
+	m->entries = NULL;
+	m->n = m->cap = 0;
+}
+
+const struct map_entry *
+procfs_maps_find(const struct maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* /proc/PID/maps is sorted by address. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct map_entry *e = &m->entries[mid];
+
+		if (addr < e->start)
+			hi = mid;
+		else if (addr >= e->end)
+			lo = mid + 1;
+		else
+			return e;
+	}
+	return NULL;
+}
+
+enum fd_kind
+procfs_fd_kind(pid_t pid, int fd)
+{
+	char path[64], target[256];
+	struct stat sb;
+	ssize_t len;
+
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+	len = readlink(path, target, sizeof target - 1);
+	if (len < 0)
+		return FD_UNKNOWN;
+	target[len] = '\0';
+	if (strncmp(target, "socket:", 7) == 0)
+		return FD_SOCKET;
+	if (strncmp(target, "pipe:", 5) == 0)
+		return FD_PIPE;
+	if (target[0] != '/')
+		return FD_OTHER;
+	if (stat(path, &sb) != 0)
+		return FD_UNKNOWN;
+	if (S_ISREG(sb.st_mode))
+		return FD_FILE;
+	if (S_ISBLK(sb.st_mode))
+		return FD_BLOCKDEV;
+	if (S_ISFIFO(sb.st_mode))
+		return FD_PIPE;
+	if (S_ISSOCK(sb.st_mode))
+		return FD_SOCKET;
+	return FD_OTHER;
+}
+
+int
+procfs_ptrace_scope(void)
+{
+	char buf[16];
+	long v;
+
+	if (read_file_buf("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof buf) <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return parse_long(buf, 0, 3, &v) ? (int)v : -1;
+}
+
+bool
+procfs_other_mntns(pid_t pid)
+{
+	struct stat self, other;
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+	if (stat("/proc/self/ns/mnt", &self) != 0 || stat(path, &other) != 0)
+		return false;
+	return self.st_ino != other.st_ino || self.st_dev != other.st_dev;
+}

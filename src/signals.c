@@ -1,0 +1,89 @@
+/* signals.c: stop requests and crash handling for siprof itself.
+ *
+ * A crash inside siprof needs no ptrace clean-up: when the tracing thread
+ * dies the kernel detaches every tracee and restarts it (only threads in a
+ * group-stop stay stopped, as they should). What a crash must do is restore
+ * the terminal, which the fatal hook does. */
+#include "config.h"
+
+#include "signals.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static volatile sig_atomic_t stop_signal;
+static sigset_t wait_mask;
+static void (*crash_hook)(void);
+
+static void
+on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void
+on_crash(int sig)
+{
+	static const char msg[] = "siprof: crashed; the target was detached and keeps running\n";
+	struct sigaction sa;
+
+	if (crash_hook != NULL)
+		crash_hook();
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(sig, &sa, NULL);
+	raise(sig);
+}
+
+void
+signals_init(void)
+{
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	static const int crashes[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking wait must return so the flag is seen. */
+	sa.sa_handler = on_stop;
+	for (size_t i = 0; i < ARRAY_SIZE(stops); i++)
+		sigaction(stops[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* Inherited SIG_IGN for SIGCHLD would silence ptrace notifications. */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	for (size_t i = 0; i < ARRAY_SIZE(crashes); i++)
+		sigaction(crashes[i], &sa, NULL);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(stops); i++)
+		sigdelset(&wait_mask, stops[i]);
+	sigaddset(&wait_mask, SIGCHLD);
+}
+
+void
+signals_set_crash_hook(void (*hook)(void))
+{
+	crash_hook = hook;
+}
+
+int
+signals_stop_requested(void)
+{
+	return stop_signal;
+}
+
+const sigset_t *
+signals_wait_mask(void)
+{
+	return &wait_mask;
+}

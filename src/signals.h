@@ -1,0 +1,23 @@
+/* signals.h: siprof's own signal handling.
+ *
+ * SIGINT, SIGTERM and SIGHUP ask siprof to stop (signals_stop_requested);
+ * SIGPIPE is ignored so that writes report EPIPE; a crash runs the fatal hook
+ * (the live view restores the terminal) and re-raises. SIGCHLD is blocked in
+ * every thread: the tracer reads it from a signalfd. Call signals_init from
+ * main before any thread is created. */
+#ifndef SIPROF_SIGNALS_H
+#define SIPROF_SIGNALS_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+void signals_init(void);
+/* The signal that asked siprof to stop, or 0. */
+int signals_stop_requested(void);
+/* Mask for ppoll/pselect: everything blocked now except the stop signals, so
+ * that a wait returns EINTR when one arrives. */
+const sigset_t *signals_wait_mask(void);
+/* Run hook (async-signal-safe code only) before siprof dies of a crash. */
+void signals_set_crash_hook(void (*hook)(void));
+
+#endif

@@ -1,0 +1,146 @@
+/* siprof.c: main, the commands table, global help and version. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "signals.h"
+#include "tracer.h"
+#include "util.h"
+
+static const struct command commands[] = {
+	{ "dump", cmd_dump, "print every thread's stack, now", cmd_dump_usage },
+};
+
+static void
+print_help(FILE *f)
+{
+	fprintf(f,
+		"usage: siprof [-h | --help] [-V | --version] COMMAND [ARGS]\n"
+		"\n"
+		"siprof profiles a running native program from outside, with ptrace.\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  -h, --help     show this help\n"
+		"  -V, --version  show the version\n"
+		"\n"
+		"'siprof help COMMAND' or 'siprof COMMAND --help' shows a command's options;\n"
+		"man siprof has the details.\n");
+}
+
+const struct command *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void
+cmd_print_usage(const struct command *c, int to_stderr)
+{
+	fputs(c->usage, to_stderr ? stderr : stdout);
+}
+
+int
+cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "siprof %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'siprof %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+int
+cmd_parse_pid(const char *cmd, const char *arg, int *pid)
+{
+	long v;
+
+	if (!parse_long(arg, 1, 0x7fffffff, &v)) {
+		cmd_usage_error(cmd, "'%s' is not a process id", arg);
+		return 0;
+	}
+	*pid = (int)v;
+	return 1;
+}
+
+int
+cmd_exit_for_tracer(int tracer_status)
+{
+	switch ((enum tracer_status)tracer_status) {
+	case TRACER_OK: return EXIT_OK;
+	case TRACER_NOPROC: return EXIT_NOPROC;
+	case TRACER_NOTARGET: return EXIT_NOTARGET;
+	case TRACER_PERM: return EXIT_PERM;
+	case TRACER_BUSY: return EXIT_BUSY;
+	case TRACER_ERROR: break;
+	}
+	return EXIT_ERROR;
+}
+
+int
+cmd_finish_output(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 1;
+	/* A reader that went away (siprof dump | head) is not an error. */
+	if (errno != EPIPE)
+		err_msg("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *c;
+	const char *name;
+
+	signals_init();
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+		printf("siprof %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "help") == 0) {
+		if (argc < 3) {
+			print_help(stdout);
+			return EXIT_OK;
+		}
+		c = cmd_find(argv[2]);
+		if (c == NULL) {
+			fprintf(stderr, "siprof: '%s' is not a command; see 'siprof --help'\n",
+				argv[2]);
+			return EXIT_USAGE;
+		}
+		cmd_print_usage(c, 0);
+		return EXIT_OK;
+	}
+	c = cmd_find(name);
+	if (c == NULL) {
+		fprintf(stderr, "siprof: '%s' is not a command; see 'siprof --help'\n", name);
+		return EXIT_USAGE;
+	}
+	return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,75 @@
+/* snapshot.h: a thread's registers and the top of its stack, taken in
+ * microseconds, to be unwound later without the thread.
+ *
+ * A thread is either held (interrupted, registers read, stack copied,
+ * released) or, when it is blocked in a call that a stop would disturb,
+ * copied without being stopped: /proc/.../syscall gives its sp and pc, and
+ * re-reading it and the thread's CPU time after the copy proves the stack
+ * did not move. */
+#ifndef SIPROF_SNAPSHOT_H
+#define SIPROF_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch.h"
+#include "procfs.h"
+
+struct tracer;
+
+enum snapshot_how {
+	SNAP_NONE,    /* no snapshot: see error */
+	SNAP_STOPPED, /* held: every register is known */
+	SNAP_NONSTOP, /* not stopped: only sp and pc are known */
+};
+
+struct snapshot {
+	pid_t pid, tid;
+	enum snapshot_how how;
+	struct task_stat stat;      /* read before the snapshot */
+	struct task_syscall sc;     /* the call it was blocked in, if any */
+	arch_regs regs;             /* SNAP_STOPPED only */
+	uint64_t sp, pc;
+	uint64_t stack_start;       /* address of stack[0] */
+	size_t stack_len;
+	uint64_t stack_end;         /* end of the stack's mapping (or of the copy) */
+	unsigned char *stack;       /* pre-faulted, stack_cap bytes */
+	size_t stack_cap;
+	uint64_t stop_latency_ns;   /* from PTRACE_INTERRUPT to seeing the stop */
+	uint64_t held_ns;           /* from seeing the stop to the restart */
+	uint64_t runtime_ns;        /* schedstat CPU time at the snapshot */
+	const char *error;          /* why how is SNAP_NONE (static text) */
+};
+
+/* Cached knowledge of the target's stack mappings, refreshed when a stack
+ * pointer falls outside it. */
+struct snapshot_maps {
+	pid_t pid;
+	struct maps maps;
+};
+
+void snapshot_init(struct snapshot *s, size_t stack_cap);
+void snapshot_release(struct snapshot *s);
+
+void snapshot_maps_init(struct snapshot_maps *m, pid_t pid);
+void snapshot_maps_release(struct snapshot_maps *m);
+
+/* Whether stopping tid now would disturb it (EINTR), judged from st and sc. */
+bool snapshot_must_not_stop(pid_t pid, const struct task_stat *st,
+			    const struct task_syscall *sc);
+
+/* Take a snapshot of tid. Returns 1 on success (s->how set), 0 when the
+ * thread is gone or could not be captured (s->error says why), -1 when a
+ * stop signal asked siprof to end. extra_hold_us keeps the thread stopped
+ * longer, for tests of what happens while a thread is held. */
+int snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
+		  struct snapshot *s, unsigned extra_hold_us);
+
+/* Read target memory at addr: from the snapshot's stack copy when it holds
+ * it, else from the live process. Stack memory beyond the copy is refused:
+ * it has changed since, and unwinding through it would invent frames. */
+bool snapshot_read(const struct snapshot *s, uint64_t addr, void *buf, size_t len);
+
+#endif

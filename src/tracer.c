@@ -1,0 +1,573 @@
+/* tracer.c: ptrace, and nothing else does ptrace.
+ *
+ * Events are collected by one waitpid(-1, __WALL | WNOHANG) loop, woken by
+ * SIGCHLD through a signalfd, so a stop that nobody asked for (a new
+ * thread, a signal on its way to the program) is let go within microseconds
+ * whenever siprof is waiting, which is most of the time. */
+#include "config.h"
+
+#include "tracer.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hashmap.h"
+#include "procfs.h"
+#include "signals.h"
+#include "util.h"
+
+#define TF_WANT_STOP 0x1 /* PTRACE_INTERRUPT sent, the stop not yet seen */
+#define TF_HELD 0x2      /* in a ptrace-stop that the caller owns */
+
+struct tthread {
+	pid_t tid;
+	unsigned flags;
+	enum hold_kind kind;
+	int sig; /* signal to re-inject on release (HOLD_SIGNAL) */
+};
+
+struct tracer {
+	pid_t pid;
+	struct hashmap threads; /* tid -> struct tthread * */
+	pid_t *list;
+	size_t list_cap;
+	int sigfd;
+	unsigned exec_gen;
+	bool attached;
+	struct tracer_stats stats;
+};
+
+static const long seize_options = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+
+struct tracer *
+tracer_new(void)
+{
+	struct tracer *t = xcalloc(1, sizeof *t);
+	sigset_t chld;
+
+	hashmap_init(&t->threads);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	t->sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (t->sigfd < 0)
+		fatal("cannot create a signalfd: %s", strerror(errno));
+	return t;
+}
+
+void
+tracer_free(struct tracer *t)
+{
+	struct tthread *th;
+	size_t it = 0;
+
+	if (t == NULL)
+		return;
+	while (hashmap_next(&t->threads, &it, NULL, (void **)&th)) {
+		if (th->flags & TF_HELD)
+			tracer_release(t, th->tid);
+		free(th);
+	}
+	hashmap_release(&t->threads);
+	close(t->sigfd);
+	free(t->list);
+	free(t);
+}
+
+pid_t
+tracer_pid(const struct tracer *t)
+{
+	return t->pid;
+}
+
+const struct tracer_stats *
+tracer_stats(const struct tracer *t)
+{
+	return &t->stats;
+}
+
+unsigned
+tracer_exec_generation(const struct tracer *t)
+{
+	return t->exec_gen;
+}
+
+bool
+tracer_thread_alive(const struct tracer *t, pid_t tid)
+{
+	return hashmap_get(&t->threads, (uint64_t)tid) != NULL;
+}
+
+bool
+tracer_process_exited(const struct tracer *t)
+{
+	return t->attached && t->threads.n == 0;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+const pid_t *
+tracer_threads(struct tracer *t, size_t *n)
+{
+	struct tthread *th;
+	size_t it = 0;
+
+	*n = 0;
+	GROW(t->list, t->list_cap, t->threads.n + 1);
+	while (hashmap_next(&t->threads, &it, NULL, (void **)&th))
+		t->list[(*n)++] = th->tid;
+	qsort(t->list, *n, sizeof *t->list, cmp_pid);
+	return t->list;
+}
+
+static struct tthread *
+add_thread(struct tracer *t, pid_t tid)
+{
+	struct tthread *th = xcalloc(1, sizeof *th);
+
+	th->tid = tid;
+	hashmap_put(&t->threads, (uint64_t)tid, th);
+	t->stats.threads_seen++;
+	return th;
+}
+
+static void
+drop_thread(struct tracer *t, pid_t tid)
+{
+	free(hashmap_remove(&t->threads, (uint64_t)tid));
+	t->stats.threads_exited++;
+}
+
+/* After an exec only the leader is left; a thread that called exec from
+ * outside the leader took the leader's id and reports no exit of its own. */
+static void
+prune_threads(struct tracer *t)
+{
+	struct tthread *th;
+	pid_t *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+	char path[64];
+
+	while (hashmap_next(&t->threads, &it, NULL, (void **)&th)) {
+		snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->pid, (int)th->tid);
+		if (access(path, F_OK) != 0) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = th->tid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		drop_thread(t, gone[i]);
+	free(gone);
+}
+
+/* Restart a thread from a stop nobody asked for; ESRCH means it died. */
+static void
+restart(pid_t tid, int sig)
+{
+	if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)sig) < 0 && errno != ESRCH)
+		warn_msg("cannot restart thread %d: %s", (int)tid, strerror(errno));
+}
+
+static void
+listen_group_stop(pid_t tid)
+{
+	if (ptrace(PTRACE_LISTEN, tid, NULL, NULL) < 0 && errno != ESRCH)
+		warn_msg("cannot keep thread %d in its group-stop: %s", (int)tid,
+			 strerror(errno));
+}
+
+static bool
+is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* A stop from a thread the tracer does not know yet: a new thread whose
+ * initial stop came before its parent's clone event. */
+static void
+handle_unknown(struct tracer *t, pid_t tid, int status)
+{
+	struct proc_status ps;
+	struct tthread *th;
+
+	if (!WIFSTOPPED(status))
+		return; /* the exit of a thread already forgotten */
+	if (procfs_status(tid, &ps) && ps.tgid != t->pid) {
+		/* Not one of the target's threads: let it go untouched. */
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return;
+	}
+	th = add_thread(t, tid);
+	(void)th;
+	t->stats.clones++;
+	restart(tid, 0);
+}
+
+static void
+handle_status(struct tracer *t, pid_t tid, int status)
+{
+	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+	int event, sig;
+
+	if (th == NULL) {
+		handle_unknown(t, tid, status);
+		return;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		drop_thread(t, tid);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	event = (unsigned)status >> 16;
+	sig = WSTOPSIG(status);
+
+	switch (event) {
+	case PTRACE_EVENT_CLONE: {
+		unsigned long msg = 0;
+
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0 &&
+		    hashmap_get(&t->threads, (uint64_t)msg) == NULL) {
+			/* Its initial stop will arrive; it is resumed then. */
+			add_thread(t, (pid_t)msg);
+			t->stats.clones++;
+		}
+		restart(tid, 0);
+		return;
+	}
+	case PTRACE_EVENT_EXEC:
+		t->exec_gen++;
+		t->stats.execs++;
+		prune_threads(t);
+		restart(tid, 0);
+		return;
+	case PTRACE_EVENT_STOP:
+		if (th->flags & TF_WANT_STOP) {
+			/* The first stop after our interrupt is the one to sample. */
+			th->flags = (th->flags & ~TF_WANT_STOP) | TF_HELD;
+			th->kind = is_stop_signal(sig) ? HOLD_GROUP : HOLD_INTERRUPT;
+			th->sig = 0;
+			if (th->kind == HOLD_GROUP)
+				t->stats.group_stops++;
+		} else if (is_stop_signal(sig)) {
+			t->stats.group_stops++;
+			listen_group_stop(tid);
+		} else {
+			/* A new thread's first stop, or the end of a group-stop. */
+			restart(tid, 0);
+		}
+		return;
+	case 0:
+		/* Signal-delivery-stop: the signal goes on to the program. */
+		if (th->flags & TF_WANT_STOP) {
+			th->flags = (th->flags & ~TF_WANT_STOP) | TF_HELD;
+			th->kind = HOLD_SIGNAL;
+			th->sig = sig;
+		} else {
+			t->stats.signals_passed++;
+			restart(tid, sig);
+		}
+		return;
+	default:
+		restart(tid, 0);
+		return;
+	}
+}
+
+static void
+drain_sigfd(struct tracer *t)
+{
+	struct signalfd_siginfo si[8];
+
+	while (read(t->sigfd, si, sizeof si) > 0)
+		;
+}
+
+/* Collect every pending wait status without blocking. */
+static void
+reap(struct tracer *t)
+{
+	int status;
+	pid_t tid;
+
+	for (;;) {
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid <= 0)
+			break;
+		handle_status(t, tid, status);
+	}
+}
+
+bool
+tracer_poll(struct tracer *t, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
+	struct timespec ts;
+
+	reap(t);
+	if (timeout_ms > 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
+			drain_sigfd(t);
+		reap(t);
+	}
+	return signals_stop_requested() == 0;
+}
+
+static bool
+can_ptrace_cap(void)
+{
+	struct proc_status self;
+
+	/* CAP_SYS_PTRACE is bit 19. */
+	return procfs_status(getpid(), &self) && (self.cap_effective & (1ULL << 19));
+}
+
+static void
+explain_eperm(pid_t pid, const char *comm, char **cause)
+{
+	struct proc_status ps;
+	int scope = procfs_ptrace_scope();
+	bool cap = can_ptrace_cap();
+	uid_t me = geteuid();
+
+	if (scope == 3) {
+		set_cause(cause, "cannot attach to %d (%s): operation not permitted "
+			  "(kernel.yama.ptrace_scope is 3: ptrace is disabled until reboot)",
+			  (int)pid, comm);
+	} else if (procfs_status(pid, &ps) && ps.uid_real != me && !cap) {
+		set_cause(cause, "cannot attach to %d (%s): operation not permitted "
+			  "(it runs as uid %u and siprof as uid %u; run siprof as root or "
+			  "as that user, or grant it CAP_SYS_PTRACE)",
+			  (int)pid, comm, (unsigned)ps.uid_real, (unsigned)me);
+	} else if (scope >= 1 && !cap) {
+		set_cause(cause, "cannot attach to %d (%s): operation not permitted "
+			  "(kernel.yama.ptrace_scope is %d; run as root or grant "
+			  "CAP_SYS_PTRACE, or allow it with 'sysctl kernel.yama.ptrace_scope=0')",
+			  (int)pid, comm, scope);
+	} else if (cap) {
+		set_cause(cause, "cannot attach to %d (%s): operation not permitted "
+			  "even with CAP_SYS_PTRACE (in a container, run it with "
+			  "--cap-add=SYS_PTRACE and a seccomp profile that allows ptrace; "
+			  "or a security module such as AppArmor or SELinux forbids it)",
+			  (int)pid, comm);
+	} else {
+		set_cause(cause, "cannot attach to %d (%s): operation not permitted "
+			  "(the process may be non-dumpable, e.g. set-uid; run as root "
+			  "or grant CAP_SYS_PTRACE)", (int)pid, comm);
+	}
+}
+
+/* One pass over /proc/PID/task: seize what is new. Returns the number of
+ * threads seized, or -1 with *cause set. */
+static int
+seize_new(struct tracer *t, const char *comm, enum tracer_status *st, char **cause)
+{
+	pid_t *tids;
+	size_t n;
+	int added = 0;
+
+	if (!procfs_tasks(t->pid, &tids, &n)) {
+		*st = TRACER_NOPROC;
+		set_cause(cause, "process %d (%s) exited", (int)t->pid, comm);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (hashmap_get(&t->threads, (uint64_t)tids[i]) != NULL)
+			continue;
+		if (ptrace(PTRACE_SEIZE, tids[i], NULL, (void *)seize_options) == 0) {
+			add_thread(t, tids[i]);
+			added++;
+			continue;
+		}
+		if (errno == ESRCH)
+			continue; /* the thread exited meanwhile */
+		if (errno == EPERM && t->threads.n == 0) {
+			struct proc_status ps;
+
+			if (procfs_status(t->pid, &ps) && ps.tracer_pid != 0) {
+				char tcomm[PROCFS_COMM_MAX];
+
+				procfs_comm(ps.tracer_pid, tcomm, sizeof tcomm);
+				*st = TRACER_BUSY;
+				set_cause(cause, "process %d (%s) is already traced by %d (%s); "
+					  "a process can have one tracer only: stop that one first",
+					  (int)t->pid, comm, (int)ps.tracer_pid, tcomm);
+			} else {
+				*st = TRACER_PERM;
+				explain_eperm(t->pid, comm, cause);
+			}
+			free(tids);
+			return -1;
+		}
+		*st = errno == EPERM ? TRACER_PERM : TRACER_ERROR;
+		set_cause(cause, "cannot attach to thread %d of %d (%s): %s",
+			  (int)tids[i], (int)t->pid, comm, strerror(errno));
+		free(tids);
+		return -1;
+	}
+	free(tids);
+	return added;
+}
+
+enum tracer_status
+tracer_attach(struct tracer *t, pid_t pid, char **cause)
+{
+	enum tracer_status st = TRACER_ERROR;
+	char comm[PROCFS_COMM_MAX];
+	struct proc_status ps;
+	struct task_stat ts;
+	int added;
+
+	if (pid == getpid()) {
+		set_cause(cause, "%d is siprof itself; give the id of another process",
+			  (int)pid);
+		return TRACER_NOTARGET;
+	}
+	if (!procfs_status(pid, &ps)) {
+		if (errno == EACCES) {
+			set_cause(cause, "cannot read /proc/%d: permission denied "
+				  "(run siprof as root or as the process's user)", (int)pid);
+			return TRACER_PERM;
+		}
+		set_cause(cause, "no process with id %d", (int)pid);
+		return TRACER_NOPROC;
+	}
+	procfs_comm(pid, comm, sizeof comm);
+	if (ps.tgid != pid) {
+		set_cause(cause, "%d is a thread of process %d (%s); give the process id",
+			  (int)pid, (int)ps.tgid, comm);
+		return TRACER_NOTARGET;
+	}
+	if (procfs_task_stat(pid, pid, &ts)) {
+		if (ts.flags & PROCFS_PF_KTHREAD) {
+			set_cause(cause, "%d (%s) is a kernel thread; siprof profiles "
+				  "user-space processes", (int)pid, comm);
+			return TRACER_NOTARGET;
+		}
+		if (ts.state == 'Z' || ts.state == 'X') {
+			set_cause(cause, "process %d (%s) has exited (it is a zombie "
+				  "waiting for its parent)", (int)pid, comm);
+			return TRACER_NOPROC;
+		}
+	}
+	if (ps.tracer_pid != 0) {
+		char tcomm[PROCFS_COMM_MAX];
+
+		procfs_comm(ps.tracer_pid, tcomm, sizeof tcomm);
+		set_cause(cause, "process %d (%s) is already traced by %d (%s); a process "
+			  "can have one tracer only: stop that one first",
+			  (int)pid, comm, (int)ps.tracer_pid, tcomm);
+		return TRACER_BUSY;
+	}
+
+	t->pid = pid;
+	/* Threads created between two scans are caught by PTRACE_O_TRACECLONE
+	 * once their creator is seized, or by the next scan. */
+	do {
+		added = seize_new(t, comm, &st, cause);
+		if (added < 0)
+			return st;
+		reap(t);
+	} while (added > 0);
+	if (t->threads.n == 0) {
+		set_cause(cause, "process %d (%s) exited", (int)pid, comm);
+		return TRACER_NOPROC;
+	}
+	t->attached = true;
+	return TRACER_OK;
+}
+
+int
+tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind)
+{
+	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
+
+	if (th == NULL)
+		return 0;
+	if (!(th->flags & TF_WANT_STOP)) {
+		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+			if (errno == ESRCH)
+				return 0;
+			warn_msg("cannot interrupt thread %d: %s", (int)tid, strerror(errno));
+			return 0;
+		}
+		th->flags |= TF_WANT_STOP;
+	}
+	for (;;) {
+		uint64_t now;
+		struct timespec ts;
+
+		reap(t);
+		th = hashmap_get(&t->threads, (uint64_t)tid);
+		if (th == NULL)
+			return 0;
+		if (th->flags & TF_HELD) {
+			*kind = th->kind;
+			return 1;
+		}
+		if (signals_stop_requested())
+			return -1;
+		now = now_ns();
+		if (now >= deadline) {
+			/* It will stop later (uninterruptible sleep); the stray stop
+			 * is then restarted by handle_status. */
+			th->flags &= ~TF_WANT_STOP;
+			return 0;
+		}
+		ts.tv_sec = (time_t)((deadline - now) / 1000000000u);
+		ts.tv_nsec = (long)((deadline - now) % 1000000000u);
+		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
+			drain_sigfd(t);
+	}
+}
+
+bool
+tracer_get_regs(struct tracer *t, pid_t tid, arch_regs *regs)
+{
+	struct iovec iov = { .iov_base = regs, .iov_len = sizeof *regs };
+
+	(void)t;
+	return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) == 0;
+}
+
+void
+tracer_release(struct tracer *t, pid_t tid)
+{
+	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+
+	if (th == NULL || !(th->flags & TF_HELD))
+		return;
+	th->flags &= ~TF_HELD;
+	switch (th->kind) {
+	case HOLD_GROUP:
+		listen_group_stop(tid);
+		break;
+	case HOLD_SIGNAL:
+		t->stats.signals_passed++;
+		restart(tid, th->sig);
+		break;
+	case HOLD_INTERRUPT:
+		restart(tid, 0);
+		break;
+	}
+	th->sig = 0;
+}

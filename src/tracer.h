@@ -1,0 +1,85 @@
+/* tracer.h: every ptrace call siprof makes.
+ *
+ * A tracer seizes every thread of one process (PTRACE_SEIZE: no stop), follows
+ * new threads, notices exits, exec and fork, and stops at most one thread at a
+ * time, on request, for as short as the caller keeps it. Signals that arrive
+ * for a traced thread are passed on at once; group-stops are kept with
+ * PTRACE_LISTEN. PTRACE_O_EXITKILL is never set.
+ *
+ * Tracing ends when the thread that called tracer_attach exits: the kernel then
+ * detaches every thread and restarts it without stopping it, so no thread
+ * blocked in epoll_wait and the like ever sees EINTR from a detach. The same
+ * happens if siprof is killed. Run a tracer in a thread of its own when
+ * siprof has work to do after tracing (signals_init must have blocked
+ * SIGCHLD in every thread first). All calls on a tracer come from that thread. */
+#ifndef SIPROF_TRACER_H
+#define SIPROF_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch.h"
+
+struct tracer;
+
+/* Why an attach failed; cmd-*.c maps these to exit codes. */
+enum tracer_status {
+	TRACER_OK = 0,
+	TRACER_NOPROC,   /* no such process, or it exited */
+	TRACER_NOTARGET, /* a kernel thread, or siprof itself */
+	TRACER_PERM,     /* permission denied */
+	TRACER_BUSY,     /* already traced by another process */
+	TRACER_ERROR,    /* anything else */
+};
+
+/* How a held thread was stopped. */
+enum hold_kind {
+	HOLD_INTERRUPT, /* our PTRACE_INTERRUPT */
+	HOLD_GROUP,     /* the process was stopped (SIGSTOP etc.): stays stopped */
+	HOLD_SIGNAL,    /* a signal was being delivered: re-injected on release */
+};
+
+/* Counters of what the tracer saw. */
+struct tracer_stats {
+	unsigned long threads_seen, threads_exited, clones, forks, execs;
+	unsigned long signals_passed, group_stops;
+};
+
+struct tracer *tracer_new(void);
+/* Forget the tracer's state; held threads are released first. Tracees stay
+ * attached until the attaching thread exits (see above). */
+void tracer_free(struct tracer *t);
+
+/* Seize every thread of pid, re-scanning /proc/PID/task until no new thread
+ * appears. On failure returns the reason and sets *cause to one line naming
+ * the problem and what to do. */
+enum tracer_status tracer_attach(struct tracer *t, pid_t pid, char **cause);
+
+pid_t tracer_pid(const struct tracer *t);
+/* Live thread ids, ascending (owned by the tracer, valid until its next call). */
+const pid_t *tracer_threads(struct tracer *t, size_t *n);
+bool tracer_thread_alive(const struct tracer *t, pid_t tid);
+/* True once every thread has exited (the process is gone). */
+bool tracer_process_exited(const struct tracer *t);
+/* Incremented by every exec: modules must be re-read. */
+unsigned tracer_exec_generation(const struct tracer *t);
+const struct tracer_stats *tracer_stats(const struct tracer *t);
+
+/* Handle whatever ptrace events are pending, waiting up to timeout_ms for
+ * the first (0: do not wait). Returns false when a stop signal arrived. */
+bool tracer_poll(struct tracer *t, int timeout_ms);
+
+/* Stop tid and wait up to timeout_ms for it. Returns 1 when it is held
+ * (*kind says how), 0 when it exited or did not stop in time (the caller
+ * skips it), -1 when a stop signal asked siprof to end. Events from other
+ * threads are handled while waiting. */
+int tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind);
+/* Read a held thread's registers. */
+bool tracer_get_regs(struct tracer *t, pid_t tid, arch_regs *regs);
+/* Let a held thread go: PTRACE_LISTEN for a group-stop, the pending signal
+ * re-injected for a signal stop, a plain restart otherwise. */
+void tracer_release(struct tracer *t, pid_t tid);
+
+#endif

@@ -1,0 +1,60 @@
+/* util.h: allocation that never fails, messages, time, small string helpers. */
+#ifndef SIPROF_UTIL_H
+#define SIPROF_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ATTR_NORETURN __attribute__((noreturn))
+
+/* Allocation wrappers: abort with a message on out-of-memory, after running
+ * the hook set with util_set_fatal_hook (the live view restores the terminal). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
+
+/* Grow *items (of *cap elements of size elsize) so that it holds at least need. */
+void grow_array(void **items, size_t *cap, size_t need, size_t elsize);
+#define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* Called before aborting on a fatal error (out of memory, crash). */
+void util_set_fatal_hook(void (*hook)(void));
+void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
+
+/* Messages to stderr, prefixed "siprof: ". warn_msg adds "warning: ". */
+void err_msg(const char *fmt, ...) ATTR_PRINTF(1, 2);
+void warn_msg(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* Set by -v; verbose_msg prints only when it is non-zero. */
+extern int util_verbose;
+void verbose_msg(const char *fmt, ...) ATTR_PRINTF(1, 2);
+
+/* Replace *cause (freeing the old one) with a formatted message. */
+void set_cause(char **cause, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+/* Read a whole small file (e.g. under /proc) into a NUL-terminated heap
+ * buffer. Returns NULL with errno set on failure; *len gets the length. */
+char *read_file(const char *path, size_t *len);
+/* Read a file into buf (size n, NUL-terminated); returns bytes read or -1.
+ * No allocation: for hot paths. */
+ssize_t read_file_buf(const char *path, char *buf, size_t n);
+
+/* Parse a decimal integer in [min, max]; false on junk or out of range. */
+_Bool parse_long(const char *s, long min, long max, long *out);
+/* Parse a size such as 64K, 1M, 65536; false on junk. */
+_Bool parse_size(const char *s, size_t *out);
+
+/* Last component of a path (no allocation). */
+const char *path_basename(const char *path);
+
+#endif

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Every way a dump can be refused: one clear line, a documented exit code,
+# and the target (if any) left running.
+. "$(dirname "$0")/test-subr.sh"
+need_ptrace
+
+expect() { # expect CODE PATTERN -- COMMAND...
+	local code=$1 pattern=$2 rc
+	shift 3
+	"$@" > "$tmpdir/out" 2> "$tmpdir/err"
+	rc=$?
+	[ $rc = "$code" ] || fail "'$*' exited with $rc, expected $code: $(cat "$tmpdir/err")"
+	grep -q -- "$pattern" "$tmpdir/err" ||
+		fail "'$*' said '$(cat "$tmpdir/err")', expected /$pattern/"
+	[ "$(wc -l < "$tmpdir/err")" -le 2 ] || fail "'$*' said too much: $(cat "$tmpdir/err")"
+}
+
+# Usage errors (2).
+expect 2 "a PID is needed" -- "$SIPROF" dump
+expect 2 "'abc' is not a process id" -- "$SIPROF" dump abc
+expect 2 "unknown unwinder 'gdb'" -- "$SIPROF" dump -u gdb 1
+expect 2 "stack-size takes a size" -- "$SIPROF" dump --stack-size=1 1
+
+# No such process (3): a PID that was just reaped.
+sleep 0 & gone=$!
+wait $gone
+expect 3 "no process with id $gone" -- "$SIPROF" dump "$gone"
+
+# siprof itself (6).
+expect 6 "is siprof itself" -- sh -c 'exec "$0" dump $$' "$SIPROF"
+
+# A kernel thread (6), where this machine shows one.
+kthread=
+for s in /proc/[0-9]*/stat; do
+	flags=$(sed 's/.*) //' "$s" 2>/dev/null | cut -d' ' -f7)
+	if [ -n "$flags" ] && [ $((flags & 0x200000)) != 0 ]; then
+		kthread=$(basename "$(dirname "$s")")
+		break
+	fi
+done
+if [ -n "$kthread" ]; then
+	expect 6 "is a kernel thread" -- "$SIPROF" dump "$kthread"
+else
+	echo "note: no kernel thread is visible in this PID namespace; that case is not run"
+fi
+
+start_chain
+# A thread id, not a process id (6).
+tid=$(thread_tid "$TARGET_PID" worker)
+expect 6 "$tid is a thread of process $TARGET_PID" -- "$SIPROF" dump "$tid"
+
+# Already traced (5): the message names the tracer.
+"$TARGETS/hold-tracer" "$TARGET_PID" > "$tmpdir/tracer" &
+tracer=$!
+bg_pids="$bg_pids $tracer"
+wait_file "$tmpdir/tracer"
+expect 5 "already traced by $tracer (hold-tracer)" -- "$SIPROF" dump "$TARGET_PID"
+kill -KILL $tracer
+wait $tracer 2>/dev/null
+sleep 0.1
+assert_running "$TARGET_PID"
+
+# Permission denied (4): another user, without CAP_SYS_PTRACE.
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	expect 4 "cannot attach to $TARGET_PID (target-chain): operation not permitted (it runs as uid 0 and siprof as uid 65534" -- \
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$SIPROF" dump "$TARGET_PID"
+	assert_running "$TARGET_PID"
+else
+	echo "note: not root or no setpriv; the permission case is not run"
+fi
+stop_chain > /dev/null
+
+# The process exits during the dump (3): threads held 400 ms each, it exits
+# after 200 ms.
+"$TARGETS/target-exit" 200 &
+victim=$!
+bg_pids="$bg_pids $victim"
+sleep 0.05
+expect 3 "process $victim (target-exit) exited during the dump" -- \
+	env SIPROF_TEST_HOLD_US=400000 "$SIPROF" dump "$victim"
+wait $victim
+[ $? = 0 ] || fail "the exiting target did not exit normally"
