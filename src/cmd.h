@@ -18,6 +18,7 @@ enum {
 	EXIT_PERM = 4,         /* not permitted to trace the process */
 	EXIT_BUSY = 5,         /* the process is already traced by another tracer */
 	EXIT_NOTARGET = 6,     /* not a process siprof can profile (kernel thread, siprof) */
+	EXIT_BADFILE = 7,      /* a session file that cannot be read */
 	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
 };
 
@@ -47,5 +48,9 @@ int cmd_finish_output(void);
 
 int cmd_dump(int argc, char **argv);
 extern const char cmd_dump_usage[];
+int cmd_record(int argc, char **argv);
+extern const char cmd_record_usage[];
+int cmd_report(int argc, char **argv);
+extern const char cmd_report_usage[];
 
 #endif

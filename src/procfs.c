@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,20 +189,35 @@ procfs_status(pid_t pid, struct proc_status *st)
 	return true;
 }
 
-void
-procfs_comm(pid_t pid, char *buf, size_t n)
+static void
+read_comm(const char *path, char *buf, size_t n)
 {
-	char path[64];
-	ssize_t len;
+	ssize_t len = read_file_buf(path, buf, n);
 
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	len = read_file_buf(path, buf, n);
 	if (len <= 0) {
 		snprintf(buf, n, "?");
 		return;
 	}
 	if (buf[len - 1] == '\n')
 		buf[len - 1] = '\0';
+}
+
+void
+procfs_task_comm(pid_t pid, pid_t tid, char *buf, size_t n)
+{
+	char path[80];
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	read_comm(path, buf, n);
+}
+
+void
+procfs_comm(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	read_comm(path, buf, n);
 }
 
 char *
@@ -358,4 +374,152 @@ procfs_other_mntns(pid_t pid)
 	if (stat("/proc/self/ns/mnt", &self) != 0 || stat(path, &other) != 0)
 		return false;
 	return self.st_ino != other.st_ino || self.st_dev != other.st_dev;
+}
+
+static uint64_t
+kb_field(const char *line)
+{
+	return strtoull(line, NULL, 10) * 1024u;
+}
+
+bool
+procfs_metrics(pid_t pid, struct proc_metrics *m)
+{
+	char path[64], *buf, *line, *save = NULL;
+	struct task_stat st;
+	long ticks = sysconf(_SC_CLK_TCK);
+	DIR *d;
+
+	memset(m, 0, sizeof *m);
+	if (!procfs_task_stat(pid, pid, &st))
+		return false;
+	/* The leader's stat carries the whole process's counters. */
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	buf = read_file(path, NULL);
+	if (buf != NULL) {
+		char *p = strrchr(buf, ')');
+		unsigned long long f[50];
+		int n = 0;
+
+		for (p = p ? p + 2 : buf; n < 50 && *p != '\0';) {
+			char *end;
+
+			f[n++] = strtoull(p, &end, 10);
+			if (end == p)
+				end++; /* the state letter */
+			p = end;
+			while (*p == ' ')
+				p++;
+		}
+		/* Fields from 3 (state): minflt 10, majflt 12, utime 14, stime 15. */
+		if (n > 13) {
+			m->minflt = f[10 - 3];
+			m->majflt = f[12 - 3];
+			m->utime_ns = f[14 - 3] * (1000000000ull / (uint64_t)ticks);
+			m->stime_ns = f[15 - 3] * (1000000000ull / (uint64_t)ticks);
+		}
+		free(buf);
+	}
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	buf = read_file(path, NULL);
+	if (buf == NULL)
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, ':');
+
+		if (v == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "VmSize") == 0) m->vm_size = kb_field(v);
+		else if (strcmp(line, "VmHWM") == 0) m->rss_peak = kb_field(v);
+		else if (strcmp(line, "RssAnon") == 0) m->rss_anon = kb_field(v);
+		else if (strcmp(line, "RssFile") == 0) m->rss_file = kb_field(v);
+		else if (strcmp(line, "RssShmem") == 0) m->rss_shmem = kb_field(v);
+		else if (strcmp(line, "Threads") == 0) m->threads = strtoull(v, NULL, 10);
+		else if (strcmp(line, "voluntary_ctxt_switches") == 0)
+			m->ctx_voluntary = strtoull(v, NULL, 10);
+		else if (strcmp(line, "nonvoluntary_ctxt_switches") == 0)
+			m->ctx_involuntary = strtoull(v, NULL, 10);
+	}
+	free(buf);
+	snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+	buf = read_file(path, NULL);
+	if (buf != NULL) {
+		m->have_io = true;
+		save = NULL;
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char *v = strchr(line, ':');
+
+			if (v == NULL)
+				continue;
+			*v++ = '\0';
+			if (strcmp(line, "rchar") == 0) m->io_rchar = strtoull(v, NULL, 10);
+			else if (strcmp(line, "wchar") == 0) m->io_wchar = strtoull(v, NULL, 10);
+			else if (strcmp(line, "read_bytes") == 0) m->io_read_bytes = strtoull(v, NULL, 10);
+			else if (strcmp(line, "write_bytes") == 0) m->io_write_bytes = strtoull(v, NULL, 10);
+		}
+		free(buf);
+	}
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d != NULL) {
+		struct dirent *de;
+
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				m->fds++;
+		closedir(d);
+	}
+	return true;
+}
+
+double
+procfs_cpu_capacity(pid_t pid)
+{
+	cpu_set_t set;
+	double cpus;
+	char path[128], *cg, *line, *save = NULL;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(pid, sizeof set, &set) == 0)
+		cpus = CPU_COUNT(&set);
+	else
+		cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+	/* cgroup v2: "0::/path" and /sys/fs/cgroup/path/cpu.max "QUOTA PERIOD". */
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	cg = read_file(path, NULL);
+	if (cg == NULL)
+		return cpus;
+	for (line = strtok_r(cg, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char file[4200], max[64], *dir, *slash;
+		double quota, period;
+
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		/* Every level of the hierarchy may set a limit: walk up. */
+		for (dir = line + 3; *dir != '\0';) {
+			snprintf(file, sizeof file, "/sys/fs/cgroup%s/cpu.max", dir);
+			if (read_file_buf(file, max, sizeof max) > 0 &&
+			    sscanf(max, "%lf %lf", &quota, &period) == 2 && period > 0 &&
+			    quota / period < cpus)
+				cpus = quota / period;
+			slash = strrchr(dir, '/');
+			if (slash == NULL || slash == dir)
+				break;
+			*slash = '\0';
+		}
+	}
+	free(cg);
+	return cpus > 0 ? cpus : 1;
+}
+
+void
+procfs_kernel_release(char *buf, size_t n)
+{
+	if (read_file_buf("/proc/sys/kernel/osrelease", buf, n) <= 0)
+		snprintf(buf, n, "unknown");
+	buf[strcspn(buf, "\n")] = '\0';
 }

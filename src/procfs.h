@@ -65,6 +65,8 @@ bool procfs_task_syscall(pid_t pid, pid_t tid, struct task_syscall *sc);
 /* Time the thread has spent on a CPU, in ns (first field of schedstat). */
 bool procfs_task_runtime(pid_t pid, pid_t tid, uint64_t *ns);
 bool procfs_status(pid_t pid, struct proc_status *st);
+/* A thread's name; "?" when unreadable. */
+void procfs_task_comm(pid_t pid, pid_t tid, char *buf, size_t n);
 /* comm of a process (its main thread's name); "?" when unreadable. */
 void procfs_comm(pid_t pid, char *buf, size_t n);
 /* NUL-separated argv joined with spaces; NULL when unreadable or empty. */
@@ -85,5 +87,27 @@ int procfs_ptrace_scope(void);
 
 /* True when pid lives in a different mount namespace than siprof. */
 bool procfs_other_mntns(pid_t pid);
+
+/* Health figures of a process at one moment (cumulative counters are as
+ * the kernel gives them; rates are the caller's business). */
+struct proc_metrics {
+	uint64_t utime_ns, stime_ns;            /* CPU time, all threads */
+	uint64_t vm_size, rss_anon, rss_file, rss_shmem, rss_peak; /* bytes */
+	uint64_t threads;
+	uint64_t ctx_voluntary, ctx_involuntary;
+	uint64_t minflt, majflt;
+	uint64_t io_rchar, io_wchar, io_read_bytes, io_write_bytes;
+	uint64_t fds;
+	bool have_io; /* /proc/PID/io needs more privilege than the rest */
+};
+
+bool procfs_metrics(pid_t pid, struct proc_metrics *m);
+
+/* How many CPUs pid may use: its affinity mask, capped by its cgroup's
+ * cpu.max quota (may be fractional). */
+double procfs_cpu_capacity(pid_t pid);
+
+/* Host facts for a session's context. */
+void procfs_kernel_release(char *buf, size_t n);
 
 #endif

@@ -14,7 +14,8 @@
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal;
-static sigset_t wait_mask;
+static sigset_t wait_mask, original_mask;
+static struct sigaction original_pipe;
 static void (*crash_hook)(void);
 
 static void
@@ -53,7 +54,7 @@ signals_init(void)
 	for (size_t i = 0; i < ARRAY_SIZE(stops); i++)
 		sigaction(stops[i], &sa, NULL);
 	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGPIPE, &sa, &original_pipe);
 	/* Inherited SIG_IGN for SIGCHLD would silence ptrace notifications. */
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -65,9 +66,17 @@ signals_init(void)
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	original_mask = wait_mask;
 	for (size_t i = 0; i < ARRAY_SIZE(stops); i++)
 		sigdelset(&wait_mask, stops[i]);
 	sigaddset(&wait_mask, SIGCHLD);
+}
+
+void
+signals_restore_for_exec(void)
+{
+	sigaction(SIGPIPE, &original_pipe, NULL);
+	sigprocmask(SIG_SETMASK, &original_mask, NULL);
 }
 
 void

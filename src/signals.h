@@ -17,6 +17,9 @@ int signals_stop_requested(void);
 /* Mask for ppoll/pselect: everything blocked now except the stop signals, so
  * that a wait returns EINTR when one arrives. */
 const sigset_t *signals_wait_mask(void);
+/* In a forked child about to exec: restore the signal mask and
+ * dispositions siprof started with. */
+void signals_restore_for_exec(void);
 /* Run hook (async-signal-safe code only) before siprof dies of a crash. */
 void signals_set_crash_hook(void (*hook)(void));
 

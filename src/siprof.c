@@ -13,6 +13,8 @@
 #include "util.h"
 
 static const struct command commands[] = {
+	{ "record", cmd_record, "record a session file of a process", cmd_record_usage },
+	{ "report", cmd_report, "top functions, call tree, threads, metrics of a session", cmd_report_usage },
 	{ "dump", cmd_dump, "print every thread's stack, now", cmd_dump_usage },
 };
 

@@ -167,8 +167,20 @@ snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 		s->error = "the thread exited";
 		return 0;
 	}
-	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
-		return take_nonstop(m, s);
+	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc)) {
+		if (take_nonstop(m, s) == 1)
+			return 1;
+		/* It kept moving: it left the call. Stop it if that is safe now. */
+		if (!procfs_task_stat(s->pid, tid, &s->stat) ||
+		    !procfs_task_syscall(s->pid, tid, &s->sc) ||
+		    !procfs_task_runtime(s->pid, tid, &s->runtime_ns)) {
+			s->error = "the thread exited";
+			return 0;
+		}
+		if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
+			return 0;
+		s->error = NULL;
+	}
 
 	t0 = now_ns();
 	r = tracer_hold(t, tid, HOLD_TIMEOUT_MS, &kind);

@@ -59,7 +59,7 @@ report_modules(struct symbols *sym)
 {
 	int r;
 
-	dwfl_report_begin_add(sym->dwfl);
+	dwfl_report_begin(sym->dwfl);
 	if (!sym->other_mntns) {
 		r = dwfl_linux_proc_report(sym->dwfl, sym->pid);
 	} else {
@@ -220,6 +220,8 @@ module_of(struct symbols *sym, Dwfl_Module *mod, Dwarf_Addr *start)
 			sprintf(hex + 2 * i, "%02x", bits[i]);
 	}
 	name = display_path(sym, mainfile != NULL ? mainfile : name);
+	if (strncmp(name, "[vdso", 5) == 0)
+		name = "[vdso]"; /* libdw says "[vdso: PID]" */
 	for (size_t i = 0; i < sym->nmodules; i++) {
 		m = sym->modules[i];
 		if (hex != NULL ? (m->build_id != NULL && strcmp(m->build_id, hex) == 0)
@@ -450,4 +452,35 @@ symbols_lookup(struct symbols *sym, uint64_t pc)
 	describe(mod, pc, res);
 	hashmap_put(&sym->cache, key, res);
 	return res;
+}
+
+struct find_path {
+	struct symbols *sym;
+	const char *path;
+	const char *build_id;
+};
+
+static int
+match_path(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct find_path *fp = arg;
+	struct sym_module *m;
+
+	(void)userdata;
+	(void)name;
+	m = module_of(fp->sym, mod, &start);
+	if (strcmp(m->path, fp->path) == 0) {
+		fp->build_id = m->build_id;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+const char *
+symbols_build_id_of(struct symbols *sym, const char *path)
+{
+	struct find_path fp = { sym, path, NULL };
+
+	dwfl_getmodules(sym->dwfl, match_path, &fp, 0);
+	return fp.build_id;
 }

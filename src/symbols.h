@@ -63,6 +63,9 @@ const struct sym_result *symbols_lookup(struct symbols *sym, uint64_t pc);
  * mappings, rate-limited, when it does not). */
 bool symbols_has_module(struct symbols *sym, uint64_t pc);
 
+/* The build-id (hex) of the module mapped from path, or NULL. */
+const char *symbols_build_id_of(struct symbols *sym, const char *path);
+
 /* Look-ups that reached DWARF and those served from the cache. */
 void symbols_stats(const struct symbols *sym, unsigned long *misses,
 		   unsigned long *hits);

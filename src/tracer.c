@@ -44,6 +44,7 @@ struct tracer {
 	int sigfd;
 	unsigned exec_gen;
 	bool attached;
+	int exit_status;
 	struct tracer_stats stats;
 };
 
@@ -58,6 +59,7 @@ tracer_new(void)
 	hashmap_init(&t->threads);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	t->exit_status = -1;
 	t->sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (t->sigfd < 0)
 		fatal("cannot create a signalfd: %s", strerror(errno));
@@ -153,6 +155,15 @@ drop_thread(struct tracer *t, pid_t tid)
 	t->stats.threads_exited++;
 }
 
+static bool
+task_exists(const struct tracer *t, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->pid, (int)tid);
+	return access(path, F_OK) == 0;
+}
+
 /* After an exec only the leader is left; a thread that called exec from
  * outside the leader took the leader's id and reports no exit of its own. */
 static void
@@ -161,11 +172,9 @@ prune_threads(struct tracer *t)
 	struct tthread *th;
 	pid_t *gone = NULL;
 	size_t it = 0, n = 0, cap = 0;
-	char path[64];
 
 	while (hashmap_next(&t->threads, &it, NULL, (void **)&th)) {
-		snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->pid, (int)th->tid);
-		if (access(path, F_OK) != 0) {
+		if (!task_exists(t, th->tid)) {
 			GROW(gone, cap, n + 1);
 			gone[n++] = th->tid;
 		}
@@ -224,11 +233,14 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
 	int event, sig;
 
+
 	if (th == NULL) {
 		handle_unknown(t, tid, status);
 		return;
 	}
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (tid == t->pid)
+			t->exit_status = status;
 		drop_thread(t, tid);
 		return;
 	}
@@ -241,9 +253,12 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	case PTRACE_EVENT_CLONE: {
 		unsigned long msg = 0;
 
+		/* waitpid does not hand out statuses in the order they arose:
+		 * the new thread's first stop, even its exit, may have been
+		 * collected already. Add it only if it still exists (a zombie
+		 * does; its exit status is still to come). */
 		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0 &&
-		    hashmap_get(&t->threads, (uint64_t)msg) == NULL) {
-			/* Its initial stop will arrive; it is resumed then. */
+		    hashmap_get(&t->threads, (uint64_t)msg) == NULL && task_exists(t, (pid_t)msg)) {
 			add_thread(t, (pid_t)msg);
 			t->stats.clones++;
 		}
@@ -314,15 +329,15 @@ reap(struct tracer *t)
 }
 
 bool
-tracer_poll(struct tracer *t, int timeout_ms)
+tracer_poll(struct tracer *t, uint64_t timeout_ns)
 {
 	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
 	struct timespec ts;
 
 	reap(t);
-	if (timeout_ms > 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+	if (timeout_ns > 0 && signals_stop_requested() == 0) {
+		ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
+		ts.tv_nsec = (long)(timeout_ns % 1000000000u);
 		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
 			drain_sigfd(t);
 		reap(t);
@@ -491,6 +506,49 @@ tracer_attach(struct tracer *t, pid_t pid, char **cause)
 		return TRACER_NOPROC;
 	}
 	t->attached = true;
+	return TRACER_OK;
+}
+
+int
+tracer_exit_status(const struct tracer *t)
+{
+	return t->exit_status;
+}
+
+enum tracer_status
+tracer_launch(struct tracer *t, char *const argv[], char **cause)
+{
+	int status;
+	pid_t child;
+
+	child = fork();
+	if (child < 0) {
+		set_cause(cause, "cannot start %s: %s", argv[0], strerror(errno));
+		return TRACER_ERROR;
+	}
+	if (child == 0) {
+		/* The program gets the signal state siprof was given. */
+		signals_restore_for_exec();
+		raise(SIGSTOP);
+		execvp(argv[0], argv);
+		fprintf(stderr, "siprof: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(child, &status, WUNTRACED) != child || !WIFSTOPPED(status)) {
+		set_cause(cause, "cannot start %s: it did not stop before exec", argv[0]);
+		return TRACER_ERROR;
+	}
+	if (ptrace(PTRACE_SEIZE, child, NULL, (void *)seize_options) != 0) {
+		set_cause(cause, "cannot trace %s (pid %d): %s", argv[0], (int)child,
+			  strerror(errno));
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		return errno == EPERM ? TRACER_PERM : TRACER_ERROR;
+	}
+	t->pid = child;
+	add_thread(t, child);
+	t->attached = true;
+	kill(child, SIGCONT);
 	return TRACER_OK;
 }
 

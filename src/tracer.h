@@ -67,9 +67,16 @@ bool tracer_process_exited(const struct tracer *t);
 unsigned tracer_exec_generation(const struct tracer *t);
 const struct tracer_stats *tracer_stats(const struct tracer *t);
 
-/* Handle whatever ptrace events are pending, waiting up to timeout_ms for
+/* Handle whatever ptrace events are pending, waiting up to timeout_ns for
  * the first (0: do not wait). Returns false when a stop signal arrived. */
-bool tracer_poll(struct tracer *t, int timeout_ms);
+bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
+
+/* Start argv as a child, stopped before exec, seize it, and let it exec:
+ * the program is traced from its first instruction. */
+enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **cause);
+/* The wait status of the process's main thread once it exited (valid when
+ * tracer_process_exited), as waitpid gives it; -1 when unknown. */
+int tracer_exit_status(const struct tracer *t);
 
 /* Stop tid and wait up to timeout_ms for it. Returns 1 when it is held
  * (*kind says how), 0 when it exited or did not stop in time (the caller

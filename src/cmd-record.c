@@ -1,0 +1,274 @@
+/* cmd-record.c: `siprof record`, a session file of a live process. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "recorder.h"
+#include "signals.h"
+#include "tracer.h"
+#include "util.h"
+
+const char cmd_record_usage[] =
+	"usage: siprof record -o FILE [OPTIONS] -p PID\n"
+	"       siprof record -o FILE [OPTIONS] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Sample every thread of a running process (or of COMMAND, from its first\n"
+	"instruction to its exit) and record a session file: stacks with their class\n"
+	"(cpu, lock, net, disk, ...), health metrics, and the context. Ends at\n"
+	"Ctrl-C, after --duration, or when the process exits; with COMMAND, siprof\n"
+	"exits with COMMAND's exit status.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output=FILE      the session file to create (mode 0600)\n"
+	"  -p, --pid=PID          the process to attach to\n"
+	"  -d, --duration=SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
+	"  -r, --rate=HZ          samples per second per thread (default 99, 1 to 1000)\n"
+	"      --jitter           move each tick by up to a quarter period, at random\n"
+	"      --threads=LIST     only threads whose id or name matches LIST\n"
+	"                         (comma-separated ids and name patterns, e.g. 'worker*,1234')\n"
+	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
+	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
+	"  -f, --force            replace FILE if it exists\n"
+	"  -q, --quiet            no status line\n"
+	"  -h, --help             show this help\n";
+
+struct record_opts {
+	struct recorder_opts rec;
+	pid_t pid;
+	double duration;
+	bool quiet;
+	char **argv;
+	char **filter;
+	char **tags;
+	size_t n_tags;
+};
+
+static char **
+split_list(const char *s)
+{
+	char *copy = xstrdup(s), *tok, *save = NULL, **out = NULL;
+	size_t n = 0, cap = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		GROW(out, cap, n + 2);
+		out[n++] = xstrdup(tok);
+	}
+	free(copy);
+	if (out == NULL)
+		return NULL;
+	out[n] = NULL;
+	return out;
+}
+
+static void
+free_list(char **l)
+{
+	for (char **p = l; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(l);
+}
+
+/* Parse the record options; returns 0, -1 after --help, or an exit code. */
+static int
+parse(int argc, char **argv, struct record_opts *o)
+{
+	enum { OPT_JITTER = 256, OPT_THREADS };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "jitter", no_argument, NULL, OPT_JITTER },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "unwinder", required_argument, NULL, 'u' },
+		{ "stack-size", required_argument, NULL, 's' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t cap_tags = 0;
+	const char *env;
+	int ch, pid;
+	long v;
+	char *end;
+
+	memset(o, 0, sizeof *o);
+	o->rec.sampler.rate_hz = 99;
+	o->rec.sampler.stack_size = 64 * 1024;
+	o->rec.unwinder = UNWIND_DW;
+	while ((ch = getopt_long(argc, argv, "+o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			o->rec.output = optarg;
+			break;
+		case 'p':
+			if (!cmd_parse_pid("record", optarg, &pid))
+				return EXIT_USAGE;
+			o->pid = pid;
+			break;
+		case 'd':
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || o->duration <= 0)
+				return cmd_usage_error("record", "--duration takes a number of seconds above 0, not '%s'", optarg);
+			break;
+		case 'r':
+			if (!parse_long(optarg, 1, 1000, &v))
+				return cmd_usage_error("record", "--rate takes a whole number from 1 to 1000, not '%s'", optarg);
+			o->rec.sampler.rate_hz = (double)v;
+			break;
+		case OPT_JITTER:
+			o->rec.sampler.jitter = true;
+			break;
+		case OPT_THREADS:
+			free_list(o->filter);
+			o->filter = split_list(optarg);
+			if (o->filter == NULL)
+				return cmd_usage_error("record", "--threads needs at least one id or name");
+			break;
+		case 'u':
+			if (!unwind_kind_parse(optarg, &o->rec.unwinder))
+				return cmd_usage_error("record", "unknown unwinder '%s' (use dw, libunwind or fp)", optarg);
+			break;
+		case 's':
+			if (!parse_size(optarg, &o->rec.sampler.stack_size) ||
+			    o->rec.sampler.stack_size < 4096 || o->rec.sampler.stack_size > 8 << 20)
+				return cmd_usage_error("record", "--stack-size takes a size from 4K to 8M, not '%s'", optarg);
+			break;
+		case 't':
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				return cmd_usage_error("record", "--tag takes KEY=VALUE, not '%s'", optarg);
+			GROW(o->tags, cap_tags, o->n_tags + 2);
+			o->tags[o->n_tags++] = optarg;
+			o->tags[o->n_tags] = NULL;
+			break;
+		case 'f':
+			o->rec.force = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			fputs(cmd_record_usage, stdout);
+			return -1;
+		default:
+			return cmd_usage_error("record", "unknown option");
+		}
+	}
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (o->rec.output == NULL)
+		return cmd_usage_error("record", "-o FILE is needed: where to write the session");
+	if ((o->pid != 0) == (o->argv != NULL))
+		return cmd_usage_error("record", o->pid ? "give -p PID or a COMMAND, not both"
+						      : "give -p PID, or -- COMMAND [ARGS...]");
+	o->rec.sampler.thread_filter = o->filter;
+	o->rec.tags = o->tags;
+	env = getenv("SIPROF_TEST_HOLD_US");
+	if (env != NULL && parse_long(env, 0, 10000000, &v))
+		o->rec.sampler.extra_hold_us = (unsigned)v;
+	return 0;
+}
+
+static void
+status_line(struct recorder *r, bool final)
+{
+	struct sampler_stats st;
+	const struct metric_row *m = metrics_last(&r->metrics);
+	double el = recorder_elapsed(r);
+
+	sampler_get_stats(r->sampler, &st);
+	fprintf(stderr, "\r\033[K%5.0fs  %llu samples  %.1f Hz  held p50 %.0f us",
+		el, (unsigned long long)st.samples, el > 0 ? (double)st.ticks / el : 0.0,
+		hold_hist_percentile(&st.held, 50));
+	if (m != NULL)
+		fprintf(stderr, "  CPU %.0f%%  RSS %.1f MiB", m->cpu_percent,
+			(double)(m->m.rss_anon + m->m.rss_file + m->m.rss_shmem) / (1 << 20));
+	if (st.missed_ticks > 0)
+		fprintf(stderr, "  \033[31mbehind: %llu missed ticks\033[0m",
+			(unsigned long long)st.missed_ticks);
+	if (final)
+		fputc('\n', stderr);
+}
+
+int
+cmd_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct recorder r;
+	char *cause = NULL;
+	bool tty, ok = true;
+	int rc, ret = EXIT_OK;
+	uint64_t last_status = 0;
+
+	rc = parse(argc, argv, &o);
+	if (rc != 0) {
+		free(o.tags);
+		free_list(o.filter);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause);
+	if (rc != TRACER_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		free(o.tags);
+		free_list(o.filter);
+		return cmd_exit_for_tracer(rc);
+	}
+	tty = !o.quiet && isatty(STDERR_FILENO);
+	if (!o.quiet)
+		fprintf(stderr, "siprof: recording process %d (%s) to %s; Ctrl-C ends\n",
+			(int)r.pid, r.comm, o.rec.output);
+	while (ok) {
+		if (!recorder_step(&r, 100, &cause)) {
+			ok = r.ended;
+			break;
+		}
+		if (signals_stop_requested())
+			break;
+		if (o.duration > 0 && recorder_elapsed(&r) >= o.duration)
+			break;
+		if (tty && now_ns() - last_status >= 1000000000u) {
+			status_line(&r, false);
+			last_status = now_ns();
+		}
+	}
+	if (!ok) {
+		err_msg("%s", cause);
+		ret = EXIT_ERROR;
+	}
+	if (!recorder_finish(&r, &cause)) {
+		err_msg("%s", cause);
+		ret = EXIT_ERROR;
+	}
+	if (tty)
+		status_line(&r, true);
+	if (ret == EXIT_OK) {
+		struct sampler_stats st;
+		int status = sampler_exit_status(r.sampler);
+
+		sampler_get_stats(r.sampler, &st);
+		if (!o.quiet)
+			fprintf(stderr, "siprof: recorded %.1f s, %llu samples of %zu threads to %s%s\n",
+				recorder_elapsed(&r), (unsigned long long)st.samples,
+				r.prof.n_threads, o.rec.output,
+				status >= 0 ? " (the process exited)" : "");
+		if (o.argv != NULL && status >= 0)
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	recorder_release(&r);
+	free(cause);
+	free(o.tags);
+	free_list(o.filter);
+	return ret;
+}

@@ -1,0 +1,761 @@
+/* cmd-report.c: `siprof report FILE`, what a session says. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "cmd.h"
+#include "session.h"
+#include "syscalls.h"
+#include "util.h"
+
+const char cmd_report_usage[] =
+	"usage: siprof report [OPTIONS] FILE\n"
+	"\n"
+	"Show what a session file recorded. By default: the context, sampling\n"
+	"statistics, health metrics, the share of each class, and the top functions\n"
+	"by self and total time with their hottest source line. Percentages are of\n"
+	"thread-samples: however many threads, they add up to 100%.\n"
+	"\n"
+	"Views (one at a time):\n"
+	"      --tree             the call tree, root first, with total and self shares\n"
+	"      --folded           one line per stack, 'root;...;leaf COUNT' (flame graphs)\n"
+	"      --threads          per thread: samples, share, and the share of each class\n"
+	"      --metrics          health metrics over time: a table and text charts\n"
+	"\n"
+	"Options:\n"
+	"  -c, --class=CLASS      only samples of CLASS: cpu, lock, net, disk, ipc, poll,\n"
+	"                         sleep, child, aio, syscall, fault; wall (default) is all\n"
+	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
+	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
+	"      --until=TIME       only until TIME after the start\n"
+	"  -n, --top=N            functions to list (default 20)\n"
+	"      --by-line          list source lines instead of functions\n"
+	"      --sort=KEY         order the list by self (default) or total\n"
+	"      --min-percent=P    in --tree, fold children under P percent (default 1)\n"
+	"  -j, --json             print JSON (the default view, --tree, --threads, --metrics)\n"
+	"  -h, --help             show this help\n";
+
+enum view { VIEW_TOP, VIEW_TREE, VIEW_FOLDED, VIEW_THREADS, VIEW_METRICS };
+
+struct report_opts {
+	enum view view;
+	struct selection sel;
+	size_t top;
+	bool by_line, sort_total, json;
+	double min_percent;
+	const char *file;
+};
+
+static bool
+parse_time(const char *s, uint32_t *out)
+{
+	char *end;
+	double v, mul = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || v < 0)
+		return false;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	if (*end != '\0' || v * mul > 4e9)
+		return false;
+	*out = (uint32_t)floor(v * mul);
+	return true;
+}
+
+static int
+parse(int argc, char **argv, struct report_opts *o)
+{
+	enum { OPT_TREE = 256, OPT_FOLDED, OPT_THREADS, OPT_METRICS, OPT_SINCE, OPT_UNTIL,
+	       OPT_BY_LINE, OPT_SORT, OPT_MIN };
+	static const struct option longopts[] = {
+		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "threads", no_argument, NULL, OPT_THREADS },
+		{ "metrics", no_argument, NULL, OPT_METRICS },
+		{ "class", required_argument, NULL, 'c' },
+		{ "thread", required_argument, NULL, 'T' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "top", required_argument, NULL, 'n' },
+		{ "by-line", no_argument, NULL, OPT_BY_LINE },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "min-percent", required_argument, NULL, OPT_MIN },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum sample_class cls;
+	int ch, views = 0;
+	long v;
+	char *end;
+
+	memset(o, 0, sizeof *o);
+	selection_init(&o->sel);
+	o->top = 20;
+	o->min_percent = 1.0;
+	while ((ch = getopt_long(argc, argv, "c:T:n:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_TREE: o->view = VIEW_TREE; views++; break;
+		case OPT_FOLDED: o->view = VIEW_FOLDED; views++; break;
+		case OPT_THREADS: o->view = VIEW_THREADS; views++; break;
+		case OPT_METRICS: o->view = VIEW_METRICS; views++; break;
+		case 'c':
+			if (strcmp(optarg, "wall") == 0)
+				o->sel.cls = -1;
+			else if (class_parse(optarg, &cls))
+				o->sel.cls = (int)cls;
+			else
+				return cmd_usage_error("report", "unknown class '%s' (cpu, lock, net, disk, ipc, poll, sleep, child, aio, syscall, fault, or wall)", optarg);
+			break;
+		case 'T':
+			if (parse_long(optarg, 1, INT32_MAX, &v))
+				o->sel.tid = (uint32_t)v;
+			else
+				o->sel.thread = optarg;
+			break;
+		case OPT_SINCE:
+			if (!parse_time(optarg, &o->sel.since))
+				return cmd_usage_error("report", "--since takes a time like 30, 30s, 2m or 1h, not '%s'", optarg);
+			break;
+		case OPT_UNTIL:
+			if (!parse_time(optarg, &o->sel.until))
+				return cmd_usage_error("report", "--until takes a time like 30, 30s, 2m or 1h, not '%s'", optarg);
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, 1000000, &v))
+				return cmd_usage_error("report", "--top takes a number from 1, not '%s'", optarg);
+			o->top = (size_t)v;
+			break;
+		case OPT_BY_LINE: o->by_line = true; break;
+		case OPT_SORT:
+			if (strcmp(optarg, "self") == 0)
+				o->sort_total = false;
+			else if (strcmp(optarg, "total") == 0)
+				o->sort_total = true;
+			else
+				return cmd_usage_error("report", "--sort takes self or total, not '%s'", optarg);
+			break;
+		case OPT_MIN:
+			errno = 0;
+			o->min_percent = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || o->min_percent < 0 || o->min_percent > 100)
+				return cmd_usage_error("report", "--min-percent takes a number from 0 to 100, not '%s'", optarg);
+			break;
+		case 'j': o->json = true; break;
+		case 'h':
+			fputs(cmd_report_usage, stdout);
+			return -1;
+		default:
+			return cmd_usage_error("report", "unknown option");
+		}
+	}
+	if (views > 1)
+		return cmd_usage_error("report", "--tree, --folded, --threads and --metrics are separate views: give one");
+	if (o->json && o->view == VIEW_FOLDED)
+		return cmd_usage_error("report", "--folded is text; --json goes with the other views");
+	if (o->sel.until <= o->sel.since)
+		return cmd_usage_error("report", "--until must come after --since");
+	if (optind != argc - 1)
+		return cmd_usage_error("report", optind >= argc ? "a session FILE is needed" : "one FILE, please");
+	o->file = argv[optind];
+	return 0;
+}
+
+static const char *
+class_label(int cls)
+{
+	return cls < 0 ? "wall (all classes)" : class_name((enum sample_class)cls);
+}
+
+static double
+pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void
+human_bytes(double b, char *buf, size_t n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (b >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+}
+
+static const char *
+func_location(const struct profile *p, uint32_t file, int32_t line, char *buf, size_t n)
+{
+	if (file == 0)
+		return "";
+	if (line > 0)
+		snprintf(buf, n, " (%s:%d)", path_basename(profile_str(p, file)), line);
+	else
+		snprintf(buf, n, " (%s)", path_basename(profile_str(p, file)));
+	return buf;
+}
+
+static const char *
+module_name(const struct profile *p, uint32_t module)
+{
+	return module ? path_basename(profile_str(p, p->modules[module].path)) : "";
+}
+
+/* ---- the default view ---- */
+
+static const char *
+meta_or(const struct session_data *d, const char *key)
+{
+	const char *v = session_meta(d, key);
+
+	return v != NULL ? v : "?";
+}
+
+static void
+print_context(const struct session_data *d, const char *file)
+{
+	const char *v;
+	bool tags = false;
+
+	printf("session   %s (schema %s, siprof %s)\n", file,
+	       session_meta(d, "schema_version"),
+	       meta_or(d, "siprof_version"));
+	printf("process   %s %s: %s\n", meta_or(d, "pid"),
+	       meta_or(d, "comm"),
+	       meta_or(d, "command"));
+	if ((v = session_meta(d, "executable")) != NULL)
+		printf("binary    %s%s%s\n", v, session_meta(d, "build_id") ? " build-id " : "",
+		       session_meta(d, "build_id") ? session_meta(d, "build_id") : "");
+	printf("host      %s, kernel %s\n", meta_or(d, "host"),
+	       meta_or(d, "kernel"));
+	printf("time      %s .. %s (%.1f s), %s Hz, unwinder %s\n",
+	       meta_or(d, "start"), meta_or(d, "end"),
+	       session_stat(d, "duration_s"), meta_or(d, "rate_hz"),
+	       meta_or(d, "unwinder"));
+	for (size_t i = 0; i < d->n_meta; i++) {
+		if (strncmp(d->meta[i].key, "tag.", 4) != 0)
+			continue;
+		printf("%s%s=%s", tags ? " " : "tags      ", d->meta[i].key + 4, d->meta[i].value);
+		tags = true;
+	}
+	if (tags)
+		putchar('\n');
+}
+
+static void
+print_sampling(const struct session_data *d)
+{
+	double dur = session_stat(d, "duration_s");
+
+	printf("\nsampling  %.0f ticks (%.1f Hz achieved), %.0f thread-samples, %.0f missed ticks\n",
+	       session_stat(d, "ticks"), dur > 0 ? session_stat(d, "ticks") / dur : 0.0,
+	       session_stat(d, "samples"), session_stat(d, "missed_ticks"));
+	printf("          %.0f stops (held p50 %.0f us, p99 %.0f us, max %.0f us), "
+	       "%.0f not stopped, %.0f reused\n",
+	       session_stat(d, "stops"), session_stat(d, "held_p50_us"),
+	       session_stat(d, "held_p99_us"), session_stat(d, "held_max_us"),
+	       session_stat(d, "nonstop_snapshots"), session_stat(d, "reused_stacks"));
+	printf("          %.0f truncated stacks, %.0f unwind failures, %.0f failed, %.0f dropped; "
+	       "%.0f threads seen, %.0f exited\n",
+	       session_stat(d, "truncated_stacks"), session_stat(d, "unwind_failures"),
+	       session_stat(d, "failed_snapshots"), session_stat(d, "dropped_samples"),
+	       session_stat(d, "threads_seen"), session_stat(d, "threads_exited"));
+}
+
+/* Rows of the metrics series inside the selection's window. */
+static void
+metric_window(const struct session_data *d, const struct selection *sel, size_t *from,
+	      size_t *to)
+{
+	*from = 0;
+	while (*from < d->metrics.n && d->metrics.rows[*from].t < sel->since)
+		(*from)++;
+	*to = *from;
+	while (*to < d->metrics.n && d->metrics.rows[*to].t < sel->until)
+		(*to)++;
+}
+
+static uint64_t
+rss_of(const struct metric_row *r)
+{
+	return r->m.rss_anon + r->m.rss_file + r->m.rss_shmem;
+}
+
+static void
+print_metrics_summary(const struct session_data *d, const struct selection *sel)
+{
+	size_t from, to;
+	double cpu_sum = 0, cpu_max = 0;
+	uint64_t rss_max = 0, threads_max = 0;
+	char a[32], b[32], c[32], e[32];
+	const struct metric_row *first, *last;
+	double secs;
+	const char *cap = session_meta(d, "cpu_capacity");
+
+	metric_window(d, sel, &from, &to);
+	if (to - from < 2) {
+		printf("\nmetrics   not enough of them in this window\n");
+		return;
+	}
+	for (size_t i = from + 1; i < to; i++) {
+		const struct metric_row *r = &d->metrics.rows[i];
+
+		cpu_sum += r->cpu_percent;
+		if (r->cpu_percent > cpu_max)
+			cpu_max = r->cpu_percent;
+		if (rss_of(r) > rss_max)
+			rss_max = rss_of(r);
+		if (r->m.threads > threads_max)
+			threads_max = r->m.threads;
+	}
+	first = &d->metrics.rows[from];
+	last = &d->metrics.rows[to - 1];
+	secs = last->t > first->t ? (double)(last->t - first->t) : 1;
+	human_bytes((double)rss_max, a, sizeof a);
+	human_bytes((double)last->m.rss_peak, b, sizeof b);
+	printf("\nmetrics   CPU %.0f%% average, %.0f%% highest (of %s CPUs); RSS %s highest "
+	       "(peak %s); %llu threads at most\n",
+	       cpu_sum / (double)(to - from - 1), cpu_max, cap ? cap : "?", a, b,
+	       (unsigned long long)threads_max);
+	human_bytes((double)(last->m.io_read_bytes - first->m.io_read_bytes) / secs, c, sizeof c);
+	human_bytes((double)(last->m.io_write_bytes - first->m.io_write_bytes) / secs, e, sizeof e);
+	printf("          %.0f voluntary and %.0f involuntary context switches/s, %.0f minor and "
+	       "%.0f major faults/s\n",
+	       (double)(last->m.ctx_voluntary - first->m.ctx_voluntary) / secs,
+	       (double)(last->m.ctx_involuntary - first->m.ctx_involuntary) / secs,
+	       (double)(last->m.minflt - first->m.minflt) / secs,
+	       (double)(last->m.majflt - first->m.majflt) / secs);
+	if (last->m.have_io)
+		printf("          storage read %s/s, written %s/s; %llu open fds\n", c, e,
+		       (unsigned long long)last->m.fds);
+	else
+		printf("          %llu open fds\n", (unsigned long long)last->m.fds);
+}
+
+static void
+print_classes(const struct thread_table *tt)
+{
+	printf("\nclasses  ");
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (tt->by_class[c] > 0)
+			printf(" %s %.1f%%", class_name((enum sample_class)c), pct(tt->by_class[c], tt->total));
+	printf("  (of %llu thread-samples)\n", (unsigned long long)tt->total);
+}
+
+static void
+print_functions(const struct profile *p, const struct report_opts *o)
+{
+	struct func_table ft;
+	char loc[512];
+
+	analyze_functions(p, &o->sel, o->by_line, o->sort_total, &ft);
+	printf("\ntop %s by %s: %s, %llu thread-samples\n", o->by_line ? "lines" : "functions",
+	       o->sort_total ? "total" : "self", class_label(o->sel.cls),
+	       (unsigned long long)ft.total);
+	printf("  self%%  total%%     self    total  function (file:line) [module]\n");
+	for (size_t i = 0; i < ft.n && i < o->top; i++) {
+		const struct func_stat *f = &ft.funcs[i];
+
+		printf("%6.1f%% %6.1f%% %8llu %8llu  %s%s [%s]\n", pct(f->self, ft.total),
+		       pct(f->total, ft.total), (unsigned long long)f->self,
+		       (unsigned long long)f->total, profile_str(p, f->function),
+		       func_location(p, f->file, f->line, loc, sizeof loc), module_name(p, f->module));
+	}
+	if (ft.n == 0)
+		printf("  (no samples in this selection)\n");
+	func_table_release(&ft);
+}
+
+static json_t *
+functions_json(const struct profile *p, const struct report_opts *o)
+{
+	struct func_table ft;
+	json_t *arr = json_array();
+
+	analyze_functions(p, &o->sel, o->by_line, o->sort_total, &ft);
+	for (size_t i = 0; i < ft.n && i < o->top; i++) {
+		const struct func_stat *f = &ft.funcs[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
+			"function", profile_str(p, f->function),
+			"file", f->file ? profile_str(p, f->file) : NULL,
+			"line", (int)f->line,
+			"module", f->module ? profile_str(p, p->modules[f->module].path) : NULL,
+			"self", (json_int_t)f->self, "total", (json_int_t)f->total,
+			"self_percent", pct(f->self, ft.total), "total_percent", pct(f->total, ft.total)));
+	}
+	func_table_release(&ft);
+	return arr;
+}
+
+static json_t *
+context_json(const struct session_data *d)
+{
+	json_t *ctx = json_object(), *stats = json_object(), *tags = json_object();
+
+	for (size_t i = 0; i < d->n_meta; i++) {
+		if (strncmp(d->meta[i].key, "tag.", 4) == 0)
+			json_object_set_new(tags, d->meta[i].key + 4, json_string(d->meta[i].value));
+		else
+			json_object_set_new(ctx, d->meta[i].key, json_string(d->meta[i].value));
+	}
+	json_object_set_new(ctx, "tags", tags);
+	for (size_t i = 0; i < d->n_stats; i++)
+		json_object_set_new(stats, d->stats[i].key, json_real(strtod(d->stats[i].value, NULL)));
+	json_object_set_new(ctx, "stats", stats);
+	return ctx;
+}
+
+static json_t *
+classes_json(const struct thread_table *tt)
+{
+	json_t *o = json_object();
+
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (tt->by_class[c] > 0)
+			json_object_set_new(o, class_name((enum sample_class)c),
+					    json_integer((json_int_t)tt->by_class[c]));
+	return o;
+}
+
+/* ---- --tree ---- */
+
+static void
+print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t total, int depth,
+		double min_percent)
+{
+	char loc[512];
+	size_t shown = 0, hidden = 0;
+	uint64_t hidden_total = 0;
+
+	printf("%6.1f%% %6.1f%%  %*s%s%s [%s]\n", pct(n->total, total), pct(n->self, total),
+	       depth * 2, "", profile_str(p, n->function),
+	       func_location(p, n->file, n->line, loc, sizeof loc), module_name(p, n->module));
+	for (size_t i = 0; i < n->n; i++) {
+		if (pct(n->children[i]->total, total) >= min_percent) {
+			print_tree_node(p, n->children[i], total, depth + 1, min_percent);
+			shown++;
+		} else {
+			hidden++;
+			hidden_total += n->children[i]->total;
+		}
+	}
+	if (hidden > 0)
+		printf("%6.1f%%          %*s... %zu more under %.1f%%\n", pct(hidden_total, total),
+		       (depth + 1) * 2, "", hidden, min_percent);
+}
+
+static json_t *
+tree_json(const struct profile *p, const struct tree_node *n, uint64_t total, double min_percent)
+{
+	json_t *o = json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
+		"function", profile_str(p, n->function),
+		"file", n->file ? profile_str(p, n->file) : NULL, "line", (int)n->line,
+		"module", n->module ? profile_str(p, p->modules[n->module].path) : NULL,
+		"total", (json_int_t)n->total, "self", (json_int_t)n->self,
+		"total_percent", pct(n->total, total), "self_percent", pct(n->self, total));
+	json_t *children = json_array();
+
+	for (size_t i = 0; i < n->n; i++)
+		if (pct(n->children[i]->total, total) >= min_percent)
+			json_array_append_new(children, tree_json(p, n->children[i], total, min_percent));
+	json_object_set_new(o, "children", children);
+	return o;
+}
+
+static void
+report_tree(const struct profile *p, const struct report_opts *o)
+{
+	uint64_t total;
+	struct tree_node *root = analyze_tree(p, &o->sel, &total);
+
+	tree_sort(root);
+	if (o->json) {
+		json_t *doc = json_object(), *roots = json_array();
+
+		for (size_t i = 0; i < root->n; i++)
+			if (pct(root->children[i]->total, total) >= o->min_percent)
+				json_array_append_new(roots, tree_json(p, root->children[i], total,
+								       o->min_percent));
+		json_object_set_new(doc, "class", json_string(o->sel.cls < 0 ? "wall" : class_name((enum sample_class)o->sel.cls)));
+		json_object_set_new(doc, "total", json_integer((json_int_t)total));
+		json_object_set_new(doc, "roots", roots);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+	} else {
+		printf("call tree: %s, %llu thread-samples; children under %.1f%% folded\n",
+		       class_label(o->sel.cls), (unsigned long long)total, o->min_percent);
+		printf(" total%%   self%%  function (file:line) [module]\n");
+		for (size_t i = 0; i < root->n; i++)
+			if (pct(root->children[i]->total, total) >= o->min_percent)
+				print_tree_node(p, root->children[i], total, 0, o->min_percent);
+		if (total == 0)
+			printf("  (no samples in this selection)\n");
+	}
+	tree_free(root);
+}
+
+/* ---- --folded ---- */
+
+static void
+report_folded(const struct profile *p, const struct report_opts *o)
+{
+	struct hashmap counts;
+	uint32_t *frames = xmalloc(2048 * sizeof *frames);
+	uint64_t *by_stack = xcalloc(p->n_nodes ? p->n_nodes : 1, sizeof *by_stack);
+
+	(void)counts;
+	for (size_t i = 0; i < p->n_samples; i++)
+		if (selection_match(p, &o->sel, &p->samples[i]))
+			by_stack[p->samples[i].stack] += p->samples[i].count;
+	for (size_t s = 1; s < p->n_nodes; s++) {
+		size_t depth;
+
+		if (by_stack[s] == 0)
+			continue;
+		depth = stack_frames(p, (uint32_t)s, frames, 2048);
+		for (size_t k = depth; k-- > 0;) {
+			const char *name = profile_str(p, p->frames[frames[k]].function);
+
+			/* ';' separates frames and the last ' ' the count: keep
+			 * them out of names. */
+			for (const char *c = name; *c != '\0'; c++)
+				putchar(*c == ';' ? ':' : *c == '\n' ? ' ' : *c);
+			if (k > 0)
+				putchar(';');
+		}
+		printf(" %llu\n", (unsigned long long)by_stack[s]);
+	}
+	free(by_stack);
+	free(frames);
+}
+
+/* ---- --threads ---- */
+
+static void
+report_threads(const struct profile *p, const struct report_opts *o)
+{
+	struct thread_table tt;
+
+	analyze_threads(p, &o->sel, &tt);
+	if (o->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < tt.n; i++) {
+			const struct thread_stat *t = &tt.threads[i];
+			json_t *cls = json_object();
+
+			for (int c = 0; c < CLASS_COUNT; c++)
+				if (t->by_class[c] > 0)
+					json_object_set_new(cls, class_name((enum sample_class)c),
+							    json_integer((json_int_t)t->by_class[c]));
+			json_array_append_new(arr, json_pack("{s:i, s:s, s:I, s:f, s:o}",
+				"tid", (int)t->tid, "name", profile_thread_name(p, t->tid),
+				"samples", (json_int_t)t->total, "percent", pct(t->total, tt.total),
+				"classes", cls));
+		}
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+		thread_table_release(&tt);
+		return;
+	}
+	printf("threads: %zu, %llu thread-samples; each class as a share of the thread's samples\n",
+	       tt.n, (unsigned long long)tt.total);
+	printf("%8s  %-16s %8s %6s ", "tid", "name", "samples", "share");
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (tt.by_class[c] > 0)
+			printf(" %7s", class_name((enum sample_class)c));
+	putchar('\n');
+	for (size_t i = 0; i < tt.n; i++) {
+		const struct thread_stat *t = &tt.threads[i];
+
+		printf("%8u  %-16s %8llu %5.1f%% ", t->tid, profile_thread_name(p, t->tid),
+		       (unsigned long long)t->total, pct(t->total, tt.total));
+		for (int c = 0; c < CLASS_COUNT; c++) {
+			if (tt.by_class[c] == 0)
+				continue;
+			if (t->by_class[c] > 0)
+				printf(" %6.1f%%", pct(t->by_class[c], t->total));
+			else
+				printf(" %7s", "-");
+		}
+		putchar('\n');
+	}
+	thread_table_release(&tt);
+}
+
+/* ---- --metrics ---- */
+
+static void
+spark(const double *v, size_t n, double max)
+{
+	static const char *const bars[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+
+	for (size_t i = 0; i < n; i++) {
+		int level = max > 0 ? (int)lround(v[i] / max * 8) : 0;
+
+		fputs(bars[level < 0 ? 0 : level > 8 ? 8 : level], stdout);
+	}
+}
+
+static void
+report_metrics(const struct session_data *d, const struct report_opts *o)
+{
+	size_t from, to, rows, group;
+	double *cpu, *rss, cpu_max = 0, rss_max = 0;
+
+	metric_window(d, &o->sel, &from, &to);
+	if (o->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = from; i < to; i++) {
+			const struct metric_row *r = &d->metrics.rows[i];
+			json_t *row = json_pack("{s:i, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				"t", (int)r->t, "cpu_percent", r->cpu_percent,
+				"utime_ns", (json_int_t)r->m.utime_ns, "stime_ns", (json_int_t)r->m.stime_ns,
+				"vm_size", (json_int_t)r->m.vm_size, "rss_anon", (json_int_t)r->m.rss_anon,
+				"rss_file", (json_int_t)r->m.rss_file, "rss_shmem", (json_int_t)r->m.rss_shmem,
+				"rss_peak", (json_int_t)r->m.rss_peak, "threads", (json_int_t)r->m.threads,
+				"ctx_voluntary", (json_int_t)r->m.ctx_voluntary,
+				"ctx_involuntary", (json_int_t)r->m.ctx_involuntary,
+				"minflt", (json_int_t)r->m.minflt, "majflt", (json_int_t)r->m.majflt,
+				"fds", (json_int_t)r->m.fds);
+
+			if (r->m.have_io) {
+				json_object_set_new(row, "io_read_bytes", json_integer((json_int_t)r->m.io_read_bytes));
+				json_object_set_new(row, "io_write_bytes", json_integer((json_int_t)r->m.io_write_bytes));
+			}
+			json_array_append_new(arr, row);
+		}
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+		return;
+	}
+	if (to - from < 2) {
+		printf("no metrics in this window\n");
+		return;
+	}
+	/* At most 60 rows: group seconds, rates per second within each group. */
+	group = (to - from - 1 + 59) / 60;
+	rows = (to - from - 1 + group - 1) / group;
+	cpu = xcalloc(rows, sizeof *cpu);
+	rss = xcalloc(rows, sizeof *rss);
+	printf("%7s %6s %10s %7s %9s %9s %9s %11s %11s %5s\n", "t(s)", "CPU%", "RSS", "threads",
+	       "vctx/s", "ivctx/s", "minflt/s", "read/s", "written/s", "fds");
+	for (size_t r = 0; r < rows; r++) {
+		size_t a = from + r * group, b = a + group < to - 1 ? a + group : to - 1;
+		const struct metric_row *x = &d->metrics.rows[a], *y = &d->metrics.rows[b];
+		double secs = y->t > x->t ? (double)(y->t - x->t) : 1, c = 0;
+		char m[32], rd[32], wr[32];
+
+		for (size_t i = a + 1; i <= b; i++)
+			c += d->metrics.rows[i].cpu_percent;
+		cpu[r] = c / (double)(b - a);
+		rss[r] = (double)rss_of(y);
+		cpu_max = cpu[r] > cpu_max ? cpu[r] : cpu_max;
+		rss_max = rss[r] > rss_max ? rss[r] : rss_max;
+		human_bytes(rss[r], m, sizeof m);
+		if (y->m.have_io) {
+			human_bytes((double)(y->m.io_read_bytes - x->m.io_read_bytes) / secs, rd, sizeof rd);
+			human_bytes((double)(y->m.io_write_bytes - x->m.io_write_bytes) / secs, wr, sizeof wr);
+		} else {
+			snprintf(rd, sizeof rd, "-");
+			snprintf(wr, sizeof wr, "-");
+		}
+		printf("%7u %6.1f %10s %7llu %9.0f %9.0f %9.0f %11s %11s %5llu\n", y->t, cpu[r], m,
+		       (unsigned long long)y->m.threads,
+		       (double)(y->m.ctx_voluntary - x->m.ctx_voluntary) / secs,
+		       (double)(y->m.ctx_involuntary - x->m.ctx_involuntary) / secs,
+		       (double)(y->m.minflt - x->m.minflt) / secs, rd, wr,
+		       (unsigned long long)y->m.fds);
+	}
+	printf("\nCPU%%  |");
+	spark(cpu, rows, cpu_max);
+	printf("|  highest %.1f%%\nRSS   |", cpu_max);
+	spark(rss, rows, rss_max);
+	{
+		char m[32];
+
+		human_bytes(rss_max, m, sizeof m);
+		printf("|  highest %s\n", m);
+	}
+	free(cpu);
+	free(rss);
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+	struct report_opts o;
+	struct session_data d;
+	struct thread_table tt;
+	char *cause = NULL;
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (session_load(o.file, &d, &cause) != SESSION_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		session_data_release(&d);
+		return EXIT_BADFILE;
+	}
+	switch (o.view) {
+	case VIEW_TREE:
+		report_tree(&d.prof, &o);
+		break;
+	case VIEW_FOLDED:
+		report_folded(&d.prof, &o);
+		break;
+	case VIEW_THREADS:
+		report_threads(&d.prof, &o);
+		break;
+	case VIEW_METRICS:
+		report_metrics(&d, &o);
+		break;
+	case VIEW_TOP:
+		analyze_threads(&d.prof, &o.sel, &tt);
+		if (o.json) {
+			json_t *doc = json_object();
+
+			json_object_set_new(doc, "context", context_json(&d));
+			json_object_set_new(doc, "class", json_string(o.sel.cls < 0 ? "wall" : class_name((enum sample_class)o.sel.cls)));
+			json_object_set_new(doc, "classes", classes_json(&tt));
+			json_object_set_new(doc, "functions", functions_json(&d.prof, &o));
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(doc);
+		} else {
+			print_context(&d, o.file);
+			print_sampling(&d);
+			print_metrics_summary(&d, &o.sel);
+			print_classes(&tt);
+			print_functions(&d.prof, &o);
+		}
+		thread_table_release(&tt);
+		break;
+	}
+	session_data_release(&d);
+	return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
+}

@@ -1,0 +1,326 @@
+/* recorder.c: the consumer side of a profiling session. */
+#include "config.h"
+
+#include "recorder.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "symbols.h"
+#include "tracer.h"
+#include "util.h"
+
+#define BATCH 512
+
+double
+recorder_elapsed(const struct recorder *r)
+{
+	return (double)(now_ns() - r->start_ns) / 1e9;
+}
+
+uint32_t
+recorder_bucket(const struct recorder *r)
+{
+	return (uint32_t)((now_ns() - r->start_ns) / 1000000000u);
+}
+
+static void
+iso_time(uint64_t unix_ns, char *buf, size_t n)
+{
+	time_t secs = (time_t)(unix_ns / 1000000000u);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static uint64_t
+unix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The process context, as session meta values. */
+static void
+write_context(struct recorder *r, struct session_writer *w)
+{
+	char buf[256], *s;
+
+	session_set_meta(w, "siprof_version", PACKAGE_VERSION);
+	if (gethostname(buf, sizeof buf) == 0) {
+		buf[sizeof buf - 1] = '\0';
+		session_set_meta(w, "host", buf);
+	}
+	procfs_kernel_release(buf, sizeof buf);
+	session_set_meta(w, "kernel", buf);
+	snprintf(buf, sizeof buf, "%d", (int)r->pid);
+	session_set_meta(w, "pid", buf);
+	session_set_meta(w, "comm", r->comm);
+	if ((s = procfs_cmdline(r->pid)) != NULL) {
+		session_set_meta(w, "command", s);
+		free(s);
+	}
+	if ((s = procfs_exe(r->pid)) != NULL) {
+		const char *id = symbols_build_id_of(r->sym, s);
+
+		session_set_meta(w, "executable", s);
+		if (id != NULL)
+			session_set_meta(w, "build_id", id);
+		free(s);
+	}
+	iso_time(r->start_unix_ns, buf, sizeof buf);
+	session_set_meta(w, "start", buf);
+	snprintf(buf, sizeof buf, "%" PRIu64, r->start_unix_ns);
+	session_set_meta(w, "start_unix_ns", buf);
+	snprintf(buf, sizeof buf, "%g", r->opts.sampler.rate_hz);
+	session_set_meta(w, "rate_hz", buf);
+	snprintf(buf, sizeof buf, "%.2f", r->metrics.capacity);
+	session_set_meta(w, "cpu_capacity", buf);
+	session_set_meta(w, "unwinder", unwind_kind_name(r->opts.unwinder));
+	{
+		unsigned char id[16];
+
+		if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+			memset(id, 0, sizeof id);
+		for (size_t i = 0; i < sizeof id; i++)
+			sprintf(buf + 2 * i, "%02x", id[i]);
+		session_set_meta(w, "run_id", buf);
+	}
+	for (char **t = r->opts.tags; t != NULL && *t != NULL; t++) {
+		char key[128];
+		const char *eq = strchr(*t, '=');
+
+		snprintf(key, sizeof key, "tag.%.*s", (int)(eq - *t), *t);
+		session_set_meta(w, key, eq + 1);
+	}
+}
+
+static void
+end_meta(struct recorder *r, struct session_writer *w)
+{
+	char buf[64];
+	uint64_t end = r->start_unix_ns + (now_ns() - r->start_ns);
+
+	iso_time(end, buf, sizeof buf);
+	session_set_meta(w, "end", buf);
+	snprintf(buf, sizeof buf, "%" PRIu64, end);
+	session_set_meta(w, "end_unix_ns", buf);
+}
+
+/* The sampling statistics as stats rows; returns how many. */
+static size_t
+collect_stats(struct recorder *r, struct session_stat *out)
+{
+	struct sampler_stats st;
+	size_t n = 0;
+
+	sampler_get_stats(r->sampler, &st);
+#define STAT(k, v) out[n++] = (struct session_stat){ (k), (double)(v) }
+	STAT("duration_s", recorder_elapsed(r));
+	STAT("ticks", st.ticks);
+	STAT("samples", st.samples);
+	STAT("missed_ticks", st.missed_ticks);
+	STAT("stops", st.stops);
+	STAT("nonstop_snapshots", st.nonstop);
+	STAT("reused_stacks", st.reused);
+	STAT("truncated_stacks", r->truncated);
+	STAT("unwind_failures", r->unwind_failures);
+	STAT("failed_snapshots", st.failed);
+	STAT("dropped_samples", st.dropped);
+	STAT("held_p50_us", hold_hist_percentile(&st.held, 50));
+	STAT("held_p99_us", hold_hist_percentile(&st.held, 99));
+	STAT("held_max_us", (double)st.held.max_ns / 1e3);
+	STAT("threads_seen", st.threads_seen);
+	STAT("threads_exited", st.threads_exited);
+	STAT("signals_passed", st.signals_passed);
+#undef STAT
+	return n;
+}
+
+#define MAX_STATS 24
+
+int
+recorder_start(struct recorder *r, pid_t pid, char *const *argv,
+	       const struct recorder_opts *opts, char **cause)
+{
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	r->opts = *opts;
+	profile_init(&r->prof);
+	hashmap_init(&r->last_stack);
+	if (opts->output != NULL) {
+		r->writer = session_create(opts->output, opts->force, cause);
+		if (r->writer == NULL) {
+			recorder_release(r);
+			return TRACER_ERROR;
+		}
+	}
+	r->sampler = sampler_new(pid, argv, &opts->sampler);
+	rc = sampler_start(r->sampler, cause);
+	if (rc != TRACER_OK) {
+		if (r->writer != NULL) {
+			session_abandon(r->writer);
+			r->writer = NULL;
+			unlink(opts->output);
+		}
+		recorder_release(r);
+		return rc;
+	}
+	r->pid = sampler_pid(r->sampler);
+	r->start_ns = now_ns();
+	r->start_unix_ns = unix_now_ns();
+	procfs_comm(r->pid, r->comm, sizeof r->comm);
+	metrics_init(&r->metrics, r->pid);
+	metrics_sample(&r->metrics, 0);
+	r->next_second = 1;
+	r->sym = symbols_new(r->pid, cause);
+	if (r->sym != NULL)
+		r->uw = unwinder_new(opts->unwinder, r->pid, r->sym, cause);
+	if (r->uw == NULL) {
+		sampler_stop(r->sampler);
+		if (r->writer != NULL) {
+			session_abandon(r->writer);
+			r->writer = NULL;
+			unlink(opts->output);
+		}
+		recorder_release(r);
+		return TRACER_ERROR;
+	}
+	if (r->writer != NULL)
+		write_context(r, r->writer);
+	return TRACER_OK;
+}
+
+static void
+consume(struct recorder *r, struct sample_item *it, struct unwind_result *ur)
+{
+	uint32_t bucket = (uint32_t)((it->t_ns > r->start_ns ? it->t_ns - r->start_ns : 0) /
+				     1000000000u);
+	uint32_t stack;
+	void *v;
+
+	if (it->exec_gen != r->exec_gen) {
+		/* The program replaced itself: addresses mean new code now. */
+		r->exec_gen = it->exec_gen;
+		symbols_refresh(r->sym, true);
+		profile_forget_addresses(&r->prof);
+		hashmap_release(&r->last_stack);
+	}
+	if (strcmp(profile_thread_name(&r->prof, (uint32_t)it->tid), it->comm) != 0)
+		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
+	if (it->reuse) {
+		v = hashmap_get(&r->last_stack, (uint64_t)it->tid);
+		if (v == NULL)
+			return; /* its stack went with an exec */
+		stack = (uint32_t)((uintptr_t)v - 1);
+	} else {
+		unwinder_unwind(r->uw, it->snap, ur);
+		sampler_recycle(r->sampler, it->snap);
+		it->snap = NULL;
+		if (ur->truncated)
+			r->truncated++;
+		if (ur->truncated && ur->n <= 1)
+			r->unwind_failures++;
+		stack = profile_stack_from_pcs(&r->prof, r->sym, ur->pcs, ur->n, ur->truncated);
+		hashmap_put(&r->last_stack, (uint64_t)it->tid, (void *)(uintptr_t)(stack + 1));
+	}
+	profile_add(&r->prof, bucket, (uint32_t)it->tid, stack, (enum sample_class)it->cls,
+		    it->sysnr, 1);
+}
+
+static bool
+per_second(struct recorder *r, uint32_t second, char **cause)
+{
+	struct session_stat stats[MAX_STATS];
+	size_t n;
+
+	metrics_sample(&r->metrics, second);
+	if (r->writer == NULL)
+		return true;
+	end_meta(r, r->writer);
+	n = collect_stats(r, stats);
+	return session_flush(r->writer, &r->prof, second, &r->metrics, stats, n, cause);
+}
+
+bool
+recorder_step(struct recorder *r, int timeout_ms, char **cause)
+{
+	struct sample_item items[BATCH];
+	struct unwind_result *ur = NULL;
+	bool ended = false;
+	size_t n;
+	uint32_t now_s;
+
+	n = sampler_take(r->sampler, items, BATCH, timeout_ms, &ended);
+	if (n > 0)
+		ur = xmalloc(sizeof *ur);
+	for (size_t i = 0; i < n; i++)
+		consume(r, &items[i], ur);
+	free(ur);
+	now_s = recorder_bucket(r);
+	if (now_s >= r->next_second) {
+		if (!per_second(r, now_s, cause))
+			return false;
+		r->next_second = now_s + 1;
+	}
+	if (ended)
+		r->ended = true;
+	return !ended;
+}
+
+bool
+recorder_finish(struct recorder *r, char **cause)
+{
+	struct session_stat stats[MAX_STATS];
+	bool ok = true;
+	size_t n;
+
+	sampler_stop(r->sampler);
+	while (recorder_step(r, 0, cause))
+		;
+	if (r->writer != NULL) {
+		end_meta(r, r->writer);
+		n = collect_stats(r, stats);
+		ok = session_close(r->writer, &r->prof, &r->metrics, stats, n, cause);
+		r->writer = NULL;
+	}
+	return ok;
+}
+
+bool
+recorder_save(struct recorder *r, const char *path, char **cause)
+{
+	struct session_writer *w = session_create(path, false, cause);
+	struct session_stat stats[MAX_STATS];
+	size_t n;
+
+	if (w == NULL)
+		return false;
+	write_context(r, w);
+	end_meta(r, w);
+	n = collect_stats(r, stats);
+	return session_close(w, &r->prof, &r->metrics, stats, n, cause);
+}
+
+void
+recorder_release(struct recorder *r)
+{
+	session_abandon(r->writer);
+	sampler_free(r->sampler);
+	unwinder_free(r->uw);
+	symbols_free(r->sym);
+	profile_release(&r->prof);
+	metrics_release(&r->metrics);
+	hashmap_release(&r->last_stack);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,65 @@
+/* recorder.h: a profiling session in progress.
+ *
+ * Wires the sampler (its own thread) to the consumer side that runs in the
+ * caller's thread: unwinding, symbols, the profile, health metrics once a
+ * second, and, when a file is given, the session writer (one commit a
+ * second). `siprof record` and `siprof attach` both drive one. */
+#ifndef SIPROF_RECORDER_H
+#define SIPROF_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "metrics.h"
+#include "profile.h"
+#include "sampler.h"
+#include "unwind.h"
+
+struct recorder_opts {
+	struct sampler_opts sampler;
+	enum unwind_kind unwinder;
+	const char *output;  /* session file, or NULL */
+	bool force;          /* replace an existing output file */
+	char **tags;         /* NULL-terminated KEY=VALUE */
+};
+
+struct recorder {
+	struct recorder_opts opts;
+	struct sampler *sampler;
+	struct symbols *sym;
+	struct unwinder *uw;
+	struct session_writer *writer;
+	struct profile prof;
+	struct metrics_series metrics;
+	struct hashmap last_stack; /* tid -> stack id + 1 */
+	uint64_t start_ns, start_unix_ns;
+	uint32_t next_second;      /* the next metrics/flush second */
+	unsigned exec_gen;
+	uint64_t truncated, unwind_failures;
+	pid_t pid;
+	bool ended;
+	char comm[PROCFS_COMM_MAX];
+};
+
+/* Attach to pid (argv NULL) or launch argv, and start sampling. Returns a
+ * tracer_status (0 on success) with *cause set on failure; then r is
+ * released and need not be freed. */
+int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
+		   const struct recorder_opts *opts, char **cause);
+/* Process what the sampler produced, waiting up to timeout_ms; does the
+ * once-a-second work when its time has come. Returns false when sampling
+ * has ended and everything was processed, or on a write error (*cause). */
+bool recorder_step(struct recorder *r, int timeout_ms, char **cause);
+/* Seconds since the start. */
+double recorder_elapsed(const struct recorder *r);
+/* The bucket (second) samples are being counted in now. */
+uint32_t recorder_bucket(const struct recorder *r);
+/* Stop sampling (detaching), process the rest, finish the file. */
+bool recorder_finish(struct recorder *r, char **cause);
+void recorder_release(struct recorder *r);
+
+/* Write everything seen so far to a new session file (the live view's w). */
+bool recorder_save(struct recorder *r, const char *path, char **cause);
+
+#endif

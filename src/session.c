@@ -1,0 +1,585 @@
+/* session.c: SQLite schema, writer and reader. */
+#include "config.h"
+
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE strings(id INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE modules(id INTEGER PRIMARY KEY, path INTEGER NOT NULL,"
+	" build_id INTEGER NOT NULL);"
+	"CREATE TABLE frames(id INTEGER PRIMARY KEY, function INTEGER NOT NULL,"
+	" file INTEGER NOT NULL, line INTEGER NOT NULL, module INTEGER NOT NULL,"
+	" inlined INTEGER NOT NULL);"
+	"CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER NOT NULL,"
+	" frame INTEGER NOT NULL);"
+	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, name INTEGER NOT NULL);"
+	"CREATE TABLE classes(id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"CREATE TABLE samples(bucket INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	" stack INTEGER NOT NULL, class INTEGER NOT NULL, syscall INTEGER NOT NULL,"
+	" count INTEGER NOT NULL);"
+	"CREATE TABLE metrics(t INTEGER PRIMARY KEY, cpu_percent REAL NOT NULL,"
+	" utime_ns INTEGER, stime_ns INTEGER, vm_size INTEGER, rss_anon INTEGER,"
+	" rss_file INTEGER, rss_shmem INTEGER, rss_peak INTEGER, threads INTEGER,"
+	" ctx_voluntary INTEGER, ctx_involuntary INTEGER, minflt INTEGER,"
+	" majflt INTEGER, io_rchar INTEGER, io_wchar INTEGER, io_read_bytes INTEGER,"
+	" io_write_bytes INTEGER, fds INTEGER);"
+	"CREATE TABLE stats(key TEXT PRIMARY KEY, value REAL NOT NULL);"
+	"CREATE VIEW frame_names AS SELECT f.id, fn.value AS function,"
+	" fl.value AS file, f.line, mp.value AS module, f.inlined"
+	" FROM frames f LEFT JOIN strings fn ON fn.id = f.function"
+	" LEFT JOIN strings fl ON fl.id = f.file LEFT JOIN modules m ON m.id = f.module"
+	" LEFT JOIN strings mp ON mp.id = m.path;";
+
+enum { ST_META, ST_STRING, ST_MODULE, ST_FRAME, ST_STACK, ST_THREAD, ST_SAMPLE,
+       ST_METRIC, ST_STAT, ST_COUNT };
+
+static const char *const insert_sql[ST_COUNT] = {
+	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
+	[ST_STRING] = "INSERT INTO strings VALUES(?, ?)",
+	[ST_MODULE] = "INSERT INTO modules VALUES(?, ?, ?)",
+	[ST_FRAME] = "INSERT INTO frames VALUES(?, ?, ?, ?, ?, ?)",
+	[ST_STACK] = "INSERT INTO stacks VALUES(?, ?, ?)",
+	[ST_THREAD] = "INSERT OR REPLACE INTO threads VALUES(?, ?)",
+	[ST_SAMPLE] = "INSERT INTO samples VALUES(?, ?, ?, ?, ?, ?)",
+	[ST_METRIC] = "INSERT OR REPLACE INTO metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?,"
+		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_STAT] = "INSERT OR REPLACE INTO stats VALUES(?, ?)",
+};
+
+struct session_writer {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[ST_COUNT];
+	struct session_meta *meta;
+	size_t n_meta, cap_meta;
+	size_t done_strings, done_modules, done_frames, done_nodes, done_samples,
+	       done_metrics;
+	size_t threads_hash; /* cheap change detection for thread names */
+};
+
+static void
+db_cause(sqlite3 *db, char **cause, const char *what, const char *path)
+{
+	set_cause(cause, "cannot %s %s: %s", what, path, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+struct session_writer *
+session_create(const char *path, bool force, char **cause)
+{
+	struct session_writer *w;
+	char *sql_err = NULL;
+	int fd;
+
+	if (force) {
+		char side[4096];
+
+		unlink(path);
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+	/* Create it ourselves: 0600 whatever the umask, and never over an
+	 * existing file. SQLite gives its -wal and -shm files the same mode. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			set_cause(cause, "%s exists; choose another name, or use --force to replace it", path);
+		else
+			set_cause(cause, "cannot create %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	w = xcalloc(1, sizeof *w);
+	w->path = xstrdup(path);
+	w->done_strings = w->done_modules = w->done_frames = w->done_nodes = 1;
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+			 NULL, NULL, &sql_err) != SQLITE_OK ||
+	    sqlite3_exec(w->db, "BEGIN", NULL, NULL, &sql_err) != SQLITE_OK ||
+	    sqlite3_exec(w->db, schema_sql, NULL, NULL, &sql_err) != SQLITE_OK) {
+		set_cause(cause, "cannot set up %s: %s", path,
+			  sql_err ? sql_err : sqlite3_errmsg(w->db));
+		sqlite3_free(sql_err);
+		session_abandon(w);
+		unlink(path);
+		return NULL;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v2(w->db, insert_sql[i], -1, &w->st[i], NULL) != SQLITE_OK) {
+			db_cause(w->db, cause, "prepare statements for", path);
+			session_abandon(w);
+			unlink(path);
+			return NULL;
+		}
+	}
+	for (int c = 0; c < CLASS_COUNT; c++) {
+		char *sql = sqlite3_mprintf("INSERT INTO classes VALUES(%d, %Q)", c,
+					    class_name((enum sample_class)c));
+		sqlite3_exec(w->db, sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+	}
+	{
+		char v[16];
+
+		snprintf(v, sizeof v, "%d", SESSION_SCHEMA_VERSION);
+		session_set_meta(w, "schema_version", v);
+	}
+	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_cause(w->db, cause, "write", path);
+		session_abandon(w);
+		unlink(path);
+		return NULL;
+	}
+	return w;
+}
+
+void
+session_set_meta(struct session_writer *w, const char *key, const char *value)
+{
+	for (size_t i = 0; i < w->n_meta; i++) {
+		if (strcmp(w->meta[i].key, key) == 0) {
+			free(w->meta[i].value);
+			w->meta[i].value = xstrdup(value);
+			return;
+		}
+	}
+	GROW(w->meta, w->cap_meta, w->n_meta + 1);
+	w->meta[w->n_meta].key = xstrdup(key);
+	w->meta[w->n_meta].value = xstrdup(value);
+	w->n_meta++;
+}
+
+static bool
+step(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE;
+}
+
+static bool
+write_new(struct session_writer *w, const struct profile *p, uint32_t before,
+	  const struct metrics_series *ms, const struct session_stat *stats, size_t nstats)
+{
+	sqlite3_stmt *st;
+	size_t end;
+
+	for (size_t i = 0; i < w->n_meta; i++) {
+		st = w->st[ST_META];
+		sqlite3_bind_text(st, 1, w->meta[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, w->meta[i].value, -1, SQLITE_STATIC);
+		if (!step(st))
+			return false;
+	}
+	for (; w->done_strings < p->n_strings; w->done_strings++) {
+		st = w->st[ST_STRING];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->done_strings);
+		sqlite3_bind_text(st, 2, p->strings[w->done_strings], -1, SQLITE_STATIC);
+		if (!step(st))
+			return false;
+	}
+	for (; w->done_modules < p->n_modules; w->done_modules++) {
+		const struct pmodule *m = &p->modules[w->done_modules];
+
+		st = w->st[ST_MODULE];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->done_modules);
+		sqlite3_bind_int64(st, 2, m->path);
+		sqlite3_bind_int64(st, 3, m->build_id);
+		if (!step(st))
+			return false;
+	}
+	for (; w->done_frames < p->n_frames; w->done_frames++) {
+		const struct pframe *f = &p->frames[w->done_frames];
+
+		st = w->st[ST_FRAME];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->done_frames);
+		sqlite3_bind_int64(st, 2, f->function);
+		sqlite3_bind_int64(st, 3, f->file);
+		sqlite3_bind_int64(st, 4, f->line);
+		sqlite3_bind_int64(st, 5, f->module);
+		sqlite3_bind_int(st, 6, f->inlined);
+		if (!step(st))
+			return false;
+	}
+	for (; w->done_nodes < p->n_nodes; w->done_nodes++) {
+		const struct pnode *n = &p->nodes[w->done_nodes];
+
+		st = w->st[ST_STACK];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->done_nodes);
+		sqlite3_bind_int64(st, 2, n->parent);
+		sqlite3_bind_int64(st, 3, n->frame);
+		if (!step(st))
+			return false;
+	}
+	/* Threads are few: rewrite them all (names change). */
+	for (size_t i = 0; i < p->n_threads; i++) {
+		st = w->st[ST_THREAD];
+		sqlite3_bind_int64(st, 1, p->threads[i].tid);
+		sqlite3_bind_int64(st, 2, p->threads[i].name);
+		if (!step(st))
+			return false;
+	}
+	for (end = w->done_samples; end < p->n_samples && p->samples[end].bucket < before; end++)
+		;
+	for (; w->done_samples < end; w->done_samples++) {
+		const struct psample *s = &p->samples[w->done_samples];
+
+		st = w->st[ST_SAMPLE];
+		sqlite3_bind_int64(st, 1, s->bucket);
+		sqlite3_bind_int64(st, 2, s->tid);
+		sqlite3_bind_int64(st, 3, s->stack);
+		sqlite3_bind_int(st, 4, s->class);
+		sqlite3_bind_int(st, 5, s->sysnr);
+		sqlite3_bind_int64(st, 6, s->count);
+		if (!step(st))
+			return false;
+	}
+	for (; ms != NULL && w->done_metrics < ms->n; w->done_metrics++) {
+		const struct metric_row *r = &ms->rows[w->done_metrics];
+		const uint64_t v[] = {
+			r->m.utime_ns, r->m.stime_ns, r->m.vm_size, r->m.rss_anon,
+			r->m.rss_file, r->m.rss_shmem, r->m.rss_peak, r->m.threads,
+			r->m.ctx_voluntary, r->m.ctx_involuntary, r->m.minflt, r->m.majflt,
+			r->m.io_rchar, r->m.io_wchar, r->m.io_read_bytes, r->m.io_write_bytes,
+			r->m.fds,
+		};
+
+		st = w->st[ST_METRIC];
+		sqlite3_bind_int64(st, 1, r->t);
+		sqlite3_bind_double(st, 2, r->cpu_percent);
+		for (size_t k = 0; k < ARRAY_SIZE(v); k++) {
+			bool io = k >= 12 && k <= 15;
+
+			if (io && !r->m.have_io)
+				sqlite3_bind_null(st, (int)k + 3);
+			else
+				sqlite3_bind_int64(st, (int)k + 3, (sqlite3_int64)v[k]);
+		}
+		if (!step(st))
+			return false;
+	}
+	for (size_t i = 0; i < nstats; i++) {
+		st = w->st[ST_STAT];
+		sqlite3_bind_text(st, 1, stats[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 2, stats[i].value);
+		if (!step(st))
+			return false;
+	}
+	return true;
+}
+
+bool
+session_flush(struct session_writer *w, const struct profile *p, uint32_t before,
+	      const struct metrics_series *metrics, const struct session_stat *stats,
+	      size_t nstats, char **cause)
+{
+	if (sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (!write_new(w, p, before, metrics, stats, nstats)) {
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return true;
+fail:
+	db_cause(w->db, cause, "write", w->path);
+	return false;
+}
+
+static void
+writer_free(struct session_writer *w)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(w->st[i]);
+	sqlite3_close(w->db);
+	for (size_t i = 0; i < w->n_meta; i++) {
+		free(w->meta[i].key);
+		free(w->meta[i].value);
+	}
+	free(w->meta);
+	free(w->path);
+	free(w);
+}
+
+bool
+session_close(struct session_writer *w, const struct profile *p,
+	      const struct metrics_series *metrics, const struct session_stat *stats,
+	      size_t nstats, char **cause)
+{
+	bool ok = session_flush(w, p, UINT32_MAX, metrics, stats, nstats, cause);
+
+	if (ok && sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE);"
+			       " PRAGMA journal_mode=DELETE;", NULL, NULL, NULL) != SQLITE_OK) {
+		db_cause(w->db, cause, "finish", w->path);
+		ok = false;
+	}
+	writer_free(w);
+	return ok;
+}
+
+void
+session_abandon(struct session_writer *w)
+{
+	if (w != NULL)
+		writer_free(w);
+}
+
+/* ---- reading ---- */
+
+static enum session_error
+load_error(sqlite3 *db, const char *path, char **cause)
+{
+	int code = sqlite3_errcode(db) & 0xff;
+
+	if (code == SQLITE_NOTADB) {
+		set_cause(cause, "%s is not a siprof session (not an SQLite database)", path);
+		return SESSION_NOT_SESSION;
+	}
+	set_cause(cause, "%s is damaged or truncated (%s); a recording that was killed "
+		  "keeps what it committed, but this file cannot be read", path,
+		  sqlite3_errmsg(db));
+	return SESSION_CORRUPT;
+}
+
+#define LOAD_TABLE(db, sql, stmt, ...)                                          \
+	do {                                                                     \
+		int rc_;                                                         \
+		if (sqlite3_prepare_v2((db), (sql), -1, &(stmt), NULL) != SQLITE_OK) \
+			goto db_fail;                                            \
+		while ((rc_ = sqlite3_step(stmt)) == SQLITE_ROW) {               \
+			__VA_ARGS__                                              \
+		}                                                                \
+		sqlite3_finalize(stmt);                                          \
+		stmt = NULL;                                                     \
+		if (rc_ != SQLITE_DONE)                                          \
+			goto db_fail;                                            \
+	} while (0)
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* Ids must be dense from 1 (as written); anything else is damage. */
+#define EXPECT_ID(st, have) \
+	if (sqlite3_column_int64((st), 0) != (sqlite3_int64)(have)) goto bad_ids;
+
+enum session_error
+session_load(const char *path, struct session_data *d, char **cause)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	enum session_error err;
+	long version;
+	const char *v;
+	int rc;
+
+	memset(d, 0, sizeof *d);
+	profile_init(&d->prof);
+	if (access(path, R_OK) != 0) {
+		set_cause(cause, "cannot read %s: %s", path, strerror(errno));
+		return SESSION_MISSING;
+	}
+	/* Read-only first; a file left by a killed recording has a WAL that
+	 * only a read-write open can apply (it changes no data). */
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_NOTADB && (rc & 0xff) != SQLITE_CORRUPT) {
+		sqlite3_close(db);
+		db = NULL;
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		err = load_error(db, path, cause);
+		sqlite3_close(db);
+		return err;
+	}
+	rc = sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_ERROR)
+			set_cause(cause, "%s is an SQLite database but not a siprof session", path);
+		err = (rc & 0xff) == SQLITE_ERROR ? SESSION_NOT_SESSION : load_error(db, path, cause);
+		sqlite3_close(db);
+		return err;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	LOAD_TABLE(db, "SELECT key, value FROM meta", st, {
+		GROW(d->meta, d->cap_meta, d->n_meta + 1);
+		d->meta[d->n_meta].key = xstrdup(col_text(st, 0));
+		d->meta[d->n_meta].value = xstrdup(col_text(st, 1));
+		d->n_meta++;
+	});
+	v = session_meta(d, "schema_version");
+	if (v == NULL || !parse_long(v, 1, 1000000, &version)) {
+		set_cause(cause, "%s is an SQLite database but not a siprof session", path);
+		sqlite3_close(db);
+		return SESSION_NOT_SESSION;
+	}
+	if (version > SESSION_SCHEMA_VERSION) {
+		set_cause(cause, "%s was written by a newer siprof (session schema %ld; this "
+			  "siprof reads up to %d): upgrade siprof to read it", path, version,
+			  SESSION_SCHEMA_VERSION);
+		sqlite3_close(db);
+		return SESSION_NEWER;
+	}
+	{
+		struct profile *p = &d->prof;
+
+		LOAD_TABLE(db, "SELECT id, value FROM strings ORDER BY id", st, {
+			EXPECT_ID(st, p->n_strings);
+			GROW(p->strings, p->cap_strings, p->n_strings + 1);
+			p->strings[p->n_strings++] = xstrdup(col_text(st, 1));
+		});
+		LOAD_TABLE(db, "SELECT id, path, build_id FROM modules ORDER BY id", st, {
+			EXPECT_ID(st, p->n_modules);
+			GROW(p->modules, p->cap_modules, p->n_modules + 1);
+			p->modules[p->n_modules++] = (struct pmodule){
+				(uint32_t)sqlite3_column_int64(st, 1),
+				(uint32_t)sqlite3_column_int64(st, 2) };
+		});
+		LOAD_TABLE(db, "SELECT id, function, file, line, module, inlined FROM frames"
+			   " ORDER BY id", st, {
+			EXPECT_ID(st, p->n_frames);
+			GROW(p->frames, p->cap_frames, p->n_frames + 1);
+			p->frames[p->n_frames++] = (struct pframe){
+				.function = (uint32_t)sqlite3_column_int64(st, 1),
+				.file = (uint32_t)sqlite3_column_int64(st, 2),
+				.line = sqlite3_column_int(st, 3),
+				.module = (uint32_t)sqlite3_column_int64(st, 4),
+				.inlined = sqlite3_column_int(st, 5) != 0 };
+		});
+		LOAD_TABLE(db, "SELECT id, parent, frame FROM stacks ORDER BY id", st, {
+			uint32_t parent = (uint32_t)sqlite3_column_int64(st, 1);
+
+			EXPECT_ID(st, p->n_nodes);
+			if (parent >= p->n_nodes)
+				goto bad_ids;
+			GROW(p->nodes, p->cap_nodes, p->n_nodes + 1);
+			p->nodes[p->n_nodes] = (struct pnode){ parent,
+				(uint32_t)sqlite3_column_int64(st, 2),
+				parent ? p->nodes[parent].depth + 1 : 1 };
+			p->n_nodes++;
+		});
+		LOAD_TABLE(db, "SELECT tid, name FROM threads", st, {
+			profile_thread(p, (uint32_t)sqlite3_column_int64(st, 0),
+				       profile_str(p, (uint32_t)sqlite3_column_int64(st, 1)));
+		});
+		LOAD_TABLE(db, "SELECT bucket, tid, stack, class, syscall, count FROM samples"
+			   " ORDER BY bucket", st, {
+			struct psample s = {
+				.bucket = (uint32_t)sqlite3_column_int64(st, 0),
+				.tid = (uint32_t)sqlite3_column_int64(st, 1),
+				.stack = (uint32_t)sqlite3_column_int64(st, 2),
+				.class = (uint16_t)sqlite3_column_int(st, 3),
+				.sysnr = (uint16_t)sqlite3_column_int(st, 4),
+				.count = (uint32_t)sqlite3_column_int64(st, 5) };
+
+			if (s.stack >= p->n_nodes || s.class >= CLASS_COUNT)
+				goto bad_ids;
+			GROW(p->samples, p->cap_samples, p->n_samples + 1);
+			p->samples[p->n_samples++] = s;
+		});
+		for (size_t i = 1; i < p->n_frames; i++)
+			if (p->frames[i].function >= p->n_strings || p->frames[i].file >= p->n_strings ||
+			    p->frames[i].module >= p->n_modules)
+				goto bad_ids;
+		for (size_t i = 1; i < p->n_nodes; i++)
+			if (p->nodes[i].frame >= p->n_frames)
+				goto bad_ids;
+	}
+	LOAD_TABLE(db, "SELECT t, cpu_percent, utime_ns, stime_ns, vm_size, rss_anon, rss_file,"
+		   " rss_shmem, rss_peak, threads, ctx_voluntary, ctx_involuntary, minflt, majflt,"
+		   " io_rchar, io_wchar, io_read_bytes, io_write_bytes, fds FROM metrics ORDER BY t",
+		   st, {
+		struct metric_row r = { .t = (uint32_t)sqlite3_column_int64(st, 0),
+					.cpu_percent = sqlite3_column_double(st, 1) };
+		uint64_t *col[] = { &r.m.utime_ns, &r.m.stime_ns, &r.m.vm_size, &r.m.rss_anon,
+				  &r.m.rss_file, &r.m.rss_shmem, &r.m.rss_peak, &r.m.threads,
+				  &r.m.ctx_voluntary, &r.m.ctx_involuntary, &r.m.minflt,
+				  &r.m.majflt, &r.m.io_rchar, &r.m.io_wchar, &r.m.io_read_bytes,
+				  &r.m.io_write_bytes, &r.m.fds };
+
+		for (size_t k = 0; k < ARRAY_SIZE(col); k++)
+			*col[k] = (uint64_t)sqlite3_column_int64(st, (int)k + 2);
+		r.m.have_io = sqlite3_column_type(st, 14) != SQLITE_NULL;
+		GROW(d->metrics.rows, d->metrics.cap, d->metrics.n + 1);
+		d->metrics.rows[d->metrics.n++] = r;
+	});
+	LOAD_TABLE(db, "SELECT key, value FROM stats", st, {
+		GROW(d->stats, d->cap_stats, d->n_stats + 1);
+		d->stats[d->n_stats].key = xstrdup(col_text(st, 0));
+		d->stats[d->n_stats].value = xstrdup(col_text(st, 1));
+		d->n_stats++;
+	});
+	sqlite3_close(db);
+	return SESSION_OK;
+
+bad_ids:
+	sqlite3_finalize(st);
+	set_cause(cause, "%s is damaged: its tables do not refer to each other correctly", path);
+	sqlite3_close(db);
+	return SESSION_CORRUPT;
+db_fail:
+	sqlite3_finalize(st);
+	err = load_error(db, path, cause);
+	sqlite3_close(db);
+	return err;
+}
+
+void
+session_data_release(struct session_data *d)
+{
+	profile_release(&d->prof);
+	metrics_release(&d->metrics);
+	for (size_t i = 0; i < d->n_meta; i++) {
+		free(d->meta[i].key);
+		free(d->meta[i].value);
+	}
+	free(d->meta);
+	for (size_t i = 0; i < d->n_stats; i++) {
+		free(d->stats[i].key);
+		free(d->stats[i].value);
+	}
+	free(d->stats);
+	memset(d, 0, sizeof *d);
+}
+
+const char *
+session_meta(const struct session_data *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_meta; i++)
+		if (strcmp(d->meta[i].key, key) == 0)
+			return d->meta[i].value;
+	return NULL;
+}
+
+double
+session_stat(const struct session_data *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_stats; i++)
+		if (strcmp(d->stats[i].key, key) == 0)
+			return strtod(d->stats[i].value, NULL);
+	return 0;
+}

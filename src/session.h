@@ -1,0 +1,73 @@
+/* session.h: the session file, one SQLite database.
+ *
+ * Written in WAL mode and committed every second, so that a recording
+ * killed at any moment leaves a readable file missing at most the last
+ * second; created 0600. The schema is documented in siprof-session(5) and
+ * versioned: a reader refuses a newer major version. */
+#ifndef SIPROF_SESSION_H
+#define SIPROF_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "profile.h"
+
+#define SESSION_SCHEMA_VERSION 1
+
+struct session_writer;
+
+/* A named number kept in the stats table. */
+struct session_stat {
+	const char *key;
+	double value;
+};
+
+/* Create path (refusing to replace an existing file unless force). */
+struct session_writer *session_create(const char *path, bool force, char **cause);
+/* Set a context value (meta table); written with the next flush. */
+void session_set_meta(struct session_writer *w, const char *key, const char *value);
+/* Write what is new in p (samples of buckets before `before` only, the
+ * newest bucket being still open), in metrics, and the stats; one commit. */
+bool session_flush(struct session_writer *w, const struct profile *p, uint32_t before,
+		   const struct metrics_series *metrics, const struct session_stat *stats,
+		   size_t nstats, char **cause);
+/* Flush everything, fold the WAL back into the file and close it. */
+bool session_close(struct session_writer *w, const struct profile *p,
+		   const struct metrics_series *metrics, const struct session_stat *stats,
+		   size_t nstats, char **cause);
+/* Close without finishing (after an error). */
+void session_abandon(struct session_writer *w);
+
+/* Why a session could not be read. */
+enum session_error {
+	SESSION_OK,
+	SESSION_MISSING,     /* cannot open the file */
+	SESSION_NOT_SESSION, /* not SQLite, or SQLite without siprof's tables */
+	SESSION_NEWER,       /* written by a newer siprof */
+	SESSION_CORRUPT,     /* damaged or truncated */
+};
+
+struct session_meta {
+	char *key, *value;
+};
+
+/* A session read back. */
+struct session_data {
+	struct profile prof;
+	struct metrics_series metrics;
+	struct session_meta *meta;
+	size_t n_meta, cap_meta;
+	struct session_meta *stats; /* value as text */
+	size_t n_stats, cap_stats;
+};
+
+enum session_error session_load(const char *path, struct session_data *d, char **cause);
+void session_data_release(struct session_data *d);
+/* A meta value, or NULL. */
+const char *session_meta(const struct session_data *d, const char *key);
+/* A stats value, or 0. */
+double session_stat(const struct session_data *d, const char *key);
+
+#endif
