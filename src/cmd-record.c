@@ -208,7 +208,7 @@ cmd_record(int argc, char **argv)
 	struct recorder r;
 	char *cause = NULL;
 	bool tty, ok = true;
-	int rc, ret = EXIT_OK;
+	int rc, ret = EXIT_OK, early;
 	uint64_t last_status = 0;
 
 	rc = parse(argc, argv, &o);
@@ -217,13 +217,17 @@ cmd_record(int argc, char **argv)
 		free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause);
+	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
-		err_msg("%s", cause);
+		/* A command that could not run has said why; pass its status on. */
+		if (o.argv != NULL && early >= 0)
+			rc = WIFEXITED(early) ? WEXITSTATUS(early) : 128 + WTERMSIG(early);
+		else
+			err_msg("%s", cause), rc = cmd_exit_for_tracer(rc);
 		free(cause);
 		free(o.tags);
 		free_list(o.filter);
-		return cmd_exit_for_tracer(rc);
+		return rc;
 	}
 	tty = !o.quiet && isatty(STDERR_FILENO);
 	if (!o.quiet)

@@ -150,10 +150,11 @@ collect_stats(struct recorder *r, struct session_stat *out)
 
 int
 recorder_start(struct recorder *r, pid_t pid, char *const *argv,
-	       const struct recorder_opts *opts, char **cause)
+	       const struct recorder_opts *opts, char **cause, int *exit_status)
 {
 	int rc;
 
+	*exit_status = -1;
 	memset(r, 0, sizeof *r);
 	r->opts = *opts;
 	profile_init(&r->prof);
@@ -168,6 +169,7 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	r->sampler = sampler_new(pid, argv, &opts->sampler);
 	rc = sampler_start(r->sampler, cause);
 	if (rc != TRACER_OK) {
+		*exit_status = sampler_exit_status(r->sampler);
 		if (r->writer != NULL) {
 			session_abandon(r->writer);
 			r->writer = NULL;

@@ -44,9 +44,10 @@ struct recorder {
 
 /* Attach to pid (argv NULL) or launch argv, and start sampling. Returns a
  * tracer_status (0 on success) with *cause set on failure; then r is
- * released and need not be freed. */
+ * released and need not be freed, and *exit_status holds the wait status
+ * of a launched command that ended before it could be profiled (else -1). */
 int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
-		   const struct recorder_opts *opts, char **cause);
+		   const struct recorder_opts *opts, char **cause, int *exit_status);
 /* Process what the sampler produced, waiting up to timeout_ms; does the
  * once-a-second work when its time has come. Returns false when sampling
  * has ended and everything was processed, or on a write error (*cause). */

@@ -452,8 +452,11 @@ sampler_main(void *arg)
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	if (status != TRACER_OK) {
+		int exit_status = tracer_exit_status(t);
+
 		tracer_free(t);
 		pthread_mutex_lock(&s->lock);
+		s->exit_status = exit_status;
 		s->ended = true;
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);

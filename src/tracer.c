@@ -549,6 +549,16 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 	add_thread(t, child);
 	t->attached = true;
 	kill(child, SIGCONT);
+	/* Return once it runs the program (or failed to start it), so that
+	 * what the caller reads of it is the program's, not siprof's copy. */
+	while (t->exec_gen == 0 && !tracer_process_exited(t))
+		if (!tracer_poll(t, 100000000u))
+			break;
+	if (t->exec_gen == 0 && tracer_process_exited(t)) {
+		/* The child said why on stderr; its exit status says the rest. */
+		set_cause(cause, "%s did not start", argv[0]);
+		return TRACER_NOPROC;
+	}
 	return TRACER_OK;
 }
 

@@ -72,7 +72,9 @@ const struct tracer_stats *tracer_stats(const struct tracer *t);
 bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
 
 /* Start argv as a child, stopped before exec, seize it, and let it exec:
- * the program is traced from its first instruction. */
+ * the program is traced from its first instruction. Returns once it runs
+ * the program; TRACER_NOPROC when it could not (tracer_exit_status says
+ * how the child ended, 127 for a program that cannot be run). */
 enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **cause);
 /* The wait status of the process's main thread once it exited (valid when
  * tracer_process_exited), as waitpid gives it; -1 when unknown. */

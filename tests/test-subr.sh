@@ -143,3 +143,25 @@ line_of() { # line_of MARKER FILE: the line number of a marker comment
 
 CHAIN_SRC="$top_srcdir/tests/targets/chain.c"
 PLUGIN_SRC="$top_srcdir/tests/targets/plugin.c"
+
+# start_classes [--churn]: start the classes target (one known activity per
+# thread), set TARGET_PID and STATE.
+start_classes() {
+	STATE="$tmpdir/classes"
+	mkdir -p "$STATE"
+	rm -f "$STATE/ready" "$STATE/result"
+	"$TARGETS/target-classes" "$STATE" "$@" &
+	TARGET_PID=$!
+	bg_pids="$bg_pids $TARGET_PID"
+	wait_file "$STATE/ready"
+}
+
+# json_check FILE PYTHON-CODE: run assertions on a JSON document (as `doc`).
+json_check() {
+	command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
+	python3 -c "
+import json, sys
+doc = json.load(open(sys.argv[1]))
+$2
+" "$1" || fail "JSON check failed on $1: $2"
+}
