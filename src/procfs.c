@@ -56,12 +56,20 @@ procfs_tasks(pid_t pid, pid_t **tids, size_t *n)
 bool
 procfs_task_stat(pid_t pid, pid_t tid, struct task_stat *st)
 {
-	char path[64], buf[1024], *open_paren, *close_paren, *p, *field[24];
-	size_t len, nf = 0;
+	char path[64], buf[1024];
 
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	if (read_file_buf(path, buf, sizeof buf) <= 0)
 		return false;
+	return procfs_parse_stat(buf, st);
+}
+
+bool
+procfs_parse_stat(char *buf, struct task_stat *st)
+{
+	char *open_paren, *close_paren, *p, *field[24];
+	size_t len, nf = 0;
+
 	/* The name may contain spaces and parentheses: it runs from the first
 	 * '(' to the last ')'. */
 	open_paren = strchr(buf, '(');

@@ -61,6 +61,8 @@ enum fd_kind { FD_UNKNOWN, FD_FILE, FD_BLOCKDEV, FD_SOCKET, FD_PIPE, FD_OTHER };
 bool procfs_tasks(pid_t pid, pid_t **tids, size_t *n);
 
 bool procfs_task_stat(pid_t pid, pid_t tid, struct task_stat *st);
+/* Parse the text of a stat file (modified in place). */
+bool procfs_parse_stat(char *buf, struct task_stat *st);
 bool procfs_task_syscall(pid_t pid, pid_t tid, struct task_syscall *sc);
 /* Time the thread has spent on a CPU, in ns (first field of schedstat). */
 bool procfs_task_runtime(pid_t pid, pid_t tid, uint64_t *ns);

@@ -3,6 +3,7 @@
 
 #include "recorder.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 double
 recorder_elapsed(const struct recorder *r)
 {
-	return (double)(now_ns() - r->start_ns) / 1e9;
+	return (double)((r->stop_ns ? r->stop_ns : now_ns()) - r->start_ns) / 1e9;
 }
 
 uint32_t
@@ -70,7 +71,7 @@ write_context(struct recorder *r, struct session_writer *w)
 		free(s);
 	}
 	if ((s = procfs_exe(r->pid)) != NULL) {
-		const char *id = symbols_build_id_of(r->sym, s);
+		const char *id = r->sym != NULL ? symbols_build_id_of(r->sym, s) : NULL;
 
 		session_set_meta(w, "executable", s);
 		if (id != NULL)
@@ -108,7 +109,7 @@ static void
 end_meta(struct recorder *r, struct session_writer *w)
 {
 	char buf[64];
-	uint64_t end = r->start_unix_ns + (now_ns() - r->start_ns);
+	uint64_t end = r->start_unix_ns + ((r->stop_ns ? r->stop_ns : now_ns()) - r->start_ns);
 
 	iso_time(end, buf, sizeof buf);
 	session_set_meta(w, "end", buf);
@@ -147,6 +148,25 @@ collect_stats(struct recorder *r, struct session_stat *out)
 }
 
 #define MAX_STATS 24
+
+/* Exited, or exiting: no address space left to read. */
+static bool
+process_gone(pid_t pid)
+{
+	struct task_stat st;
+	char path[64], *maps;
+	bool empty;
+
+	if (!procfs_task_stat(pid, pid, &st) || st.state == 'Z' || st.state == 'X')
+		return true;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	maps = read_file(path, NULL);
+	if (maps == NULL)
+		return errno == ESRCH || errno == ENOENT;
+	empty = maps[0] == '\0';
+	free(maps);
+	return empty;
+}
 
 int
 recorder_start(struct recorder *r, pid_t pid, char *const *argv,
@@ -188,7 +208,12 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	r->sym = symbols_new(r->pid, cause);
 	if (r->sym != NULL)
 		r->uw = unwinder_new(opts->unwinder, r->pid, r->sym, cause);
-	if (r->uw == NULL) {
+	if (r->uw == NULL && process_gone(r->pid)) {
+		/* Gone already (a command that ran for an instant): what was
+		 * sampled cannot be symbolized; the session records that. */
+		free(*cause);
+		*cause = NULL;
+	} else if (r->uw == NULL) {
 		sampler_stop(r->sampler);
 		if (r->writer != NULL) {
 			session_abandon(r->writer);
@@ -211,6 +236,14 @@ consume(struct recorder *r, struct sample_item *it, struct unwind_result *ur)
 	uint32_t stack;
 	void *v;
 
+	if (r->uw == NULL) {
+		/* The process was gone before its symbols could be read. */
+		if (it->snap != NULL)
+			sampler_recycle(r->sampler, it->snap);
+		it->snap = NULL;
+		r->unwind_failures++;
+		return;
+	}
 	if (it->exec_gen != r->exec_gen) {
 		/* The program replaced itself: addresses mean new code now. */
 		r->exec_gen = it->exec_gen;
@@ -275,8 +308,11 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 			return false;
 		r->next_second = now_s + 1;
 	}
-	if (ended)
+	if (ended) {
 		r->ended = true;
+		if (r->stop_ns == 0)
+			r->stop_ns = now_ns();
+	}
 	return !ended;
 }
 
@@ -287,6 +323,8 @@ recorder_finish(struct recorder *r, char **cause)
 	bool ok = true;
 	size_t n;
 
+	if (r->stop_ns == 0)
+		r->stop_ns = now_ns();
 	sampler_stop(r->sampler);
 	while (recorder_step(r, 0, cause))
 		;

@@ -34,6 +34,7 @@ struct recorder {
 	struct metrics_series metrics;
 	struct hashmap last_stack; /* tid -> stack id + 1 */
 	uint64_t start_ns, start_unix_ns;
+	uint64_t stop_ns;          /* when sampling ended (0: still going) */
 	uint32_t next_second;      /* the next metrics/flush second */
 	unsigned exec_gen;
 	uint64_t truncated, unwind_failures;
@@ -52,7 +53,7 @@ int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
  * once-a-second work when its time has come. Returns false when sampling
  * has ended and everything was processed, or on a write error (*cause). */
 bool recorder_step(struct recorder *r, int timeout_ms, char **cause);
-/* Seconds since the start. */
+/* Seconds of sampling: since the start, or until sampling ended. */
 double recorder_elapsed(const struct recorder *r);
 /* The bucket (second) samples are being counted in now. */
 uint32_t recorder_bucket(const struct recorder *r);

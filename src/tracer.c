@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -389,6 +390,15 @@ explain_eperm(pid_t pid, const char *comm, char **cause)
 	}
 }
 
+static bool
+traced_by_us(pid_t tid)
+{
+	struct proc_status ps;
+
+	/* TracerPid names the tracing thread. */
+	return procfs_status(tid, &ps) && ps.tracer_pid == (pid_t)syscall(SYS_gettid);
+}
+
 /* One pass over /proc/PID/task: seize what is new. Returns the number of
  * threads seized, or -1 with *cause set. */
 static int
@@ -413,6 +423,13 @@ seize_new(struct tracer *t, const char *comm, enum tracer_status *st, char **cau
 		}
 		if (errno == ESRCH)
 			continue; /* the thread exited meanwhile */
+		if (errno == EPERM && traced_by_us(tids[i])) {
+			/* Created by a seized thread since the scan began: already
+			 * ours through PTRACE_O_TRACECLONE, its events still queued. */
+			add_thread(t, tids[i]);
+			added++;
+			continue;
+		}
 		if (errno == EPERM && t->threads.n == 0) {
 			struct proc_status ps;
 

@@ -23,13 +23,17 @@ assert_running "$TARGET_PID"
 "$SIPROF" report --threads --json "$tmpdir/s.siprof" > "$tmpdir/threads.json" ||
 	fail "report --threads failed"
 json_check "$tmpdir/threads.json" '
-want = {"spinner": "cpu", "locked": "lock", "netreader": "net", "syncer": "disk",
+want = {"spinner": "cpu", "locked": "lock", "netreader": "net",
         "sleeper": "sleep", "poller": "poll", "holder": "sleep"}
 names = {t["name"]: t for t in doc}
 for name, cls in want.items():
     t = names[name]
     top = max(t["classes"], key=t["classes"].get)
     assert top == cls, (name, t["classes"])
+# fsync is quick on a VM disk and the rest of the loop is CPU: disk must
+# be a clear share, not necessarily the largest.
+sync = names["syncer"]["classes"]
+assert sync.get("disk", 0) >= 0.15 * sum(sync.values()), sync
 assert sum(t["percent"] for t in doc) > 99.9 and sum(t["percent"] for t in doc) < 100.1
 '
 "$SIPROF" report --json --class cpu --thread spinner "$tmpdir/s.siprof" > "$tmpdir/cpu.json" ||
@@ -38,6 +42,12 @@ json_check "$tmpdir/cpu.json" '
 f = {x["function"]: x["total_percent"] for x in doc["functions"]}
 assert abs(f["burn_three"] - 75) <= 5 and abs(f["burn_one"] - 25) <= 5, f
 assert doc["class"] == "cpu"
+'
+"$SIPROF" report --json --class disk --thread syncer --sort total "$tmpdir/s.siprof" > "$tmpdir/disk.json" ||
+	fail "report --class disk failed"
+json_check "$tmpdir/disk.json" '
+f = [x["function"] for x in doc["functions"]]
+assert "write_and_sync" in f and any("fsync" in x for x in f), f
 '
 # The default report, as a person reads it.
 "$SIPROF" report "$tmpdir/s.siprof" > "$tmpdir/report" || fail "report failed"

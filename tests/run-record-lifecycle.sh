@@ -40,7 +40,11 @@ json_check "$tmpdir/c.json" '
 s = doc["context"]["stats"]
 assert s["threads_seen"] > 50 and s["threads_exited"] > 40, s
 assert s["failed_snapshots"] < s["samples"] * 0.05, s
-assert s["ticks"] >= 150 and s["samples"] > 1000, s
+# The clock keeps time: ticks taken plus ticks missed make the duration
+# at 99 Hz (a loaded machine misses some, and must say so, not drift).
+expected = s["duration_s"] * 99
+assert abs(s["ticks"] + s["missed_ticks"] - expected) <= 0.05 * expected + 2, s
+assert s["samples"] > 500, s
 '
 result=$(stop_chain)
 [ "$(result_field eintr "$result")" = 0 ] || fail "epoll_wait saw EINTR: $result"

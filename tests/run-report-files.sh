@@ -59,7 +59,10 @@ grep -q '^CPU%  |' "$tmpdir/metrics" || fail "no CPU chart"
 "$SIPROF" report --metrics --json "$tmpdir/good.siprof" > "$tmpdir/m.json"
 json_check "$tmpdir/m.json" '
 assert len(doc) >= 3 and doc[-1]["threads"] >= 8, doc[-1]
-assert all(40 <= r["cpu_percent"] <= 110 for r in doc[1:]), [r["cpu_percent"] for r in doc]
+# A thread spins the whole time: CPU is well above zero, never above 100%
+# of the CPUs the process may use (however loaded the machine is).
+assert all(5 <= r["cpu_percent"] <= 105 for r in doc[1:]), [r["cpu_percent"] for r in doc]
+assert all(r["rss_anon"] + r["rss_file"] > 0 for r in doc)
 '
 "$SIPROF" report --json --since 1 --until 2 "$tmpdir/good.siprof" > "$tmpdir/w.json"
 json_check "$tmpdir/w.json" "assert 0 < sum(doc['classes'].values()) < $folded_total"

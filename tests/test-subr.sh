@@ -91,7 +91,8 @@ assert_running() {
 	tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$pid/status")
 	[ "$tracer" = 0 ] || fail "process $pid is still traced by $tracer"
 	for t in /proc/"$pid"/task/*; do
-		s=$(sed 's/.*) //' "$t/stat" | cut -d' ' -f1)
+		# A thread may exit between the glob and the read.
+		s=$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1)
 		case $s in
 		t|T|Z|X) fail "thread ${t##*/} of $pid is in state $s" ;;
 		esac

@@ -1,6 +1,6 @@
 /* A target whose threads each do one known thing, for the record tests.
  *
- *   spinner   burns CPU: 3 ms in burn_three, then 1 ms in burn_one (3:1)
+ *   spinner   burns CPU: burn_three does 3 units of work, burn_one 1 (3:1)
  *   locked    blocked on a mutex that `holder` keeps while it sleeps
  *   netreader read() on a socket that never receives data
  *   syncer    write() + fsync() of a file in DIR, over and over
@@ -35,34 +35,23 @@ static atomic_int in_place, eintr_count, churned;
 static volatile sig_atomic_t usr1_count, rt_count, term;
 static volatile unsigned long sink;
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* Work, not time, so that the split is 3:1 in CPU however the thread is
+ * preempted on a loaded machine. */
+#define UNIT 300000
 
 __attribute__((noinline)) static void
 burn_three(void)
 {
-	uint64_t end = now_ns() + 3000000;
-
-	while (now_ns() < end)
-		for (int i = 0; i < 200; i++)
-			sink = sink * 31 + 7;
+	for (int i = 0; i < 3 * UNIT; i++)
+		sink = sink * 31 + 7;
 	BARRIER();
 }
 
 __attribute__((noinline)) static void
 burn_one(void)
 {
-	uint64_t end = now_ns() + 1000000;
-
-	while (now_ns() < end)
-		for (int i = 0; i < 200; i++)
-			sink = sink * 17 + 3;
+	for (int i = 0; i < UNIT; i++)
+		sink = sink * 31 + 7;
 	BARRIER();
 }
 
