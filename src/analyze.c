@@ -231,7 +231,8 @@ cmp_node(const void *a, const void *b)
 void
 tree_sort(struct tree_node *n)
 {
-	qsort(n->children, n->n, sizeof *n->children, cmp_node);
+	if (n->n > 1)
+		qsort(n->children, n->n, sizeof *n->children, cmp_node);
 	for (size_t i = 0; i < n->n; i++)
 		tree_sort(n->children[i]);
 }

@@ -70,13 +70,13 @@ else
 fi
 stop_chain > /dev/null
 
-# The process exits during the dump (3): threads held 400 ms each, it exits
-# after 200 ms.
-"$TARGETS/target-exit" 200 &
+# The process exits during the dump (3): it exits after 1 s, and siprof
+# holds each thread 2 s (ample even for a slow, sanitized siprof to attach).
+"$TARGETS/target-exit" 1000 &
 victim=$!
 bg_pids="$bg_pids $victim"
 sleep 0.05
 expect 3 "process $victim (target-exit) exited during the dump" -- \
-	env SIPROF_TEST_HOLD_US=400000 "$SIPROF" dump "$victim"
+	env SIPROF_TEST_HOLD_US=2000000 "$SIPROF" dump "$victim"
 wait $victim
 [ $? = 0 ] || fail "the exiting target did not exit normally"

@@ -18,7 +18,7 @@ assert_running "$TARGET_PID"
 	fail "a session killed mid-record cannot be read: $(cat "$tmpdir/err")"
 json_check "$tmpdir/k.json" '
 total = sum(t["samples"] for t in doc)
-assert total >= 99 * 7, total  # at least a second of the 7+ threads
+assert total >= 99, total  # at least a second of one thread was committed
 assert any(t["name"] == "spinner" for t in doc)
 '
 
