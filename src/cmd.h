@@ -46,6 +46,8 @@ int cmd_exit_for_tracer(int tracer_status);
  * writing failed. */
 int cmd_finish_output(void);
 
+int cmd_attach(int argc, char **argv);
+extern const char cmd_attach_usage[];
 int cmd_dump(int argc, char **argv);
 extern const char cmd_dump_usage[];
 int cmd_record(int argc, char **argv);

@@ -137,6 +137,7 @@ collect_stats(struct recorder *r, struct session_stat *out)
 	STAT("unwind_failures", r->unwind_failures);
 	STAT("failed_snapshots", st.failed);
 	STAT("dropped_samples", st.dropped);
+	STAT("late_stops", st.late);
 	STAT("held_p50_us", hold_hist_percentile(&st.held, 50));
 	STAT("held_p99_us", hold_hist_percentile(&st.held, 99));
 	STAT("held_max_us", (double)st.held.max_ns / 1e3);
@@ -199,6 +200,7 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 		return rc;
 	}
 	r->pid = sampler_pid(r->sampler);
+	sampler_lower_consumer_priority();
 	r->start_ns = now_ns();
 	r->start_unix_ns = unix_now_ns();
 	procfs_comm(r->pid, r->comm, sizeof r->comm);

@@ -21,6 +21,10 @@
 
 #define POOL_MAX 4096
 #define SAMPLER_NICE (-10)
+/* How long one tick waits for a thread to stop: a thread queued behind
+ * others for a CPU may take a whole time slice, and the tick goes on. */
+#define TICK_STOP_TIMEOUT_MS 2
+#define CONSUMER_NICE 10
 
 struct sthread {
 	pid_t tid;
@@ -377,10 +381,23 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			d.dropped++;
 			continue;
 		}
-		r = snapshot_take(t, maps, st->tid, snap, s->opts.extra_hold_us);
+		r = snapshot_take_within(t, maps, st->tid, snap, s->opts.extra_hold_us,
+					 TICK_STOP_TIMEOUT_MS);
 		if (r < 0) {
 			sampler_recycle(s, snap);
 			break;
+		}
+		if (r == 0 && snap->error == snapshot_late && st->have_stack) {
+			/* Runnable but queued for a CPU: it has not run since
+			 * the interrupt, so it is where it was. */
+			sampler_recycle(s, snap);
+			*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = CLASS_CPU,
+						    .reuse = true,
+						    .exec_gen = tracer_exec_generation(t) };
+			memcpy(it->comm, st->comm, sizeof it->comm);
+			nitems++;
+			d.late++;
+			continue;
 		}
 		if (r == 0) {
 			if (tracer_thread_alive(t, st->tid))
@@ -421,6 +438,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 	s->stats.stops += d.stops;
 	s->stats.nonstop += d.nonstop;
 	s->stats.failed += d.failed;
+	s->stats.late += d.late;
 	s->stats.dropped += d.dropped;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -608,4 +626,10 @@ sampler_stop(struct sampler *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
 	s->started = false;
+}
+
+void
+sampler_lower_consumer_priority(void)
+{
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CONSUMER_NICE);
 }

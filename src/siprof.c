@@ -13,6 +13,7 @@
 #include "util.h"
 
 static const struct command commands[] = {
+	{ "attach", cmd_attach, "live view of a running process (top-style call tree)", cmd_attach_usage },
 	{ "record", cmd_record, "record a session file of a process", cmd_record_usage },
 	{ "report", cmd_report, "top functions, call tree, threads, metrics of a session", cmd_report_usage },
 	{ "dump", cmd_dump, "print every thread's stack, now", cmd_dump_usage },

@@ -141,9 +141,18 @@ take_nonstop(struct snapshot_maps *m, struct snapshot *s)
 	return 0;
 }
 
+const char snapshot_late[] = "the thread did not stop in time";
+
 int
 snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 	      struct snapshot *s, unsigned extra_hold_us)
+{
+	return snapshot_take_within(t, m, tid, s, extra_hold_us, HOLD_TIMEOUT_MS);
+}
+
+int
+snapshot_take_within(struct tracer *t, struct snapshot_maps *m, pid_t tid,
+		     struct snapshot *s, unsigned extra_hold_us, int stop_timeout_ms)
 {
 	enum hold_kind kind;
 	uint64_t t0;
@@ -183,13 +192,12 @@ snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 	}
 
 	t0 = now_ns();
-	r = tracer_hold(t, tid, HOLD_TIMEOUT_MS, &kind);
+	r = tracer_hold(t, tid, stop_timeout_ms, &kind);
 	s->stop_latency_ns = now_ns() - t0;
 	if (r <= 0) {
 		if (r == 0)
-			s->error = tracer_thread_alive(t, tid)
-				   ? "the thread did not stop within a second"
-				   : "the thread exited";
+			s->error = tracer_thread_alive(t, tid) ? snapshot_late
+							       : "the thread exited";
 		return r;
 	}
 	if (!tracer_get_regs(t, tid, &s->regs)) {

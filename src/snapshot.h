@@ -66,6 +66,12 @@ bool snapshot_must_not_stop(pid_t pid, const struct task_stat *st,
  * longer, for tests of what happens while a thread is held. */
 int snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 		  struct snapshot *s, unsigned extra_hold_us);
+/* The same, waiting at most stop_timeout_ms for a stop to arrive; a thread
+ * that does not stop in time is waiting for a CPU (s->error says so). */
+int snapshot_take_within(struct tracer *t, struct snapshot_maps *m, pid_t tid,
+			 struct snapshot *s, unsigned extra_hold_us, int stop_timeout_ms);
+/* The error text of a thread that did not stop within the timeout. */
+extern const char snapshot_late[];
 
 /* Read target memory at addr: from the snapshot's stack copy when it holds
  * it, else from the live process. Stack memory beyond the copy is refused:

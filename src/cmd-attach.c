@@ -1,0 +1,244 @@
+/* cmd-attach.c: `siprof attach PID`, the live view. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "live.h"
+#include "recorder.h"
+#include "signals.h"
+#include "tracer.h"
+#include "tui.h"
+#include "util.h"
+
+const char cmd_attach_usage[] =
+	"usage: siprof attach [OPTIONS] PID\n"
+	"\n"
+	"Attach to a running process and show, live, where its threads spend their\n"
+	"time and what they wait for: a call tree or a flat list per class (CPU,\n"
+	"Wall, Lock, Net, Disk, ...), with health figures. Press ? for the keys.\n"
+	"Quitting detaches; the process keeps running.\n"
+	"\n"
+	"Options:\n"
+	"  -r, --rate=HZ          samples per second per thread (default 99)\n"
+	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
+	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"      --threads=LIST     only threads whose id or name matches LIST\n"
+	"  -c, --class=CLASS      the class shown first (default cpu; wall for all)\n"
+	"      --window=WINDOW    5s (default), 60s, or all: the time shown\n"
+	"      --record=FILE      also record everything to a session file\n"
+	"  -f, --force            replace the --record file if it exists\n"
+	"  -b, --batch            print text frames instead of the live view\n"
+	"  -n, --iterations=N     with --batch: how many frames (default 1)\n"
+	"  -d, --delay=SECS       with --batch: seconds between frames (default 1)\n"
+	"  -h, --help             show this help\n";
+
+struct attach_opts {
+	struct recorder_opts rec;
+	struct live_view view;
+	pid_t pid;
+	bool batch;
+	long iterations;
+	double delay;
+	char **filter;
+};
+
+static int
+parse(int argc, char **argv, struct attach_opts *o)
+{
+	enum { OPT_THREADS = 256, OPT_WINDOW, OPT_RECORD };
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "unwinder", required_argument, NULL, 'u' },
+		{ "stack-size", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "class", required_argument, NULL, 'c' },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "force", no_argument, NULL, 'f' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum sample_class cls;
+	char *end, *copy, *tok, *save = NULL;
+	size_t n = 0, cap = 0;
+	long v;
+	int ch, pid;
+
+	memset(o, 0, sizeof *o);
+	o->rec.sampler.rate_hz = 99;
+	o->rec.sampler.stack_size = 64 * 1024;
+	o->rec.unwinder = UNWIND_DW;
+	live_view_init(&o->view);
+	o->view.cls = CLASS_CPU;
+	o->iterations = 1;
+	o->delay = 1;
+	while ((ch = getopt_long(argc, argv, "+r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (!parse_long(optarg, 1, 1000, &v))
+				return cmd_usage_error("attach", "--rate takes a whole number from 1 to 1000, not '%s'", optarg);
+			o->rec.sampler.rate_hz = (double)v;
+			break;
+		case 'u':
+			if (!unwind_kind_parse(optarg, &o->rec.unwinder))
+				return cmd_usage_error("attach", "unknown unwinder '%s' (use dw, libunwind or fp)", optarg);
+			break;
+		case 's':
+			if (!parse_size(optarg, &o->rec.sampler.stack_size) ||
+			    o->rec.sampler.stack_size < 4096 || o->rec.sampler.stack_size > 8 << 20)
+				return cmd_usage_error("attach", "--stack-size takes a size from 4K to 8M, not '%s'", optarg);
+			break;
+		case OPT_THREADS:
+			copy = xstrdup(optarg);
+			for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+				GROW(o->filter, cap, n + 2);
+				o->filter[n++] = xstrdup(tok);
+				o->filter[n] = NULL;
+			}
+			free(copy);
+			break;
+		case 'c':
+			if (strcmp(optarg, "wall") == 0)
+				o->view.cls = -1;
+			else if (class_parse(optarg, &cls))
+				o->view.cls = (int)cls;
+			else
+				return cmd_usage_error("attach", "unknown class '%s'", optarg);
+			break;
+		case OPT_WINDOW:
+			if (strcmp(optarg, "5s") == 0)
+				o->view.window = WINDOW_5S;
+			else if (strcmp(optarg, "60s") == 0)
+				o->view.window = WINDOW_60S;
+			else if (strcmp(optarg, "all") == 0)
+				o->view.window = WINDOW_ALL;
+			else
+				return cmd_usage_error("attach", "--window takes 5s, 60s or all, not '%s'", optarg);
+			break;
+		case OPT_RECORD:
+			o->rec.output = optarg;
+			break;
+		case 'f':
+			o->rec.force = true;
+			break;
+		case 'b':
+			o->batch = true;
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, 1000000, &o->iterations))
+				return cmd_usage_error("attach", "--iterations takes a number from 1, not '%s'", optarg);
+			break;
+		case 'd':
+			errno = 0;
+			o->delay = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || o->delay < 0.1 || o->delay > 3600)
+				return cmd_usage_error("attach", "--delay takes seconds from 0.1 to 3600, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(cmd_attach_usage, stdout);
+			return -1;
+		default:
+			return cmd_usage_error("attach", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error("attach", optind >= argc ? "a PID is needed" : "only one PID, please");
+	if (!cmd_parse_pid("attach", argv[optind], &pid))
+		return EXIT_USAGE;
+	o->pid = pid;
+	o->rec.sampler.thread_filter = o->filter;
+	return 0;
+}
+
+static void
+free_filter(char **f)
+{
+	for (char **p = f; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(f);
+}
+
+/* --batch: N text frames, DELAY seconds of sampling each. */
+static bool
+run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
+{
+	for (long i = 0; i < o->iterations && !signals_stop_requested(); i++) {
+		double until = recorder_elapsed(r) + o->delay;
+
+		while (!r->ended && recorder_elapsed(r) < until && !signals_stop_requested())
+			if (!recorder_step(r, 50, cause) && !r->ended)
+				return false;
+		live_print_frame(stdout, r, &o->view, 20);
+		if (fflush(stdout) != 0)
+			break;
+		if (r->ended)
+			break;
+	}
+	return true;
+}
+
+int
+cmd_attach(int argc, char **argv)
+{
+	struct attach_opts o;
+	struct recorder r;
+	char *cause = NULL;
+	int rc, early, ret = EXIT_OK;
+	bool ok;
+
+	rc = parse(argc, argv, &o);
+	if (rc != 0) {
+		free_filter(o.filter);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		err_msg("the live view needs a terminal; for text use 'siprof attach --batch -n N %d', "
+			"or record with 'siprof record'", (int)o.pid);
+		free_filter(o.filter);
+		return EXIT_USAGE;
+	}
+	rc = recorder_start(&r, o.pid, NULL, &o.rec, &cause, &early);
+	if (rc != TRACER_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		free_filter(o.filter);
+		return cmd_exit_for_tracer(rc);
+	}
+	ok = o.batch ? run_batch(&r, &o, &cause) : tui_run(&r, &o.view, &cause);
+	if (!ok) {
+		err_msg("%s", cause);
+		ret = EXIT_ERROR;
+	}
+	free(cause);
+	cause = NULL;
+	if (!recorder_finish(&r, &cause)) {
+		err_msg("%s", cause);
+		ret = EXIT_ERROR;
+	}
+	{
+		struct sampler_stats st;
+
+		sampler_get_stats(r.sampler, &st);
+		if (sampler_exit_status(r.sampler) >= 0)
+			fprintf(stderr, "siprof: process %d (%s) exited; %llu samples\n", (int)r.pid,
+				r.comm, (unsigned long long)st.samples);
+		else
+			fprintf(stderr, "siprof: detached from process %d (%s), which keeps running; "
+				"%llu samples%s%s\n", (int)r.pid, r.comm,
+				(unsigned long long)st.samples, o.rec.output ? ", recorded to " : "",
+				o.rec.output ? o.rec.output : "");
+	}
+	recorder_release(&r);
+	free(cause);
+	free_filter(o.filter);
+	return ret;
+}

@@ -1,0 +1,41 @@
+/* live.h: what the live view shows, computed from a recording in progress,
+ * for both the ncurses screen (tui.c) and the text frames of --batch. */
+#ifndef SIPROF_LIVE_H
+#define SIPROF_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analyze.h"
+#include "recorder.h"
+
+enum live_window { WINDOW_5S, WINDOW_60S, WINDOW_ALL, WINDOW_COUNT };
+
+/* What the user chose to look at. */
+struct live_view {
+	enum live_window window;
+	uint32_t reset_bucket; /* "since start" means since the last reset */
+	int cls;               /* a class, or -1 for wall */
+	uint32_t tid;          /* 0: every thread */
+	bool flat;             /* flat list rather than the call tree */
+	bool by_line;          /* flat list by source line */
+	bool sort_total;       /* flat list by total rather than self */
+};
+
+void live_view_init(struct live_view *v);
+const char *live_window_name(enum live_window w);
+/* The selection the view stands for, at this moment. */
+void live_selection(const struct recorder *r, const struct live_view *v, struct selection *sel);
+
+/* One line of header facts: pid, command, uptime, rates, samples, holds. */
+void live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *warning,
+		 size_t wn);
+/* CPU% and RSS over the last minute as a line of block characters (UTF-8). */
+void live_spark(const struct recorder *r, bool rss, char *buf, size_t n);
+
+/* A text frame (--batch), as top -b prints one. */
+void live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v,
+		      size_t rows);
+
+#endif
