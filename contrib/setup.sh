@@ -1,6 +1,6 @@
 #!/bin/sh
-# Set up siprof on Debian 12 and build it; then, with --demo, show it on the
-# bundled demo program, or with --check, run the test suite.
+# Set up siprof on Debian 12 and build it; then, with --demo, show the live
+# view on the bundled demo program, or with --check, run the test suite.
 #
 #   sh contrib/setup.sh [--demo | --check | --build] [CONFIGURE-OPTIONS...]
 #
@@ -17,7 +17,7 @@ esac
 
 packages="build-essential autoconf automake pkg-config libdw-dev libelf-dev
 libunwind-dev libncurses-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev
-libjansson-dev libc6-dbg elfutils binutils util-linux python3 procps"
+libjansson-dev libc6-dbg elfutils binutils util-linux python3 procps tmux"
 
 missing=
 for p in $packages; do
@@ -57,16 +57,24 @@ build)
 	echo "setup: built src/siprof"
 	;;
 check)
-	make -s -j"$jobs" check
+	# Build in parallel, test one at a time: several tests measure how a
+	# profile comes out, and other tests' busy targets would skew them.
+	make -s -j"$jobs" check TESTS=
+	make -s -j1 check
 	;;
 demo)
 	make -s -j"$jobs" contrib/demo/siprof-demo
-	contrib/demo/siprof-demo 30 > /dev/null &
+	contrib/demo/siprof-demo 600 > /dev/null &
 	demo=$!
 	trap 'kill $demo 2>/dev/null; wait $demo 2>/dev/null' EXIT INT TERM
 	sleep 1
-	echo "setup: siprof dump $demo  (the demo program, running)"
-	echo
-	src/siprof dump "$demo"
+	if [ -t 0 ] && [ -t 1 ]; then
+		echo "setup: siprof attach $demo  (the demo program; press ? for keys, q to quit)"
+		sleep 2
+		src/siprof attach "$demo"
+	else
+		echo "setup: siprof attach --batch -n 3 $demo  (the demo program; not a terminal, so text)"
+		src/siprof attach --batch -n 3 "$demo"
+	fi
 	;;
 esac

@@ -67,6 +67,11 @@ class_of(pid_t pid, const struct task_stat *st, const struct task_syscall *sc)
 #endif
 		return CLASS_POLL;
 	case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
+	/* The kernel continues an interrupted timed wait (nanosleep, timed
+	 * futex or poll) as restart_syscall; which one it was is not shown.
+	 * The sampler keeps a thread's earlier class when it has one; without
+	 * one, sleeping is by far the most common case. */
+	case SYS_restart_syscall:
 		return CLASS_SLEEP;
 	case SYS_wait4: case SYS_waitid:
 		return CLASS_CHILD;

@@ -205,7 +205,7 @@ profile_thread_name(const struct profile *p, uint32_t tid)
 
 /* The frame ids of one pc, outermost inlining level first. */
 static const struct pc_frames *
-frames_of_pc(struct profile *p, struct symbols *sym, uint64_t pc)
+frames_of_pc(struct profile *p, struct symbols *sym, uint64_t pc, bool *unknown)
 {
 	const struct sym_result *r;
 	struct pc_frames *pf = hashmap_get(&p->pc_cache, pc);
@@ -221,18 +221,18 @@ frames_of_pc(struct profile *p, struct symbols *sym, uint64_t pc)
 	for (size_t k = 0; k < r->n; k++) {
 		const struct sym_frame *sf = &r->frames[r->n - 1 - k];
 		struct pframe f = { 0 };
-		char unknown[64];
+		char noname[64];
 
 		if (sf->function != NULL) {
 			f.function = profile_string(p, sf->function);
 		} else {
 			/* module+offset, or the bare address. */
 			if (r->module != NULL)
-				snprintf(unknown, sizeof unknown, "%s+0x%llx", r->module->name,
+				snprintf(noname, sizeof noname, "%s+0x%llx", r->module->name,
 					 (unsigned long long)r->offset);
 			else
-				snprintf(unknown, sizeof unknown, "0x%llx", (unsigned long long)pc);
-			f.function = profile_string(p, unknown);
+				snprintf(noname, sizeof noname, "0x%llx", (unsigned long long)pc);
+			f.function = profile_string(p, noname);
 		}
 		f.file = profile_string(p, sf->file);
 		f.line = sf->line;
@@ -240,7 +240,12 @@ frames_of_pc(struct profile *p, struct symbols *sym, uint64_t pc)
 		f.inlined = sf->inlined;
 		pf->ids[k] = profile_frame(p, &f);
 	}
-	hashmap_put(&p->pc_cache, pc, pf);
+	/* A pc in no module may be named once its library's mapping is read:
+	 * keep only final answers. */
+	if (r->module != NULL)
+		hashmap_put(&p->pc_cache, pc, pf);
+	else
+		*unknown = true;
 	return pf;
 }
 
@@ -251,6 +256,7 @@ profile_stack_from_pcs(struct profile *p, struct symbols *sym, const uint64_t *p
 	uint64_t h = hash_bytes(pcs, n * sizeof *pcs, truncated);
 	struct cached_stack *head = hashmap_get(&p->stack_cache, h), *cs;
 	uint32_t node = 0;
+	bool unknown = false;
 
 	for (cs = head; cs != NULL; cs = cs->next)
 		if (cs->n == n && cs->truncated == truncated &&
@@ -265,11 +271,18 @@ profile_stack_from_pcs(struct profile *p, struct symbols *sym, const uint64_t *p
 		node = profile_node(p, 0, p->truncated_frame);
 	}
 	for (size_t i = n; i-- > 0;) {
-		const struct pc_frames *pf = frames_of_pc(p, sym, pcs[i]);
+		bool unknown_here = false;
+		const struct pc_frames *pf = frames_of_pc(p, sym, pcs[i], &unknown_here);
 
 		for (uint32_t k = 0; k < pf->n; k++)
 			node = profile_node(p, node, pf->ids[k]);
+		if (unknown_here) {
+			free((void *)pf);
+			unknown = true;
+		}
 	}
+	if (unknown)
+		return node; /* not cached: it may be named next time */
 	cs = xmalloc(sizeof *cs);
 	cs->n = n;
 	cs->truncated = truncated;

@@ -200,7 +200,6 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 		return rc;
 	}
 	r->pid = sampler_pid(r->sampler);
-	sampler_lower_consumer_priority();
 	r->start_ns = now_ns();
 	r->start_unix_ns = unix_now_ns();
 	procfs_comm(r->pid, r->comm, sizeof r->comm);
@@ -225,8 +224,20 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 		recorder_release(r);
 		return TRACER_ERROR;
 	}
-	if (r->writer != NULL)
+	if (r->writer != NULL) {
+		/* The context goes to disk now: a file killed at any moment
+		 * is a session from its first second. */
 		write_context(r, r->writer);
+		end_meta(r, r->writer);
+		if (!session_flush(r->writer, &r->prof, 0, &r->metrics, NULL, 0, cause)) {
+			sampler_stop(r->sampler);
+			session_abandon(r->writer);
+			r->writer = NULL;
+			unlink(opts->output);
+			recorder_release(r);
+			return TRACER_ERROR;
+		}
+	}
 	return TRACER_OK;
 }
 

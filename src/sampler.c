@@ -21,10 +21,11 @@
 
 #define POOL_MAX 4096
 #define SAMPLER_NICE (-10)
-/* How long one tick waits for a thread to stop: a thread queued behind
- * others for a CPU may take a whole time slice, and the tick goes on. */
-#define TICK_STOP_TIMEOUT_MS 2
-#define CONSUMER_NICE 10
+/* How long one tick waits for a thread to stop. A runnable thread queued
+ * behind others for a CPU takes the stop only when it runs, which on a
+ * saturated machine can take a time slice or two; waiting keeps every
+ * sample exact, and the ticks this costs are counted as missed. */
+#define TICK_STOP_TIMEOUT_MS 20
 
 struct sthread {
 	pid_t tid;
@@ -332,6 +333,37 @@ forget_thread(struct hashmap *threads, struct sthread *st)
 	free(st);
 }
 
+/* The class of a thread from what /proc said before its snapshot. After a
+ * stop the kernel resumes an interrupted sleep, timed futex or poll as
+ * restart_syscall: the thread is still in the call it was in before, so it
+ * keeps that class. */
+static void
+update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap)
+{
+	struct task_stat stat = snap->stat;
+	struct task_syscall sc = snap->sc;
+
+	if (snap->how == SNAP_STOPPED) {
+		/* A call the stop interrupted (it will restart) is exact, and
+		 * /proc may have shown the thread runnable only because siprof's
+		 * interrupt woke it. Otherwise /proc, read just before the stop,
+		 * says whether it was blocked (e.g. in fsync, which finishes
+		 * before the thread stops) or running. */
+		long nr = arch_regs_interrupted_syscall(&snap->regs);
+
+		if (nr >= 0) {
+			memset(&sc, 0, sizeof sc);
+			sc.nr = nr;
+			sc.args[0] = arch_regs_arg0(&snap->regs);
+			stat.state = 'S';
+		}
+	}
+	if (sc.nr == SYS_restart_syscall && st->have_stack)
+		return;
+	st->cls = (uint8_t)class_of(s->pid, &stat, &sc);
+	st->sysnr = (int16_t)(st->cls == CLASS_SYSCALL ? sc.nr : 0);
+}
+
 /* One tick over every thread. */
 static void
 tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
@@ -387,16 +419,23 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			sampler_recycle(s, snap);
 			break;
 		}
-		if (r == 0 && snap->error == snapshot_late && st->have_stack) {
-			/* Runnable but queued for a CPU: it has not run since
-			 * the interrupt, so it is where it was. */
+		if (r == 0 && snap->error == snapshot_late) {
+			/* Queued for a CPU (to run, or to take the stop after a
+			 * wake-up). If it has not run since its last sample it is
+			 * exactly where it was then; otherwise where it is is not
+			 * known, and the sample is left out (counted as late). */
+			d.late++;
+			if (!st->have_stack || snap->runtime_ns != st->runtime) {
+				sampler_recycle(s, snap);
+				continue;
+			}
+			update_class(s, st, snap);
 			sampler_recycle(s, snap);
-			*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = CLASS_CPU,
-						    .reuse = true,
+			*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
+						    .sysnr = st->sysnr, .reuse = true,
 						    .exec_gen = tracer_exec_generation(t) };
 			memcpy(it->comm, st->comm, sizeof it->comm);
 			nitems++;
-			d.late++;
 			continue;
 		}
 		if (r == 0) {
@@ -412,14 +451,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		} else {
 			d.nonstop++;
 		}
-		/* After a stop the kernel resumes an interrupted sleep, timed
-		 * futex or poll as restart_syscall: the thread is still in the
-		 * call it was in before, so it keeps that class. */
-		if (!(snap->sc.nr == SYS_restart_syscall && snap->stat.state != 'R' &&
-		      st->have_stack)) {
-			st->cls = (uint8_t)class_of(s->pid, &snap->stat, &snap->sc);
-			st->sysnr = (int16_t)(st->cls == CLASS_SYSCALL ? snap->sc.nr : 0);
-		}
+		update_class(s, st, snap);
 		st->runtime = snap->runtime_ns;
 		st->have_stack = true;
 		*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
@@ -626,10 +658,4 @@ sampler_stop(struct sampler *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
 	s->started = false;
-}
-
-void
-sampler_lower_consumer_priority(void)
-{
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CONSUMER_NICE);
 }

@@ -42,7 +42,8 @@ double hold_hist_percentile(const struct hold_hist *h, double pct); /* in us */
 struct sampler_stats {
 	uint64_t ticks, samples, missed_ticks, stops, nonstop, reused;
 	uint64_t failed, dropped;
-	uint64_t late; /* stops that did not arrive in time: previous stack reused */
+	uint64_t late; /* stops that did not arrive in time (previous stack reused
+			* if the thread had not run since, else left out) */
 	uint64_t threads_seen, threads_exited, signals_passed;
 	bool behind; /* the last tick came late */
 	struct hold_hist held;
@@ -78,9 +79,6 @@ size_t sampler_take(struct sampler *s, struct sample_item *items, size_t max,
 void sampler_recycle(struct sampler *s, struct snapshot *snap);
 /* Ask the sampling thread to end, and wait for it. */
 void sampler_stop(struct sampler *s);
-/* Lower the calling thread's priority below the target's: the thread that
- * consumes samples (unwinding, symbols) yields to the profiled program. */
-void sampler_lower_consumer_priority(void);
 /* Pause or resume sampling (the live view's space key). */
 void sampler_pause(struct sampler *s, bool paused);
 /* A copy of the statistics so far. */

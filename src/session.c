@@ -131,10 +131,11 @@ session_create(const char *path, bool force, char **cause)
 		sqlite3_free(sql);
 	}
 	{
-		char v[16];
+		char *sql = sqlite3_mprintf("INSERT INTO meta VALUES('schema_version', '%d')",
+					    SESSION_SCHEMA_VERSION);
 
-		snprintf(v, sizeof v, "%d", SESSION_SCHEMA_VERSION);
-		session_set_meta(w, "schema_version", v);
+		sqlite3_exec(w->db, sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
 	}
 	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		db_cause(w->db, cause, "write", path);

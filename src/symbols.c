@@ -19,7 +19,7 @@
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 #define OFFSET_BITS 40
-#define REFRESH_INTERVAL_NS 200000000u
+#define REFRESH_INTERVAL_NS 50000000u
 
 struct symbols {
 	pid_t pid;
@@ -32,6 +32,7 @@ struct symbols {
 	struct hashmap cache;    /* (module id, offset) -> struct sym_result * */
 	struct hashmap unknown;  /* pc -> struct sym_result * for pcs in no module */
 	uint64_t last_refresh_ns;
+	unsigned generation;      /* counts re-reads of the mappings */
 	unsigned long hits, misses;
 };
 
@@ -94,6 +95,7 @@ report_modules(struct symbols *sym)
 	}
 	dwfl_report_end(sym->dwfl, NULL, NULL);
 	sym->last_refresh_ns = now_ns();
+	sym->generation++;
 	return r == 0;
 }
 
@@ -412,26 +414,30 @@ const struct sym_result *
 symbols_lookup(struct symbols *sym, uint64_t pc)
 {
 	struct sym_module *m;
-	struct sym_result *res;
+	struct sym_result *res = NULL;
 	Dwfl_Module *mod;
 	Dwarf_Addr start = 0, bias;
 	uint64_t key;
 
 	mod = module_at(sym, pc);
 	if (mod == NULL) {
+		/* Known to be unknown, as of the current mappings? */
 		res = hashmap_get(&sym->unknown, pc);
-		if (res != NULL)
+		if (res != NULL && res->generation == sym->generation)
 			return res;
-		/* Perhaps a library loaded since the modules were read. */
+		/* Perhaps a library loaded since the mappings were read. */
 		symbols_refresh(sym, false);
 		mod = module_at(sym, pc);
 	}
 	if (mod == NULL) {
-		res = xcalloc(1, sizeof *res);
-		res->offset = pc;
-		res->n = 1;
-		res->frames = xcalloc(1, sizeof *res->frames);
-		hashmap_put(&sym->unknown, pc, res);
+		if (res == NULL) {
+			res = xcalloc(1, sizeof *res);
+			res->offset = pc;
+			res->n = 1;
+			res->frames = xcalloc(1, sizeof *res->frames);
+			hashmap_put(&sym->unknown, pc, res);
+		}
+		res->generation = sym->generation;
 		return res;
 	}
 	m = module_of(sym, mod, &start);

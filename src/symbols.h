@@ -41,6 +41,7 @@ struct sym_result {
 	uint64_t offset;                 /* pc - module load address (or the pc) */
 	size_t n;
 	struct sym_frame *frames;
+	unsigned generation; /* for a pc in no module: as of which mappings */
 };
 
 /* Open symbols for pid: reads its mappings. NULL with *cause on failure. */
@@ -56,7 +57,9 @@ Dwfl *symbols_dwfl(struct symbols *sym);
 void symbols_refresh(struct symbols *sym, bool force);
 
 /* Describe pc, a return address already moved into its call instruction
- * (pc - 1) for every frame but the innermost. Never NULL; owned by sym. */
+ * (pc - 1) for every frame but the innermost. Never NULL; owned by sym. A
+ * pc in no module is tried again after the mappings are next re-read, so
+ * callers must not keep such a result (module NULL) as final. */
 const struct sym_result *symbols_lookup(struct symbols *sym, uint64_t pc);
 
 /* True when pc lies inside a module of the process (re-reading the

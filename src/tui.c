@@ -41,7 +41,7 @@ struct tui {
 	struct row *rows;
 	size_t n_rows, cap_rows, cursor, top;
 	uint64_t cursor_path;
-	bool expanded_once;
+	bool follow; /* re-expand the hottest path at every rebuild */
 	int tabs[CLASS_COUNT + 1];
 	uint64_t tab_count[CLASS_COUNT + 1];
 	int n_tabs;
@@ -205,9 +205,10 @@ build(struct tui *t)
 	} else {
 		t->tree = analyze_tree(&t->r->prof, &sel, &t->total);
 		tree_sort(t->tree);
-		if (!t->expanded_once && t->total > 0) {
+		/* Until the user takes over the tree, follow the hot spot. */
+		if (t->follow && t->total > 0) {
+			hashmap_release(&t->expanded);
 			expand_hottest(t, t->tree, 0);
-			t->expanded_once = true;
 		}
 		tree_rows(t, t->tree, 0, 0);
 	}
@@ -307,12 +308,15 @@ draw_header(struct tui *t)
 		int c = t->tabs[i];
 		const char *name = c < 0 ? "Wall" : class_name((enum sample_class)c);
 
+		bool on = c == t->view.cls;
+
+		/* Brackets mark the active tab even without colours. */
 		if (c < 0)
-			snprintf(line, sizeof line, " %s ", name);
+			snprintf(line, sizeof line, "%sWall%s", on ? "[" : " ", on ? "]" : " ");
 		else
-			snprintf(line, sizeof line, " %c%s %.0f%% ", name[0] - 32, name + 1,
-				 pct(t->tab_count[i], t->class_total));
-		put(2, x, c == t->view.cls ? COLOR_PAIR(C_TAB) | A_BOLD : A_DIM, line);
+			snprintf(line, sizeof line, "%s%c%s %.0f%%%s", on ? "[" : " ", name[0] - 32,
+				 name + 1, pct(t->tab_count[i], t->class_total), on ? "]" : " ");
+		put(2, x, on ? COLOR_PAIR(C_TAB) | A_BOLD : A_DIM, line);
 		x += (int)strlen(line) + 1;
 	}
 }
@@ -528,6 +532,16 @@ write_session(struct tui *t)
 	free(cause);
 }
 
+static int
+cmp_cpu(const void *a, const void *b)
+{
+	const struct thread_stat *x = a, *y = b;
+
+	if (x->by_class[CLASS_CPU] != y->by_class[CLASS_CPU])
+		return x->by_class[CLASS_CPU] < y->by_class[CLASS_CPU] ? 1 : -1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static void
 open_thread_picker(struct tui *t)
 {
@@ -537,6 +551,9 @@ open_thread_picker(struct tui *t)
 	sel.tid = 0;
 	thread_table_release(&t->threads);
 	analyze_threads(&t->r->prof, &sel, &t->threads);
+	/* Busiest first. */
+	if (t->threads.n > 1)
+		qsort(t->threads.threads, t->threads.n, sizeof *t->threads.threads, cmp_cpu);
 	t->pick = 0;
 	t->mode = MODE_THREADS;
 }
@@ -588,6 +605,8 @@ handle_key(struct tui *t, int ch)
 				write_session(t);
 			} else {
 				snprintf(t->search, sizeof t->search, "%s", t->input);
+				if (t->search[0] != '\0')
+					t->follow = false;
 				if (t->tree != NULL && t->search[0] != '\0' &&
 				    !expand_matches(t, t->tree, 0))
 					set_message(t, "no function matches '%s'", t->search);
@@ -616,7 +635,7 @@ handle_key(struct tui *t, int ch)
 				at = i;
 		at = (at + (ch == '\t' ? 1 : t->n_tabs - 1)) % t->n_tabs;
 		t->view.cls = t->tabs[at];
-		t->expanded_once = false;
+		t->follow = true;
 		return true;
 	}
 	case 'v':
@@ -673,19 +692,21 @@ handle_key(struct tui *t, int ch)
 		t->mode = MODE_WRITE;
 		return false;
 	}
-	case KEY_UP: move_cursor(t, -1); return false;
-	case KEY_DOWN: move_cursor(t, 1); return false;
-	case KEY_PPAGE: move_cursor(t, -(LINES - 6)); return false;
-	case KEY_NPAGE: move_cursor(t, LINES - 6); return false;
-	case KEY_HOME: move_cursor(t, -(long)t->n_rows); return false;
-	case KEY_END: move_cursor(t, (long)t->n_rows); return false;
+	case KEY_UP: t->follow = false; move_cursor(t, -1); return false;
+	case KEY_DOWN: t->follow = false; move_cursor(t, 1); return false;
+	case KEY_PPAGE: t->follow = false; move_cursor(t, -(LINES - 6)); return false;
+	case KEY_NPAGE: t->follow = false; move_cursor(t, LINES - 6); return false;
+	case KEY_HOME: t->follow = false; move_cursor(t, -(long)t->n_rows); return false;
+	case KEY_END: t->follow = false; move_cursor(t, (long)t->n_rows); return false;
 	case KEY_RIGHT: case '\n': case KEY_ENTER:
+		t->follow = false;
 		if (!t->view.flat && t->cursor < t->n_rows && t->rows[t->cursor].has_children) {
 			hashmap_put(&t->expanded, t->rows[t->cursor].path, (void *)1);
 			return true;
 		}
 		return false;
 	case KEY_LEFT:
+		t->follow = false;
 		if (t->view.flat || t->cursor >= t->n_rows)
 			return false;
 		if (t->rows[t->cursor].expanded) {
@@ -702,6 +723,7 @@ handle_key(struct tui *t, int ch)
 		}
 		return true;
 	case 'e':
+		t->follow = false;
 		if (!t->view.flat && t->cursor < t->n_rows) {
 			hashmap_put(&t->expanded, t->rows[t->cursor].path, (void *)1);
 			expand_hottest(t, t->rows[t->cursor].node, t->rows[t->cursor].path);
@@ -710,6 +732,7 @@ handle_key(struct tui *t, int ch)
 		}
 		return true;
 	case 'c':
+		t->follow = false;
 		hashmap_release(&t->expanded);
 		t->cursor = 0;
 		if (t->n_rows > 0)
@@ -731,6 +754,7 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	memset(&t, 0, sizeof t);
 	t.r = r;
 	t.view = *initial;
+	t.follow = true;
 	hashmap_init(&t.expanded);
 	setlocale(LC_ALL, "");
 	if (tcgetattr(STDIN_FILENO, &saved_termios) == 0)

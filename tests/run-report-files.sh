@@ -75,7 +75,7 @@ rows = sqlite3.connect(sys.argv[1]).execute("""SELECT f.function, sum(s.count) A
   FROM samples s JOIN stacks st ON st.id = s.stack
   JOIN frame_names f ON f.id = st.frame
   WHERE s.class = 0 GROUP BY f.function ORDER BY n DESC LIMIT 10""").fetchall()
-assert rows[0][0] in ("burn_three", "burn_one"), rows
+assert "burn_three" in [r[0] for r in rows[:4]], rows
 PY
 "$SIPROF" report --tree --folded "$tmpdir/good.siprof" 2> /dev/null; [ $? = 2 ] || fail "two views: not a usage error"
 "$SIPROF" report --class nope "$tmpdir/good.siprof" 2> /dev/null; [ $? = 2 ] || fail "bad class: not a usage error"
