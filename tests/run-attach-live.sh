@@ -38,7 +38,8 @@ keys c
 screen | grep -q 'burn_three' && fail "c did not collapse the tree: $(screen)"
 screen | grep -q '__clone3' || fail "the collapsed tree lost its root: $(screen)"
 keys e
-wait_screen '^ *[0-9.]+% +[0-9.]+% +[0-9]+ +      . burn_three' "e (expand the hottest path)"
+# Down to a leaf of the hottest path, whichever busy thread it is now.
+wait_screen '^ *[0-9.]+% +[0-9.]+% +[0-9]+ +      .*(burn_three|burn_one|fsync)' "e (expand the hottest path)"
 
 # Lock tab: the thread waiting for the mutex.
 for i in 1 2 3 4 5 6 7; do
@@ -121,6 +122,28 @@ wait_screen 'burn_three' "the second view"
 keys C-c
 wait_screen 'EXITED 0' "Ctrl-C"
 assert_running "$TARGET_PID"
+
+# The terminal goes away (SIGHUP): siprof detaches, the target runs on,
+# and --record kept everything seen in a session file.
+tm kill-session -t live
+tm new-session -d -s live -x 150 -y 40 -c "$tmpdir" \
+	"TERM=xterm-256color '$SIPROF' attach --record '$tmpdir/live.siprof' $TARGET_PID; sleep 60"
+wait_screen 'burn_three' "the view with --record"
+sleep 1.5
+tm kill-session -t live
+i=0
+while pgrep -f "attach --record $tmpdir/live.siprof" > /dev/null; do
+	[ $i -lt 50 ] || fail "siprof did not end when its terminal closed"
+	sleep 0.1
+	i=$((i + 1))
+done
+assert_running "$TARGET_PID"
+"$SIPROF" report --json "$tmpdir/live.siprof" > "$tmpdir/live.json" ||
+	fail "the --record file of a view whose terminal closed cannot be read"
+json_check "$tmpdir/live.json" '
+assert doc["context"]["comm"] == "target-classes", doc["context"]
+assert any(f["function"] == "burn_three" for f in doc["functions"]), doc["functions"]
+'
 
 # The process exits while watched: the view says so, q leaves.
 tm kill-session -t live
