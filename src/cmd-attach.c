@@ -68,10 +68,8 @@ parse(int argc, char **argv, struct attach_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum sample_class cls;
-	char *end, *copy, *tok, *save = NULL;
-	size_t n = 0, cap = 0;
-	long v;
-	int ch, pid;
+	char *end;
+	int ch, pid, rc, unwinder;
 
 	memset(o, 0, sizeof *o);
 	o->rec.sampler.rate_hz = 99;
@@ -84,27 +82,23 @@ parse(int argc, char **argv, struct attach_opts *o)
 	while ((ch = getopt_long(argc, argv, "+r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
-			if (!parse_long(optarg, 1, 1000, &v))
-				return cmd_usage_error("attach", "--rate takes a whole number from 1 to 1000, not '%s'", optarg);
-			o->rec.sampler.rate_hz = (double)v;
+			if ((rc = cmd_opt_rate("attach", optarg, &o->rec.sampler.rate_hz)) != 0)
+				return rc;
 			break;
 		case 'u':
-			if (!unwind_kind_parse(optarg, &o->rec.unwinder))
-				return cmd_usage_error("attach", "unknown unwinder '%s' (use dw, libunwind or fp)", optarg);
+			if ((rc = cmd_opt_unwinder("attach", optarg, &unwinder)) != 0)
+				return rc;
+			o->rec.unwinder = (enum unwind_kind)unwinder;
 			break;
 		case 's':
-			if (!parse_size(optarg, &o->rec.sampler.stack_size) ||
-			    o->rec.sampler.stack_size < 4096 || o->rec.sampler.stack_size > 8 << 20)
-				return cmd_usage_error("attach", "--stack-size takes a size from 4K to 8M, not '%s'", optarg);
+			if ((rc = cmd_opt_stack_size("attach", optarg, &o->rec.sampler.stack_size)) != 0)
+				return rc;
 			break;
 		case OPT_THREADS:
-			copy = xstrdup(optarg);
-			for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-				GROW(o->filter, cap, n + 2);
-				o->filter[n++] = xstrdup(tok);
-				o->filter[n] = NULL;
-			}
-			free(copy);
+			cmd_free_list(o->filter);
+			o->filter = cmd_split_list(optarg);
+			if (o->filter == NULL)
+				return cmd_usage_error("attach", "--threads needs at least one id or name");
 			break;
 		case 'c':
 			if (strcmp(optarg, "wall") == 0)
@@ -159,14 +153,6 @@ parse(int argc, char **argv, struct attach_opts *o)
 	return 0;
 }
 
-static void
-free_filter(char **f)
-{
-	for (char **p = f; p != NULL && *p != NULL; p++)
-		free(*p);
-	free(f);
-}
-
 /* --batch: N text frames, DELAY seconds of sampling each. */
 static bool
 run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
@@ -197,20 +183,20 @@ cmd_attach(int argc, char **argv)
 
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
-		free_filter(o.filter);
+		cmd_free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		err_msg("the live view needs a terminal; for text use 'siprof attach --batch -n N %d', "
 			"or record with 'siprof record'", (int)o.pid);
-		free_filter(o.filter);
+		cmd_free_list(o.filter);
 		return EXIT_USAGE;
 	}
 	rc = recorder_start(&r, o.pid, NULL, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		err_msg("%s", cause);
 		free(cause);
-		free_filter(o.filter);
+		cmd_free_list(o.filter);
 		return cmd_exit_for_tracer(rc);
 	}
 	ok = o.batch ? run_batch(&r, &o, &cause) : tui_run(&r, &o.view, &cause);
@@ -239,6 +225,6 @@ cmd_attach(int argc, char **argv)
 	}
 	recorder_release(&r);
 	free(cause);
-	free_filter(o.filter);
+	cmd_free_list(o.filter);
 	return ret;
 }

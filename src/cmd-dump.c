@@ -268,7 +268,7 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 	};
 	const char *env;
 	long v;
-	int ch;
+	int ch, rc, unwinder;
 
 	memset(o, 0, sizeof *o);
 	o->unwinder = UNWIND_DW;
@@ -279,13 +279,13 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 			o->json = true;
 			break;
 		case 'u':
-			if (!unwind_kind_parse(optarg, &o->unwinder))
-				return cmd_usage_error("dump", "unknown unwinder '%s' (use dw, libunwind or fp)", optarg);
+			if ((rc = cmd_opt_unwinder("dump", optarg, &unwinder)) != 0)
+				return rc;
+			o->unwinder = (enum unwind_kind)unwinder;
 			break;
 		case 's':
-			if (!parse_size(optarg, &o->stack_size) || o->stack_size < 4096 ||
-			    o->stack_size > 8 * 1024 * 1024)
-				return cmd_usage_error("dump", "--stack-size takes a size from 4K to 8M, not '%s'", optarg);
+			if ((rc = cmd_opt_stack_size("dump", optarg, &o->stack_size)) != 0)
+				return rc;
 			break;
 		case 'v':
 			util_verbose++;

@@ -51,31 +51,6 @@ struct record_opts {
 	size_t n_tags;
 };
 
-static char **
-split_list(const char *s)
-{
-	char *copy = xstrdup(s), *tok, *save = NULL, **out = NULL;
-	size_t n = 0, cap = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		GROW(out, cap, n + 2);
-		out[n++] = xstrdup(tok);
-	}
-	free(copy);
-	if (out == NULL)
-		return NULL;
-	out[n] = NULL;
-	return out;
-}
-
-static void
-free_list(char **l)
-{
-	for (char **p = l; p != NULL && *p != NULL; p++)
-		free(*p);
-	free(l);
-}
-
 /* Parse the record options; returns 0, -1 after --help, or an exit code. */
 static int
 parse(int argc, char **argv, struct record_opts *o)
@@ -98,7 +73,7 @@ parse(int argc, char **argv, struct record_opts *o)
 	};
 	size_t cap_tags = 0;
 	const char *env;
-	int ch, pid;
+	int ch, pid, rc, unwinder;
 	long v;
 	char *end;
 
@@ -123,27 +98,26 @@ parse(int argc, char **argv, struct record_opts *o)
 				return cmd_usage_error("record", "--duration takes a number of seconds above 0, not '%s'", optarg);
 			break;
 		case 'r':
-			if (!parse_long(optarg, 1, 1000, &v))
-				return cmd_usage_error("record", "--rate takes a whole number from 1 to 1000, not '%s'", optarg);
-			o->rec.sampler.rate_hz = (double)v;
+			if ((rc = cmd_opt_rate("record", optarg, &o->rec.sampler.rate_hz)) != 0)
+				return rc;
 			break;
 		case OPT_JITTER:
 			o->rec.sampler.jitter = true;
 			break;
 		case OPT_THREADS:
-			free_list(o->filter);
-			o->filter = split_list(optarg);
+			cmd_free_list(o->filter);
+			o->filter = cmd_split_list(optarg);
 			if (o->filter == NULL)
 				return cmd_usage_error("record", "--threads needs at least one id or name");
 			break;
 		case 'u':
-			if (!unwind_kind_parse(optarg, &o->rec.unwinder))
-				return cmd_usage_error("record", "unknown unwinder '%s' (use dw, libunwind or fp)", optarg);
+			if ((rc = cmd_opt_unwinder("record", optarg, &unwinder)) != 0)
+				return rc;
+			o->rec.unwinder = (enum unwind_kind)unwinder;
 			break;
 		case 's':
-			if (!parse_size(optarg, &o->rec.sampler.stack_size) ||
-			    o->rec.sampler.stack_size < 4096 || o->rec.sampler.stack_size > 8 << 20)
-				return cmd_usage_error("record", "--stack-size takes a size from 4K to 8M, not '%s'", optarg);
+			if ((rc = cmd_opt_stack_size("record", optarg, &o->rec.sampler.stack_size)) != 0)
+				return rc;
 			break;
 		case 't':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
@@ -214,7 +188,7 @@ cmd_record(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
 		free(o.tags);
-		free_list(o.filter);
+		cmd_free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
@@ -226,7 +200,7 @@ cmd_record(int argc, char **argv)
 			err_msg("%s", cause), rc = cmd_exit_for_tracer(rc);
 		free(cause);
 		free(o.tags);
-		free_list(o.filter);
+		cmd_free_list(o.filter);
 		return rc;
 	}
 	tty = !o.quiet && isatty(STDERR_FILENO);
@@ -273,6 +247,6 @@ cmd_record(int argc, char **argv)
 	recorder_release(&r);
 	free(cause);
 	free(o.tags);
-	free_list(o.filter);
+	cmd_free_list(o.filter);
 	return ret;
 }

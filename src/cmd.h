@@ -9,6 +9,8 @@
 #ifndef SIPROF_CMD_H
 #define SIPROF_CMD_H
 
+#include <stddef.h>
+
 /* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
 enum {
 	EXIT_OK = 0,
@@ -38,6 +40,16 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* Parse a PID argument; false (with a message printed) when it is not one. */
 int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
+
+/* Options that several commands share. Each returns 0, or prints a usage
+ * error and returns EXIT_USAGE. */
+int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
+int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
+int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
+/* A comma-separated list as a NULL-terminated array (NULL when empty);
+ * cmd_free_list frees it. */
+char **cmd_split_list(const char *arg);
+void cmd_free_list(char **list);
 
 /* The exit code for a failed tracer_attach. */
 int cmd_exit_for_tracer(int tracer_status);

@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "signals.h"
 #include "tracer.h"
+#include "unwind.h"
 #include "util.h"
 
 static const struct command commands[] = {
@@ -79,6 +80,59 @@ cmd_parse_pid(const char *cmd, const char *arg, int *pid)
 	}
 	*pid = (int)v;
 	return 1;
+}
+
+int
+cmd_opt_rate(const char *cmd, const char *arg, double *hz)
+{
+	long v;
+
+	if (!parse_long(arg, 1, 1000, &v))
+		return cmd_usage_error(cmd, "--rate takes a whole number from 1 to 1000, not '%s'", arg);
+	*hz = (double)v;
+	return 0;
+}
+
+int
+cmd_opt_unwinder(const char *cmd, const char *arg, int *kind)
+{
+	enum unwind_kind k;
+
+	if (!unwind_kind_parse(arg, &k))
+		return cmd_usage_error(cmd, "unknown unwinder '%s' (use dw, libunwind or fp)", arg);
+	*kind = (int)k;
+	return 0;
+}
+
+int
+cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size)
+{
+	if (!parse_size(arg, size) || *size < 4096 || *size > 8 << 20)
+		return cmd_usage_error(cmd, "--stack-size takes a size from 4K to 8M, not '%s'", arg);
+	return 0;
+}
+
+char **
+cmd_split_list(const char *arg)
+{
+	char *copy = xstrdup(arg), *tok, *save = NULL, **out = NULL;
+	size_t n = 0, cap = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		GROW(out, cap, n + 2);
+		out[n++] = xstrdup(tok);
+		out[n] = NULL;
+	}
+	free(copy);
+	return out;
+}
+
+void
+cmd_free_list(char **list)
+{
+	for (char **p = list; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(list);
 }
 
 int
