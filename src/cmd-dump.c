@@ -59,14 +59,6 @@ struct capture {
 	char comm[PROCFS_COMM_MAX];
 };
 
-static bool
-process_alive(pid_t pid)
-{
-	struct task_stat st;
-
-	return procfs_task_stat(pid, pid, &st) && st.state != 'Z' && st.state != 'X';
-}
-
 /* The tracing thread: attach, take every snapshot, end (which detaches). */
 static void *
 capture_main(void *arg)
@@ -99,7 +91,7 @@ capture_main(void *arg)
 		}
 	}
 	tracer_poll(t, 0);
-	c->exited = tracer_process_exited(t) || !process_alive(c->pid);
+	c->exited = tracer_process_exited(t) || procfs_process_gone(c->pid);
 	snapshot_maps_release(&maps);
 	tracer_free(t);
 	return NULL;

@@ -517,11 +517,9 @@ report_tree(const struct profile *p, const struct report_opts *o)
 static void
 report_folded(const struct profile *p, const struct report_opts *o)
 {
-	struct hashmap counts;
 	uint32_t *frames = xmalloc(2048 * sizeof *frames);
 	uint64_t *by_stack = xcalloc(p->n_nodes ? p->n_nodes : 1, sizeof *by_stack);
 
-	(void)counts;
 	for (size_t i = 0; i < p->n_samples; i++)
 		if (selection_match(p, &o->sel, &p->samples[i]))
 			by_stack[p->samples[i].stack] += p->samples[i].count;

@@ -531,3 +531,21 @@ procfs_kernel_release(char *buf, size_t n)
 		snprintf(buf, n, "unknown");
 	buf[strcspn(buf, "\n")] = '\0';
 }
+
+bool
+procfs_process_gone(pid_t pid)
+{
+	struct task_stat st;
+	char path[64], *maps;
+	bool empty;
+
+	if (!procfs_task_stat(pid, pid, &st) || st.state == 'Z' || st.state == 'X')
+		return true;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	maps = read_file(path, NULL);
+	if (maps == NULL)
+		return errno == ESRCH || errno == ENOENT;
+	empty = maps[0] == '\0';
+	free(maps);
+	return empty;
+}

@@ -87,6 +87,10 @@ enum fd_kind procfs_fd_kind(pid_t pid, int fd);
 /* /proc/sys/kernel/yama/ptrace_scope, or -1 when Yama is absent. */
 int procfs_ptrace_scope(void);
 
+/* True when the process has exited or is exiting (a zombie, or no address
+ * space left to read). */
+bool procfs_process_gone(pid_t pid);
+
 /* True when pid lives in a different mount namespace than siprof. */
 bool procfs_other_mntns(pid_t pid);
 

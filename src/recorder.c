@@ -150,23 +150,18 @@ collect_stats(struct recorder *r, struct session_stat *out)
 
 #define MAX_STATS 24
 
-/* Exited, or exiting: no address space left to read. */
-static bool
-process_gone(pid_t pid)
+/* Undo a start that failed after the sampler was running. */
+static int
+start_failed(struct recorder *r, int status)
 {
-	struct task_stat st;
-	char path[64], *maps;
-	bool empty;
-
-	if (!procfs_task_stat(pid, pid, &st) || st.state == 'Z' || st.state == 'X')
-		return true;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-	maps = read_file(path, NULL);
-	if (maps == NULL)
-		return errno == ESRCH || errno == ENOENT;
-	empty = maps[0] == '\0';
-	free(maps);
-	return empty;
+	sampler_stop(r->sampler);
+	if (r->writer != NULL) {
+		session_abandon(r->writer);
+		r->writer = NULL;
+		unlink(r->opts.output);
+	}
+	recorder_release(r);
+	return status;
 }
 
 int
@@ -191,13 +186,7 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	rc = sampler_start(r->sampler, cause);
 	if (rc != TRACER_OK) {
 		*exit_status = sampler_exit_status(r->sampler);
-		if (r->writer != NULL) {
-			session_abandon(r->writer);
-			r->writer = NULL;
-			unlink(opts->output);
-		}
-		recorder_release(r);
-		return rc;
+		return start_failed(r, rc);
 	}
 	r->pid = sampler_pid(r->sampler);
 	r->start_ns = now_ns();
@@ -209,41 +198,29 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	r->sym = symbols_new(r->pid, cause);
 	if (r->sym != NULL)
 		r->uw = unwinder_new(opts->unwinder, r->pid, r->sym, cause);
-	if (r->uw == NULL && process_gone(r->pid)) {
+	if (r->uw == NULL && procfs_process_gone(r->pid)) {
 		/* Gone already (a command that ran for an instant): what was
 		 * sampled cannot be symbolized; the session records that. */
 		free(*cause);
 		*cause = NULL;
 	} else if (r->uw == NULL) {
-		sampler_stop(r->sampler);
-		if (r->writer != NULL) {
-			session_abandon(r->writer);
-			r->writer = NULL;
-			unlink(opts->output);
-		}
-		recorder_release(r);
-		return TRACER_ERROR;
+		return start_failed(r, TRACER_ERROR);
 	}
 	if (r->writer != NULL) {
 		/* The context goes to disk now: a file killed at any moment
 		 * is a session from its first second. */
 		write_context(r, r->writer);
 		end_meta(r, r->writer);
-		if (!session_flush(r->writer, &r->prof, 0, &r->metrics, NULL, 0, cause)) {
-			sampler_stop(r->sampler);
-			session_abandon(r->writer);
-			r->writer = NULL;
-			unlink(opts->output);
-			recorder_release(r);
-			return TRACER_ERROR;
-		}
+		if (!session_flush(r->writer, &r->prof, 0, &r->metrics, NULL, 0, cause))
+			return start_failed(r, TRACER_ERROR);
 	}
 	return TRACER_OK;
 }
 
 static void
-consume(struct recorder *r, struct sample_item *it, struct unwind_result *ur)
+consume(struct recorder *r, struct sample_item *it)
 {
+	struct unwind_result *ur = &r->ur;
 	uint32_t bucket = (uint32_t)((it->t_ns > r->start_ns ? it->t_ns - r->start_ns : 0) /
 				     1000000000u);
 	uint32_t stack;
@@ -304,17 +281,13 @@ bool
 recorder_step(struct recorder *r, int timeout_ms, char **cause)
 {
 	struct sample_item items[BATCH];
-	struct unwind_result *ur = NULL;
 	bool ended = false;
 	size_t n;
 	uint32_t now_s;
 
 	n = sampler_take(r->sampler, items, BATCH, timeout_ms, &ended);
-	if (n > 0)
-		ur = xmalloc(sizeof *ur);
 	for (size_t i = 0; i < n; i++)
-		consume(r, &items[i], ur);
-	free(ur);
+		consume(r, &items[i]);
 	now_s = recorder_bucket(r);
 	if (now_s >= r->next_second) {
 		if (!per_second(r, now_s, cause))

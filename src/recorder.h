@@ -33,6 +33,7 @@ struct recorder {
 	struct profile prof;
 	struct metrics_series metrics;
 	struct hashmap last_stack; /* tid -> stack id + 1 */
+	struct unwind_result ur;   /* scratch for one unwind */
 	uint64_t start_ns, start_unix_ns;
 	uint64_t stop_ns;          /* when sampling ended (0: still going) */
 	uint32_t next_second;      /* the next metrics/flush second */

@@ -364,6 +364,18 @@ update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap)
 	st->sysnr = (int16_t)(st->cls == CLASS_SYSCALL ? sc.nr : 0);
 }
 
+/* A sample of st for the consumer: a snapshot to unwind, or (snap NULL)
+ * the thread's previous stack counted again. */
+static void
+emit(struct sample_item *it, const struct sthread *st, uint64_t t_ns, unsigned exec_gen,
+     struct snapshot *snap)
+{
+	*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
+				    .sysnr = st->sysnr, .reuse = snap == NULL,
+				    .exec_gen = exec_gen, .snap = snap };
+	memcpy(it->comm, st->comm, sizeof it->comm);
+}
+
 /* One tick over every thread. */
 static void
 tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
@@ -373,12 +385,12 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 	struct sampler_stats d = { 0 };
 	const pid_t *tids;
 	size_t n, nitems = 0;
+	unsigned gen = tracer_exec_generation(t);
 
 	tids = tracer_threads(t, &n);
 	items = xcalloc(n ? n : 1, sizeof *items);
 	for (size_t i = 0; i < n; i++) {
 		struct sthread *st = thread_state(s, threads, tids[i]);
-		struct sample_item *it = &items[nitems];
 		struct snapshot *snap;
 		uint64_t runtime;
 		int r;
@@ -400,11 +412,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		if (st->have_stack && st->sched_fd >= 0 && st->stat_fd >= 0 &&
 		    read_runtime(st->sched_fd, &runtime) && runtime == st->runtime &&
 		    is_blocked(st->stat_fd)) {
-			*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
-						    .sysnr = st->sysnr, .reuse = true,
-						    .exec_gen = tracer_exec_generation(t) };
-			memcpy(it->comm, st->comm, sizeof it->comm);
-			nitems++;
+			emit(&items[nitems++], st, t_ns, gen, NULL);
 			d.reused++;
 			continue;
 		}
@@ -431,11 +439,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			}
 			update_class(s, st, snap);
 			sampler_recycle(s, snap);
-			*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
-						    .sysnr = st->sysnr, .reuse = true,
-						    .exec_gen = tracer_exec_generation(t) };
-			memcpy(it->comm, st->comm, sizeof it->comm);
-			nitems++;
+			emit(&items[nitems++], st, t_ns, gen, NULL);
 			continue;
 		}
 		if (r == 0) {
@@ -447,18 +451,17 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		memcpy(st->comm, snap->stat.comm, sizeof st->comm);
 		if (snap->how == SNAP_STOPPED) {
 			d.stops++;
+			/* Readers copy the stats under the lock. */
+			pthread_mutex_lock(&s->lock);
 			hold_hist_add(&s->stats.held, snap->held_ns);
+			pthread_mutex_unlock(&s->lock);
 		} else {
 			d.nonstop++;
 		}
 		update_class(s, st, snap);
 		st->runtime = snap->runtime_ns;
 		st->have_stack = true;
-		*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
-					    .sysnr = st->sysnr, .snap = snap,
-					    .exec_gen = tracer_exec_generation(t) };
-		memcpy(it->comm, st->comm, sizeof it->comm);
-		nitems++;
+		emit(&items[nitems++], st, t_ns, gen, snap);
 	}
 	push_items(s, items, nitems);
 	free(items);

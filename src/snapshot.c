@@ -143,6 +143,21 @@ take_nonstop(struct snapshot_maps *m, struct snapshot *s)
 
 const char snapshot_late[] = "the thread did not stop in time";
 
+/* The thread's state, system call and CPU time from /proc; false (with
+ * s->error set) when it is gone. */
+static bool
+read_state(struct snapshot *s)
+{
+	if (!procfs_task_stat(s->pid, s->tid, &s->stat) ||
+	    !procfs_task_syscall(s->pid, s->tid, &s->sc) ||
+	    !procfs_task_runtime(s->pid, s->tid, &s->runtime_ns) ||
+	    s->stat.state == 'Z' || s->stat.state == 'X') {
+		s->error = "the thread exited";
+		return false;
+	}
+	return true;
+}
+
 int
 snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 	      struct snapshot *s, unsigned extra_hold_us)
@@ -166,27 +181,13 @@ snapshot_take_within(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 	s->held_ns = 0;
 	s->stop_latency_ns = 0;
 	/* State first: once the thread is stopped /proc says 't'. */
-	if (!procfs_task_stat(s->pid, tid, &s->stat) ||
-	    !procfs_task_syscall(s->pid, tid, &s->sc) ||
-	    !procfs_task_runtime(s->pid, tid, &s->runtime_ns)) {
-		s->error = "the thread exited";
+	if (!read_state(s))
 		return 0;
-	}
-	if (s->stat.state == 'Z' || s->stat.state == 'X') {
-		s->error = "the thread exited";
-		return 0;
-	}
 	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc)) {
 		if (take_nonstop(m, s) == 1)
 			return 1;
 		/* It kept moving: it left the call. Stop it if that is safe now. */
-		if (!procfs_task_stat(s->pid, tid, &s->stat) ||
-		    !procfs_task_syscall(s->pid, tid, &s->sc) ||
-		    !procfs_task_runtime(s->pid, tid, &s->runtime_ns)) {
-			s->error = "the thread exited";
-			return 0;
-		}
-		if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
+		if (!read_state(s) || snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
 			return 0;
 		s->error = NULL;
 	}

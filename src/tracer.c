@@ -213,7 +213,6 @@ static void
 handle_unknown(struct tracer *t, pid_t tid, int status)
 {
 	struct proc_status ps;
-	struct tthread *th;
 
 	if (!WIFSTOPPED(status))
 		return; /* the exit of a thread already forgotten */
@@ -222,8 +221,7 @@ handle_unknown(struct tracer *t, pid_t tid, int status)
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		return;
 	}
-	th = add_thread(t, tid);
-	(void)th;
+	add_thread(t, tid);
 	t->stats.clones++;
 	restart(tid, 0);
 }
@@ -233,7 +231,6 @@ handle_status(struct tracer *t, pid_t tid, int status)
 {
 	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
 	int event, sig;
-
 
 	if (th == NULL) {
 		handle_unknown(t, tid, status);
