@@ -26,19 +26,31 @@
  * saturated machine can take a time slice or two; waiting keeps every
  * sample exact, and the ticks this costs are counted as missed. */
 #define TICK_STOP_TIMEOUT_MS 20
+/* Ticks between checks of a long-blocked thread, at most (idle_interval). */
+#define MAX_IDLE_INTERVAL 8
+/* Blocked threads asked to stop at once, at most (see tick). */
+#define MAX_BLOCKED_IN_FLIGHT 2
 
 struct sthread {
 	pid_t tid;
 	int sched_fd;       /* /proc/PID/task/TID/schedstat, kept open */
 	int stat_fd;        /* /proc/PID/task/TID/stat, kept open */
-	uint64_t runtime;
+	uint64_t runtime;   /* CPU time at the mark (see settle) */
+	uint64_t pcount;    /* times it was given a CPU, at the mark */
+	bool idle_mark;     /* the mark was taken while it was blocked */
 	bool have_stack;    /* a sample of it went out; reuse is possible */
+	bool in_flight;     /* asked to stop, not stopped yet */
+	unsigned skipped;   /* ticks that passed while it was in flight */
+	unsigned idle_streak; /* checks in a row that found it unmoved */
+	unsigned owed;      /* ticks since the last check, not yet emitted */
+	unsigned next_check; /* tick of the next check */
 	bool selected;      /* passes the thread filter */
 	uint8_t cls;
 	int16_t sysnr;
 	char comm[PROCFS_COMM_MAX];
 	unsigned seen_tick;
 	unsigned name_tick; /* when the filter last looked at its name */
+	uint64_t stop_sp, stop_pc; /* where a blocked thread was when stopped */
 };
 
 /* How often (in ticks) a thread's name is re-read for the filter: threads
@@ -291,17 +303,69 @@ is_blocked(int fd)
 	return procfs_parse_stat(buf, &st) && (st.state == 'S' || st.state == 'D' || st.state == 'I');
 }
 
+/* schedstat: CPU time in ns, time spent waiting for a CPU, and how many
+ * times the thread was given a CPU (which moves the moment it runs, where
+ * the CPU time may wait for the next scheduler tick). */
 static bool
-read_runtime(int fd, uint64_t *ns)
+read_sched(int fd, uint64_t *ns, uint64_t *pcount)
 {
-	char buf[96];
+	char buf[96], *end;
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	*ns = strtoull(buf, NULL, 10);
+	*ns = strtoull(buf, &end, 10);
+	(void)strtoull(end, &end, 10);
+	*pcount = strtoull(end, NULL, 10);
 	return true;
+}
+
+/* Whether a thread has not run since its mark, so that its last stack is
+ * still exactly its stack. A mark taken while it was blocked needs only
+ * schedstat: unchanged counts mean it never got a CPU since. */
+static bool
+unmoved(struct sthread *st)
+{
+	uint64_t runtime, pcount;
+
+	if (!st->have_stack || st->sched_fd < 0 || st->stat_fd < 0 ||
+	    !read_sched(st->sched_fd, &runtime, &pcount) || runtime != st->runtime ||
+	    pcount != st->pcount)
+		return false;
+	if (!st->idle_mark) {
+		if (!is_blocked(st->stat_fd))
+			return false;
+		st->idle_mark = true;
+	}
+	return true;
+}
+
+/* A blocked thread that siprof stops runs for a moment afterwards, to go
+ * back into its call: its CPU time moves, and without more care it would be
+ * stopped again at every tick though it never did anything. After the tick,
+ * a thread found blocked again in a call at the same pc with the same stack
+ * pointer is where it was when stopped: its schedstat counts then become the mark
+ * that the next tick compares with. */
+static void
+settle(struct sampler *s, struct sthread **stopped, size_t n)
+{
+	struct task_syscall sc;
+	uint64_t runtime, pcount;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sthread *st = stopped[i];
+
+		if (st->sched_fd < 0 || st->stat_fd < 0 ||
+		    !procfs_task_syscall(s->pid, st->tid, &sc) || sc.nr < 0 ||
+		    sc.sp != st->stop_sp || sc.pc != st->stop_pc)
+			continue;
+		if (read_sched(st->sched_fd, &runtime, &pcount) && is_blocked(st->stat_fd)) {
+			st->runtime = runtime;
+			st->pcount = pcount;
+			st->idle_mark = true;
+		}
+	}
 }
 
 static struct sthread *
@@ -377,23 +441,246 @@ emit(struct sample_item *it, const struct sthread *st, uint64_t t_ns, unsigned e
 }
 
 /* One tick over every thread. */
-static void
-tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
-     struct hashmap *threads, unsigned tickno, uint64_t t_ns)
-{
+/* Snapshots waiting for their thread to stop. A runnable thread takes the
+ * stop only when it next gets a CPU, which on busy CPUs may be after the
+ * tick is over: it stays asked (an interrupt cannot be taken back) and is
+ * copied the moment it stops, during a later tick or between ticks. */
+struct pending {
+	struct sthread *st;
+	struct snapshot *snap;
+	uint64_t t_ns; /* the tick it belongs to */
+	bool blocked;  /* was not runnable when asked */
+};
+
+struct flight {
+	struct pending *v;
+	size_t n, cap;
+	size_t nblocked;
+};
+
+/* What a tick (or a stop between ticks) gathers. */
+struct tick_out {
+	struct tracer *t;
+	unsigned gen;
 	struct sample_item *items;
-	struct sampler_stats d = { 0 };
+	size_t nitems, cap;
+	struct sthread **stopped; /* blocked threads that were stopped */
+	size_t nstopped, nstopped_cap;
+	struct sampler_stats d;
+};
+
+static struct sample_item *
+out_item(struct tick_out *o)
+{
+	GROW(o->items, o->cap, o->nitems + 1);
+	return &o->items[o->nitems++];
+}
+
+/* A thread that stopped ticks after it was asked was, all that time,
+ * waiting for a CPU where it stopped: the ticks it missed get the same
+ * stack (it follows in the queue, so the recorder has it by then). */
+static void
+emit_skipped(struct sthread *st, uint64_t t_ns, struct tick_out *o)
+{
+	for (; st->skipped > 0; st->skipped--)
+		emit(out_item(o), st, t_ns, o->gen, NULL);
+}
+
+/* What happens to a snapshot once it is over: emitted, or counted and
+ * recycled. */
+static void
+snap_done(struct sampler *s, struct sthread *st, struct snapshot *snap, int r, uint64_t t_ns,
+	  struct tick_out *o)
+{
+	if (r == 0 && snap->error == snapshot_late) {
+		/* It never got a CPU to take the stop on. If it has not run
+		 * since its last sample it is exactly where it was then;
+		 * otherwise where it is is not known, and the sample is left
+		 * out (counted as late). */
+		o->d.late++;
+		if (!st->have_stack || snap->runtime_ns != st->runtime) {
+			sampler_recycle(s, snap);
+			return;
+		}
+		update_class(s, st, snap);
+		sampler_recycle(s, snap);
+		emit(out_item(o), st, t_ns, o->gen, NULL);
+		emit_skipped(st, t_ns, o);
+		return;
+	}
+	if (r == 0) {
+		if (tracer_thread_alive(o->t, st->tid))
+			o->d.failed++;
+		sampler_recycle(s, snap);
+		st->skipped = 0;
+		return;
+	}
+	memcpy(st->comm, snap->stat.comm, sizeof st->comm);
+	if (snap->how == SNAP_STOPPED) {
+		o->d.stops++;
+		/* Readers copy the stats under the lock. */
+		pthread_mutex_lock(&s->lock);
+		hold_hist_add(&s->stats.held, snap->held_ns);
+		pthread_mutex_unlock(&s->lock);
+	} else {
+		o->d.nonstop++;
+	}
+	if (snap->stat.state == 'S' || snap->stat.state == 'D') {
+		st->stop_sp = snap->sp;
+		st->stop_pc = snap->pc;
+		GROW(o->stopped, o->nstopped_cap, o->nstopped + 1);
+		o->stopped[o->nstopped++] = st;
+	}
+	update_class(s, st, snap);
+	st->runtime = snap->runtime_ns;
+	st->pcount = UINT64_MAX; /* no mark until settle() makes one */
+	st->idle_mark = false;
+	st->have_stack = true;
+	emit(out_item(o), st, t_ns, o->gen, snap);
+	emit_skipped(st, t_ns, o);
+}
+
+static void
+flight_remove(struct flight *f, size_t k)
+{
+	f->nblocked -= f->v[k].blocked;
+	f->v[k] = f->v[--f->n];
+}
+
+/* Copy the threads in flight as they stop, until deadline_ns or until none
+ * is left; those asked longer than TICK_STOP_TIMEOUT_MS ago are given up.
+ * With until_room, returns as soon as another blocked thread may be asked.
+ * Returns false when a stop signal asked siprof to end. */
+static bool
+flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
+	       uint64_t deadline_ns, bool until_room, struct tick_out *o)
+{
+	const uint64_t timeout = (uint64_t)TICK_STOP_TIMEOUT_MS * 1000000u;
+
+	while (f->n > 0 && !(until_room && f->nblocked < MAX_BLOCKED_IN_FLIGHT)) {
+		struct tracer_held h;
+		uint64_t until = deadline_ns, now;
+		size_t k;
+		int r;
+
+		for (k = 0; k < f->n; k++)
+			if (f->v[k].snap->asked_ns + timeout < until)
+				until = f->v[k].snap->asked_ns + timeout;
+		r = tracer_next_held(o->t, until, &h);
+		if (r < 0)
+			return false;
+		if (r == 1) {
+			for (k = 0; k < f->n && f->v[k].st->tid != h.tid; k++)
+				;
+			if (k == f->n) {
+				tracer_release(o->t, h.tid); /* not asked for by the sampler */
+				continue;
+			}
+			snapshot_finish(o->t, maps, f->v[k].snap, &h, s->opts.extra_hold_us);
+			snap_done(s, f->v[k].st, f->v[k].snap, f->v[k].snap->how == SNAP_STOPPED,
+				  f->v[k].t_ns, o);
+			f->v[k].st->in_flight = false;
+			flight_remove(f, k);
+			continue;
+		}
+		now = now_ns();
+		for (k = 0; k < f->n;) {
+			if (f->v[k].snap->asked_ns + timeout > now) {
+				k++;
+				continue;
+			}
+			snapshot_late_or_gone(o->t, f->v[k].snap);
+			snap_done(s, f->v[k].st, f->v[k].snap, 0, f->v[k].t_ns, o);
+			f->v[k].st->in_flight = false;
+			flight_remove(f, k);
+		}
+		if (now >= deadline_ns)
+			break;
+	}
+	return true;
+}
+
+/* Hand what was gathered to the recorder and count it. */
+static void
+out_flush(struct sampler *s, struct tick_out *o, bool tick)
+{
+	push_items(s, o->items, o->nitems);
+	settle(s, o->stopped, o->nstopped);
+	pthread_mutex_lock(&s->lock);
+	s->stats.ticks += tick;
+	s->stats.samples += o->nitems;
+	s->stats.reused += o->d.reused;
+	s->stats.stops += o->d.stops;
+	s->stats.nonstop += o->d.nonstop;
+	s->stats.failed += o->d.failed;
+	s->stats.late += o->d.late;
+	s->stats.dropped += o->d.dropped;
+	pthread_mutex_unlock(&s->lock);
+	free(o->items);
+	free(o->stopped);
+}
+
+/* Let go of every thread still in flight (siprof is ending). */
+static void
+flight_abandon(struct sampler *s, struct tracer *t, struct flight *f)
+{
+	for (size_t k = 0; k < f->n; k++) {
+		snapshot_late_or_gone(t, f->v[k].snap);
+		sampler_recycle(s, f->v[k].snap);
+		f->v[k].st->in_flight = false;
+		f->v[k].st->skipped = 0;
+	}
+	f->n = f->nblocked = 0;
+}
+
+/* Stops that arrive between ticks, from threads asked in an earlier one. */
+static bool
+between_ticks(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
+	      struct flight *f, uint64_t until_ns)
+{
+	struct tick_out o = { .t = t, .gen = tracer_exec_generation(t) };
+	bool ok = flight_collect(s, maps, f, until_ns, false, &o);
+
+	out_flush(s, &o, false);
+	return ok;
+}
+
+/* How many ticks apart a blocked thread is checked, after streak checks
+ * in a row found it unmoved: every tick at first, up to every
+ * MAX_IDLE_INTERVAL ticks after a while. A check that finds it unmoved
+ * proves every tick since (it never got a CPU), so those samples are exact;
+ * only when it woke within the interval is the moment unknown, and the
+ * ticks before the check keep the stack it had. Threads that sleep for
+ * long then cost one read per several ticks instead of one per tick. */
+static unsigned
+idle_interval(unsigned streak)
+{
+	unsigned iv = 1u << (streak / 8 < 3 ? streak / 8 : 3);
+
+	return iv < MAX_IDLE_INTERVAL ? iv : MAX_IDLE_INTERVAL;
+}
+
+/* One tick. The threads that may have moved are asked to stop, and each is
+ * copied and let go the moment its stop arrives. Runnable threads are all
+ * asked at once: on busy CPUs each takes the stop only when it next runs,
+ * so the tick waits for none of them past deadline_ns (they stay in
+ * flight). Blocked threads stop at once, so asking many at a time would
+ * only keep them waiting in their stops: MAX_BLOCKED_IN_FLIGHT at a time. */
+static bool
+tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
+     struct hashmap *threads, struct flight *f, unsigned tickno, uint64_t t_ns,
+     uint64_t deadline_ns)
+{
+	struct tick_out o = { .t = t, .gen = tracer_exec_generation(t) };
+	struct sthread **todo;
 	const pid_t *tids;
-	size_t n, nitems = 0;
-	unsigned gen = tracer_exec_generation(t);
+	size_t n, ntodo = 0, next = 0;
+	bool ending = false;
 
 	tids = tracer_threads(t, &n);
-	items = xcalloc(n ? n : 1, sizeof *items);
+	todo = xcalloc(n ? n : 1, sizeof *todo);
 	for (size_t i = 0; i < n; i++) {
 		struct sthread *st = thread_state(s, threads, tids[i]);
-		struct snapshot *snap;
-		uint64_t runtime;
-		int r;
 
 		st->seen_tick = tickno;
 		if (s->opts.thread_filter == NULL) {
@@ -406,76 +693,65 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		}
 		if (!st->selected)
 			continue;
+		if (st->in_flight) {
+			st->skipped++;
+			continue;
+		}
+		if (st->idle_mark && tickno < st->next_check) {
+			st->owed++;
+			continue;
+		}
 		/* Blocked, and not run since its last sample: the same stack,
-		 * untouched. (A running thread's CPU time moves only at scheduler
-		 * ticks, so only a blocked thread's is exact.) */
-		if (st->have_stack && st->sched_fd >= 0 && st->stat_fd >= 0 &&
-		    read_runtime(st->sched_fd, &runtime) && runtime == st->runtime &&
-		    is_blocked(st->stat_fd)) {
-			emit(&items[nitems++], st, t_ns, gen, NULL);
-			d.reused++;
+		 * untouched, for this tick and those owed. */
+		if (unmoved(st)) {
+			for (unsigned k = 0; k <= st->owed; k++)
+				emit(out_item(&o), st, t_ns, o.gen, NULL);
+			o.d.reused += st->owed + 1;
+			st->owed = 0;
+			st->idle_streak++;
+			st->next_check = tickno + idle_interval(st->idle_streak);
 			continue;
 		}
-		snap = pool_get(s);
-		if (snap == NULL) {
-			d.dropped++;
-			continue;
-		}
-		r = snapshot_take_within(t, maps, st->tid, snap, s->opts.extra_hold_us,
-					 TICK_STOP_TIMEOUT_MS);
-		if (r < 0) {
-			sampler_recycle(s, snap);
-			break;
-		}
-		if (r == 0 && snap->error == snapshot_late) {
-			/* Queued for a CPU (to run, or to take the stop after a
-			 * wake-up). If it has not run since its last sample it is
-			 * exactly where it was then; otherwise where it is is not
-			 * known, and the sample is left out (counted as late). */
-			d.late++;
-			if (!st->have_stack || snap->runtime_ns != st->runtime) {
-				sampler_recycle(s, snap);
+		/* It ran at some point since the last check: until then it was
+		 * where it was, which is all that is known of the ticks owed. */
+		for (; st->owed > 0; st->owed--)
+			emit(out_item(&o), st, t_ns, o.gen, NULL);
+		st->idle_streak = 0;
+		todo[ntodo++] = st;
+	}
+	while (!ending && next < ntodo) {
+		while (f->nblocked < MAX_BLOCKED_IN_FLIGHT && next < ntodo) {
+			struct sthread *st = todo[next++];
+			struct snapshot *snap = pool_get(s);
+			int r;
+
+			if (snap == NULL) {
+				o.d.dropped++;
 				continue;
 			}
-			update_class(s, st, snap);
-			sampler_recycle(s, snap);
-			emit(&items[nitems++], st, t_ns, gen, NULL);
-			continue;
+			r = snapshot_begin(t, maps, st->tid,
+					   &(struct task_files){ st->stat_fd, st->sched_fd }, snap);
+			if (r != 2) {
+				snap_done(s, st, snap, r, t_ns, &o);
+				continue;
+			}
+			GROW(f->v, f->cap, f->n + 1);
+			f->v[f->n++] = (struct pending){ st, snap, t_ns, snap->stat.state != 'R' };
+			f->nblocked += snap->stat.state != 'R';
+			st->in_flight = true;
 		}
-		if (r == 0) {
-			if (tracer_thread_alive(t, st->tid))
-				d.failed++;
-			sampler_recycle(s, snap);
-			continue;
+		if (next < ntodo) {
+			ending = !flight_collect(s, maps, f, deadline_ns, true, &o);
+			if (now_ns() >= deadline_ns)
+				break;
 		}
-		memcpy(st->comm, snap->stat.comm, sizeof st->comm);
-		if (snap->how == SNAP_STOPPED) {
-			d.stops++;
-			/* Readers copy the stats under the lock. */
-			pthread_mutex_lock(&s->lock);
-			hold_hist_add(&s->stats.held, snap->held_ns);
-			pthread_mutex_unlock(&s->lock);
-		} else {
-			d.nonstop++;
-		}
-		update_class(s, st, snap);
-		st->runtime = snap->runtime_ns;
-		st->have_stack = true;
-		emit(&items[nitems++], st, t_ns, gen, snap);
 	}
-	push_items(s, items, nitems);
-	free(items);
-
-	pthread_mutex_lock(&s->lock);
-	s->stats.ticks++;
-	s->stats.samples += nitems;
-	s->stats.reused += d.reused;
-	s->stats.stops += d.stops;
-	s->stats.nonstop += d.nonstop;
-	s->stats.failed += d.failed;
-	s->stats.late += d.late;
-	s->stats.dropped += d.dropped;
-	pthread_mutex_unlock(&s->lock);
+	o.d.late += ntodo - next; /* the tick ran out of time for them */
+	if (!ending)
+		ending = !flight_collect(s, maps, f, deadline_ns, false, &o);
+	free(todo);
+	out_flush(s, &o, true);
+	return !ending;
 }
 
 /* Forget threads that did not show up in the last tick (they exited). */
@@ -486,7 +762,7 @@ prune(struct hashmap *threads, unsigned tickno)
 	size_t it = 0, n = 0, cap = 0;
 
 	while (hashmap_next(threads, &it, NULL, (void **)&st)) {
-		if (st->seen_tick != tickno) {
+		if (st->seen_tick != tickno && !st->in_flight) {
 			GROW(gone, cap, n + 1);
 			gone[n++] = st;
 		}
@@ -516,6 +792,7 @@ sampler_main(void *arg)
 	struct tracer *t = tracer_new();
 	uint64_t period = (uint64_t)(1e9 / s->opts.rate_hz), base, rng = now_ns() | 1;
 	unsigned tickno = 0;
+	struct flight flight = { 0 };
 	char *cause = NULL;
 	int status;
 
@@ -557,10 +834,13 @@ sampler_main(void *arg)
 
 			wake = base - q + xorshift(&rng) % (2 * q + 1);
 		}
-		/* Wait for the tick, handling ptrace events as they come. */
-		while ((now = now_ns()) < wake)
-			if (!tracer_poll(t, wake - now))
+		/* Wait for the tick, handling ptrace events as they come and
+		 * copying threads that stop late. */
+		while ((now = now_ns()) < wake) {
+			if (flight.n > 0 ? !between_ticks(s, t, &maps, &flight, wake)
+					 : !tracer_poll(t, wake - now))
 				break;
+		}
 		pthread_mutex_lock(&s->lock);
 		stop = s->stop;
 		paused = s->paused;
@@ -583,11 +863,15 @@ sampler_main(void *arg)
 			pthread_mutex_unlock(&s->lock);
 		}
 		if (!paused) {
-			tick(s, t, &maps, &threads, ++tickno, now);
+			if (!tick(s, t, &maps, &threads, &flight, ++tickno, now,
+				  base + period - period / 8))
+				break;
 			prune(&threads, tickno);
 		}
 		base += period;
 	}
+	flight_abandon(s, t, &flight);
+	free(flight.v);
 	tracer_poll(t, 0);
 	pthread_mutex_lock(&s->lock);
 	if (tracer_process_exited(t))

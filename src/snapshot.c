@@ -143,19 +143,107 @@ take_nonstop(struct snapshot_maps *m, struct snapshot *s)
 
 const char snapshot_late[] = "the thread did not stop in time";
 
-/* The thread's state, system call and CPU time from /proc; false (with
- * s->error set) when it is gone. */
+/* Read a /proc file through an open descriptor (-1: none). */
 static bool
-read_state(struct snapshot *s)
+pread_text(int fd, char *buf, size_t n)
 {
-	if (!procfs_task_stat(s->pid, s->tid, &s->stat) ||
-	    !procfs_task_syscall(s->pid, s->tid, &s->sc) ||
-	    !procfs_task_runtime(s->pid, s->tid, &s->runtime_ns) ||
-	    s->stat.state == 'Z' || s->stat.state == 'X') {
+	ssize_t got = fd >= 0 ? pread(fd, buf, n - 1, 0) : -1;
+
+	if (got <= 0)
+		return false;
+	buf[got] = '\0';
+	return true;
+}
+
+/* The thread's state, system call and CPU time from /proc, through the
+ * caller's open files where it has them; false (with s->error set) when
+ * it is gone. A runnable thread is in no call /proc could show. */
+static bool
+read_state(struct snapshot *s, const struct task_files *tf)
+{
+	char buf[1024];
+	bool ok;
+
+	if (tf != NULL && pread_text(tf->stat_fd, buf, sizeof buf))
+		ok = procfs_parse_stat(buf, &s->stat);
+	else
+		ok = procfs_task_stat(s->pid, s->tid, &s->stat);
+	if (ok && s->stat.state == 'R') {
+		memset(&s->sc, 0, sizeof s->sc);
+		s->sc.nr = SYSCALL_RUNNING;
+	} else if (ok) {
+		ok = procfs_task_syscall(s->pid, s->tid, &s->sc);
+	}
+	if (ok && tf != NULL && pread_text(tf->sched_fd, buf, sizeof buf))
+		s->runtime_ns = strtoull(buf, NULL, 10);
+	else if (ok)
+		ok = procfs_task_runtime(s->pid, s->tid, &s->runtime_ns);
+	if (!ok || s->stat.state == 'Z' || s->stat.state == 'X') {
 		s->error = "the thread exited";
 		return false;
 	}
 	return true;
+}
+
+int
+snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struct task_files *tf,
+	       struct snapshot *s)
+{
+	s->pid = m->pid;
+	s->tid = tid;
+	s->how = SNAP_NONE;
+	s->error = NULL;
+	s->stack_len = 0;
+	s->held_ns = 0;
+	s->stop_latency_ns = 0;
+	/* State first: once the thread is stopped /proc says 't'. */
+	if (!read_state(s, tf))
+		return 0;
+	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc)) {
+		if (take_nonstop(m, s) == 1)
+			return 1;
+		/* It kept moving: it left the call. Stop it if that is safe now. */
+		if (!read_state(s, tf) || snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
+			return 0;
+		s->error = NULL;
+	}
+	s->asked_ns = now_ns();
+	if (!tracer_interrupt(t, tid)) {
+		s->error = "the thread exited";
+		return 0;
+	}
+	return 2;
+}
+
+void
+snapshot_finish(struct tracer *t, struct snapshot_maps *m, struct snapshot *s,
+		const struct tracer_held *h, unsigned extra_hold_us)
+{
+	s->stop_latency_ns = h->since_ns > s->asked_ns ? h->since_ns - s->asked_ns : 0;
+	if (!tracer_get_regs(t, s->tid, &s->regs)) {
+		tracer_release(t, s->tid);
+		s->error = "cannot read the thread's registers";
+		return;
+	}
+	s->sp = arch_regs_sp(&s->regs);
+	s->pc = arch_regs_pc(&s->regs);
+	copy_stack(m, s, s->sp);
+	if (extra_hold_us > 0)
+		usleep(extra_hold_us);
+	tracer_release(t, s->tid);
+	s->held_ns = now_ns() - h->since_ns;
+	s->how = SNAP_STOPPED;
+	/* A stack in a mapping the cache did not know: learn it for next time,
+	 * now that the thread runs again. */
+	if (procfs_maps_find(&m->maps, s->sp) == NULL)
+		procfs_maps_read(m->pid, &m->maps);
+}
+
+void
+snapshot_late_or_gone(struct tracer *t, struct snapshot *s)
+{
+	tracer_cancel(t, s->tid);
+	s->error = tracer_thread_alive(t, s->tid) ? snapshot_late : "the thread exited";
 }
 
 int
@@ -169,56 +257,21 @@ int
 snapshot_take_within(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 		     struct snapshot *s, unsigned extra_hold_us, int stop_timeout_ms)
 {
-	enum hold_kind kind;
-	uint64_t t0;
-	int r;
+	uint64_t deadline;
+	struct tracer_held h;
+	int r = snapshot_begin(t, m, tid, NULL, s);
 
-	s->pid = m->pid;
-	s->tid = tid;
-	s->how = SNAP_NONE;
-	s->error = NULL;
-	s->stack_len = 0;
-	s->held_ns = 0;
-	s->stop_latency_ns = 0;
-	/* State first: once the thread is stopped /proc says 't'. */
-	if (!read_state(s))
-		return 0;
-	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc)) {
-		if (take_nonstop(m, s) == 1)
-			return 1;
-		/* It kept moving: it left the call. Stop it if that is safe now. */
-		if (!read_state(s) || snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
-			return 0;
-		s->error = NULL;
-	}
-
-	t0 = now_ns();
-	r = tracer_hold(t, tid, stop_timeout_ms, &kind);
-	s->stop_latency_ns = now_ns() - t0;
+	if (r != 2)
+		return r;
+	deadline = s->asked_ns + (uint64_t)stop_timeout_ms * 1000000u;
+	while ((r = tracer_next_held(t, deadline, &h)) == 1 && h.tid != tid)
+		tracer_release(t, h.tid); /* not asked for here */
 	if (r <= 0) {
-		if (r == 0)
-			s->error = tracer_thread_alive(t, tid) ? snapshot_late
-							       : "the thread exited";
+		snapshot_late_or_gone(t, s);
 		return r;
 	}
-	if (!tracer_get_regs(t, tid, &s->regs)) {
-		tracer_release(t, tid);
-		s->error = "cannot read the thread's registers";
-		return 0;
-	}
-	s->sp = arch_regs_sp(&s->regs);
-	s->pc = arch_regs_pc(&s->regs);
-	copy_stack(m, s, s->sp);
-	if (extra_hold_us > 0)
-		usleep(extra_hold_us);
-	tracer_release(t, tid);
-	s->held_ns = now_ns() - t0 - s->stop_latency_ns;
-	s->how = SNAP_STOPPED;
-	/* A stack in a mapping the cache did not know: learn it for next time,
-	 * now that the thread runs again. */
-	if (procfs_maps_find(&m->maps, s->sp) == NULL)
-		procfs_maps_read(m->pid, &m->maps);
-	return 1;
+	snapshot_finish(t, m, s, &h, extra_hold_us);
+	return s->how == SNAP_STOPPED;
 }
 
 bool

@@ -18,6 +18,7 @@
 #include "procfs.h"
 
 struct tracer;
+struct tracer_held;
 
 enum snapshot_how {
 	SNAP_NONE,    /* no snapshot: see error */
@@ -37,6 +38,7 @@ struct snapshot {
 	uint64_t stack_end;         /* end of the stack's mapping (or of the copy) */
 	unsigned char *stack;       /* pre-faulted, stack_cap bytes */
 	size_t stack_cap;
+	uint64_t asked_ns;          /* when PTRACE_INTERRUPT was sent */
 	uint64_t stop_latency_ns;   /* from PTRACE_INTERRUPT to seeing the stop */
 	uint64_t held_ns;           /* from seeing the stop to the restart */
 	uint64_t runtime_ns;        /* schedstat CPU time at the snapshot */
@@ -70,6 +72,23 @@ int snapshot_take(struct tracer *t, struct snapshot_maps *m, pid_t tid,
  * that does not stop in time is waiting for a CPU (s->error says so). */
 int snapshot_take_within(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 			 struct snapshot *s, unsigned extra_hold_us, int stop_timeout_ms);
+/* A thread's /proc/PID/task/TID/stat and schedstat, kept open by the
+ * caller (-1 where not), so that each snapshot does not open them. */
+struct task_files {
+	int stat_fd, sched_fd;
+};
+
+/* The same in steps, for many threads at once, tf optional: snapshot_begin returns 1
+ * when the snapshot is taken already (copied without a stop), 0 when it
+ * cannot be (s->error says why), 2 when tid was interrupted; then, once
+ * tracer_next_held hands the thread out, snapshot_finish copies it and
+ * lets it go; or, if it does not stop in time, snapshot_late_or_gone
+ * gives up on it (s->error says which). */
+int snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid,
+		   const struct task_files *tf, struct snapshot *s);
+void snapshot_finish(struct tracer *t, struct snapshot_maps *m, struct snapshot *s,
+		     const struct tracer_held *h, unsigned extra_hold_us);
+void snapshot_late_or_gone(struct tracer *t, struct snapshot *s);
 /* The error text of a thread that did not stop within the timeout. */
 extern const char snapshot_late[];
 

@@ -35,6 +35,7 @@ struct tthread {
 	unsigned flags;
 	enum hold_kind kind;
 	int sig; /* signal to re-inject on release (HOLD_SIGNAL) */
+	uint64_t held_since; /* when the stop was seen */
 };
 
 struct tracer {
@@ -47,6 +48,8 @@ struct tracer {
 	bool attached;
 	int exit_status;
 	struct tracer_stats stats;
+	pid_t *held_q;   /* threads that took a wanted stop, in order */
+	size_t held_head, held_len, held_cap;
 };
 
 static const long seize_options = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
@@ -83,6 +86,7 @@ tracer_free(struct tracer *t)
 	hashmap_release(&t->threads);
 	close(t->sigfd);
 	free(t->list);
+	free(t->held_q);
 	free(t);
 }
 
@@ -226,6 +230,23 @@ handle_unknown(struct tracer *t, pid_t tid, int status)
 	restart(tid, 0);
 }
 
+/* A thread that took the stop it was interrupted for, to be handed out by
+ * tracer_next_held. */
+static void
+queue_held(struct tracer *t, struct tthread *th)
+{
+	th->held_since = now_ns();
+	if (t->held_head + t->held_len == t->held_cap) {
+		if (t->held_head > 0) {
+			memmove(t->held_q, t->held_q + t->held_head, t->held_len * sizeof *t->held_q);
+			t->held_head = 0;
+		} else {
+			GROW(t->held_q, t->held_cap, t->held_len + 1);
+		}
+	}
+	t->held_q[t->held_head + t->held_len++] = th->tid;
+}
+
 static void
 handle_status(struct tracer *t, pid_t tid, int status)
 {
@@ -273,6 +294,7 @@ handle_status(struct tracer *t, pid_t tid, int status)
 		if (th->flags & TF_WANT_STOP) {
 			/* The first stop after our interrupt is the one to sample. */
 			th->flags = (th->flags & ~TF_WANT_STOP) | TF_HELD;
+			queue_held(t, th);
 			th->kind = is_stop_signal(sig) ? HOLD_GROUP : HOLD_INTERRUPT;
 			th->sig = 0;
 			if (th->kind == HOLD_GROUP)
@@ -289,6 +311,7 @@ handle_status(struct tracer *t, pid_t tid, int status)
 		/* Signal-delivery-stop: the signal goes on to the program. */
 		if (th->flags & TF_WANT_STOP) {
 			th->flags = (th->flags & ~TF_WANT_STOP) | TF_HELD;
+			queue_held(t, th);
 			th->kind = HOLD_SIGNAL;
 			th->sig = sig;
 		} else {
@@ -576,50 +599,92 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 	return TRACER_OK;
 }
 
-int
-tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind)
+bool
+tracer_interrupt(struct tracer *t, pid_t tid)
 {
 	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
-	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
 
 	if (th == NULL)
-		return 0;
-	if (!(th->flags & TF_WANT_STOP)) {
-		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
-			if (errno == ESRCH)
-				return 0;
+		return false;
+	if (th->flags & (TF_WANT_STOP | TF_HELD))
+		return true;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		if (errno != ESRCH)
 			warn_msg("cannot interrupt thread %d: %s", (int)tid, strerror(errno));
-			return 0;
-		}
-		th->flags |= TF_WANT_STOP;
+		return false;
 	}
+	th->flags |= TF_WANT_STOP;
+	return true;
+}
+
+int
+tracer_next_held(struct tracer *t, uint64_t deadline_ns, struct tracer_held *out)
+{
+	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
+
 	for (;;) {
 		uint64_t now;
 		struct timespec ts;
 
 		reap(t);
-		th = hashmap_get(&t->threads, (uint64_t)tid);
-		if (th == NULL)
-			return 0;
-		if (th->flags & TF_HELD) {
-			*kind = th->kind;
-			return 1;
+		while (t->held_len > 0) {
+			pid_t id = t->held_q[t->held_head];
+			struct tthread *th = hashmap_get(&t->threads, (uint64_t)id);
+
+			t->held_head++;
+			if (--t->held_len == 0)
+				t->held_head = 0;
+			/* Skip threads that exited or were let go since. */
+			if (th != NULL && (th->flags & TF_HELD)) {
+				out->tid = id;
+				out->kind = th->kind;
+				out->since_ns = th->held_since;
+				return 1;
+			}
 		}
 		if (signals_stop_requested())
 			return -1;
 		now = now_ns();
-		if (now >= deadline) {
-			/* It will stop later (uninterruptible sleep); the stray stop
-			 * is then restarted by handle_status. */
-			th->flags &= ~TF_WANT_STOP;
+		if (now >= deadline_ns)
 			return 0;
-		}
-		ts.tv_sec = (time_t)((deadline - now) / 1000000000u);
-		ts.tv_nsec = (long)((deadline - now) % 1000000000u);
+		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
+		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
 		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
 			drain_sigfd(t);
 	}
+}
+
+void
+tracer_cancel(struct tracer *t, pid_t tid)
+{
+	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+
+	if (th == NULL)
+		return;
+	/* If it stops later (it was in uninterruptible sleep), handle_status
+	 * restarts the stray stop. */
+	th->flags &= ~TF_WANT_STOP;
+	if (th->flags & TF_HELD)
+		tracer_release(t, tid);
+}
+
+int
+tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct tracer_held h;
+	int r;
+
+	if (!tracer_interrupt(t, tid))
+		return 0;
+	while ((r = tracer_next_held(t, deadline, &h)) == 1 && h.tid != tid)
+		tracer_release(t, h.tid); /* not asked for here */
+	if (r == 1) {
+		*kind = h.kind;
+		return 1;
+	}
+	tracer_cancel(t, tid);
+	return r;
 }
 
 bool

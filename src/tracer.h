@@ -80,6 +80,23 @@ enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **ca
  * tracer_process_exited), as waitpid gives it; -1 when unknown. */
 int tracer_exit_status(const struct tracer *t);
 
+/* Ask tid to stop (PTRACE_INTERRUPT) without waiting; several threads may
+ * be asked at once. False when the thread is gone. */
+bool tracer_interrupt(struct tracer *t, pid_t tid);
+/* Wait until deadline_ns (now_ns clock) for the next interrupted thread to
+ * stop, handling every other event meanwhile. Returns 1 with out filled
+ * in (the thread is held), 0 at the deadline, -1 when a stop signal asked siprof
+ * to end. Threads come out in the order they stopped. */
+struct tracer_held {
+	pid_t tid;
+	enum hold_kind kind;
+	uint64_t since_ns; /* when the stop was seen */
+};
+int tracer_next_held(struct tracer *t, uint64_t deadline_ns, struct tracer_held *out);
+/* Give up on an interrupted thread that has not been handed out: released
+ * if it stopped, its stop restarted at once if it comes later. */
+void tracer_cancel(struct tracer *t, pid_t tid);
+
 /* Stop tid and wait up to timeout_ms for it. Returns 1 when it is held
  * (*kind says how), 0 when it exited or did not stop in time (the caller
  * skips it), -1 when a stop signal asked siprof to end. Events from other

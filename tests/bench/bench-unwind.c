@@ -1,0 +1,148 @@
+/* Unwind and symbolize throughput on recorded snapshots, with siprof's own
+ * modules. A tracing thread takes snapshots of every thread of PID (as the
+ * sampler does) and ends, which detaches it; then each pass unwinds and
+ * symbolizes every snapshot into a new profile, with the symbol tables and
+ * unwinder kept from the passes before (warm, as in a long recording).
+ *
+ * usage: bench-unwind PID SNAPSHOTS PASSES [dw|libunwind|fp]
+ * prints: samples N frames_mean F first_pass_per_s X warm_per_s Y */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+#include "signals.h"
+#include "snapshot.h"
+#include "symbols.h"
+#include "tracer.h"
+#include "unwind.h"
+#include "util.h"
+
+struct job {
+	pid_t pid;
+	size_t want, n;
+	struct snapshot *snaps;
+	char *cause;
+};
+
+static void *
+take_snapshots(void *arg)
+{
+	struct job *j = arg;
+	struct tracer *t = tracer_new();
+	struct snapshot_maps maps;
+
+	if (tracer_attach(t, j->pid, &j->cause) != TRACER_OK) {
+		tracer_free(t);
+		return NULL;
+	}
+	snapshot_maps_init(&maps, j->pid);
+	while (j->n < j->want) {
+		size_t nt;
+		const pid_t *tids = tracer_threads(t, &nt);
+
+		for (size_t i = 0; i < nt && j->n < j->want; i++) {
+			struct snapshot *s = &j->snaps[j->n];
+
+			if (snapshot_take(t, &maps, tids[i], s, 0) == 1 && s->how == SNAP_STOPPED)
+				j->n++;
+		}
+		usleep(2000);
+	}
+	snapshot_maps_release(&maps);
+	tracer_free(t);
+	return NULL; /* the thread's exit detaches the target */
+}
+
+/* One pass: every snapshot unwound and symbolized into a new profile.
+ * Returns samples per second; *frames gets the frames seen. */
+static double
+pass(struct unwinder *uw, struct symbols *sym, const struct job *j, size_t *frames)
+{
+	struct unwind_result *ur = xmalloc(sizeof *ur);
+	struct profile prof;
+	uint64_t t0;
+	double secs;
+
+	profile_init(&prof);
+	*frames = 0;
+	t0 = now_ns();
+	for (size_t i = 0; i < j->n; i++) {
+		uint32_t stack;
+
+		unwinder_unwind(uw, &j->snaps[i], ur);
+		stack = profile_stack_from_pcs(&prof, sym, ur->pcs, ur->n, ur->truncated);
+		profile_add(&prof, 0, (uint32_t)j->snaps[i].tid, stack, CLASS_CPU, -1, 1);
+		*frames += ur->n;
+	}
+	secs = (double)(now_ns() - t0) / 1e9;
+	profile_release(&prof);
+	free(ur);
+	return (double)j->n / secs;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct job j = { 0 };
+	enum unwind_kind kind = UNWIND_DW;
+	struct symbols *sym;
+	struct unwinder *uw;
+	pthread_t th;
+	size_t passes, frames;
+	double first, *rates;
+	char *cause = NULL;
+
+	if (argc < 4 || (argc > 4 && !unwind_kind_parse(argv[4], &kind))) {
+		fprintf(stderr, "usage: bench-unwind PID SNAPSHOTS PASSES [dw|libunwind|fp]\n");
+		return 2;
+	}
+	signals_init();
+	j.pid = atoi(argv[1]);
+	j.want = strtoul(argv[2], NULL, 10);
+	passes = strtoul(argv[3], NULL, 10);
+	if (j.want == 0 || passes == 0)
+		return 2;
+	j.snaps = xcalloc(j.want, sizeof *j.snaps);
+	for (size_t i = 0; i < j.want; i++)
+		snapshot_init(&j.snaps[i], 64 * 1024);
+	if (pthread_create(&th, NULL, take_snapshots, &j) != 0)
+		return 1;
+	pthread_join(th, NULL);
+	if (j.n < j.want) {
+		fprintf(stderr, "bench-unwind: %s\n", j.cause ? j.cause : "no snapshots");
+		return 1;
+	}
+	sym = symbols_new(j.pid, &cause);
+	uw = sym != NULL ? unwinder_new(kind, j.pid, sym, &cause) : NULL;
+	if (uw == NULL) {
+		fprintf(stderr, "bench-unwind: %s\n", cause);
+		return 1;
+	}
+	first = pass(uw, sym, &j, &frames);
+	rates = xcalloc(passes, sizeof *rates);
+	for (size_t p = 0; p < passes; p++)
+		rates[p] = pass(uw, sym, &j, &frames);
+	qsort(rates, passes, sizeof *rates, cmp_double);
+	printf("samples %zu frames_mean %.1f first_pass_per_s %.0f warm_per_s %.0f\n", j.n,
+	       (double)frames / (double)j.n, first, rates[passes / 2]);
+	unwinder_free(uw);
+	symbols_free(sym);
+	for (size_t i = 0; i < j.want; i++)
+		snapshot_release(&j.snaps[i]);
+	free(j.snaps);
+	free(rates);
+	return 0;
+}

@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""siprof's benchmarks, side by side with perf, gdb and eu-stack.
+
+Every comparison runs in the same invocation, interleaved round by round,
+and is reported as medians and ratios: these machines are shared and noisy,
+so absolute times from one run mean little and are never asserted.
+
+  1 held     how long a thread is stopped per sample: siprof against a bare
+             interrupt/get-registers/copy-stack/resume loop (bench-floor)
+  2 slowdown 4 busy threads at 99 Hz: throughput lost under siprof, perf -g
+             and perf --call-graph dwarf
+  3 idle     1 busy and 200 idle threads at 99 Hz: the busy thread's
+             slowdown and siprof's own CPU
+  4 cpu      siprof's own CPU at 99 Hz x 8 busy threads
+  5 unwind   unwind + symbolize throughput on snapshots 30-60 frames deep
+  6 size     session file per hour at 99 Hz x 8 threads, against perf.data
+  7 dump     one-shot dump of 50 threads: siprof dump, eu-stack, gdb; wall
+             time and the longest any thread went without running
+  8 accuracy a known 50:30:20 CPU split as siprof and perf see it
+
+usage: bench.py --builddir DIR [--out FILE] [--quick] [--only N,N...]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+RATE = 99
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+class Workload:
+    """A bench-workload process, driven over its stdin/stdout protocol."""
+
+    def __init__(self, prog, mode, n=None):
+        argv = [prog, mode] + ([str(n)] if n is not None else [])
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, bufsize=1)
+        ready = self.p.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            raise RuntimeError(f"workload {mode} did not start")
+        self.pid = int(ready[1])
+        self.tids = [int(t) for t in ready[2:]]
+
+    def _send(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def start(self):
+        self._send("start")
+
+    def stop(self):
+        self._send("stop")
+        f = self.p.stdout.readline().split()
+        return {f[i]: float(f[i + 1]) for i in range(0, len(f) - 1, 2)}
+
+    def window(self, seconds):
+        self.start()
+        time.sleep(seconds)
+        return self.stop()
+
+    def close(self):
+        try:
+            self._send("quit")
+        except BrokenPipeError:
+            pass
+        self.p.wait(timeout=30)
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+class Profiler:
+    """A profiler attached to a running process until stopped with SIGINT."""
+
+    def __init__(self, name, argv):
+        self.name = name
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+
+    def cpu(self):
+        return cpu_seconds(self.p.pid)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        try:
+            _, err = self.p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        if self.p.returncode not in (0, 130, -signal.SIGINT):
+            log(f"{self.name} exited {self.p.returncode}: {err.strip()[:300]}")
+
+
+class Bench:
+    def __init__(self, args):
+        self.b = args.builddir
+        self.siprof = os.path.join(self.b, "src", "siprof")
+        self.wl = os.path.join(self.b, "tests", "bench", "bench-workload")
+        self.floor = os.path.join(self.b, "tests", "bench", "bench-floor")
+        self.unwind = os.path.join(self.b, "tests", "bench", "bench-unwind")
+        self.quick = args.quick
+        self.tmp = tempfile.mkdtemp(prefix="siprof-bench.")
+        self.rows = []  # (number, measurement, siprof, compared with, target, verdict)
+        self.rounds = 2 if args.quick else 5
+        self.window = 2.0 if args.quick else 4.0
+        self.settle = 1.5
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def row(self, num, what, ours, other, target, ok):
+        verdict = "-" if ok is None else ("met" if ok else "MISSED")
+        self.rows.append((num, what, ours, other, target, verdict))
+        log(f"{num}. {what}: {ours} | {other} | {target} | {verdict}")
+
+    # Profilers -----------------------------------------------------------
+
+    def start_siprof(self, pid, out="s.sip", extra=()):
+        return Profiler("siprof", [self.siprof, "record", "-q", "-f", "-r", str(RATE),
+                                   "-o", self.path(out), "-p", str(pid), *extra])
+
+    def start_perf(self, pid, dwarf, out=None):
+        out = out or ("perf-dwarf.data" if dwarf else "perf-fp.data")
+        cg = ["--call-graph", "dwarf"] if dwarf else ["-g"]
+        return Profiler("perf", ["perf", "record", "-q", "-F", str(RATE), *cg,
+                                 "-o", self.path(out), "-p", str(pid)])
+
+    def session_stats(self, out="s.sip"):
+        r = subprocess.run([self.siprof, "report", "-j", self.path(out)],
+                           capture_output=True, text=True, check=True)
+        return json.loads(r.stdout)
+
+    def attached_window(self, wl, start):
+        """Throughput and the profiler's CPU share over one window."""
+        prof = start(wl.pid) if start else None
+        time.sleep(self.settle if prof else 0.2)
+        c0 = prof.cpu() if prof else 0.0
+        t0 = time.monotonic()
+        res = wl.window(self.window)
+        res["prof_cpu"] = ((prof.cpu() - c0) / (time.monotonic() - t0)) if prof else 0.0
+        if prof:
+            prof.stop()
+        return res
+
+    # 1 ---------------------------------------------------------------------
+
+    def held(self):
+        wl = Workload(self.wl, "gaps")
+        floor, ours = [], []
+        try:
+            for _ in range(self.rounds):
+                seconds = self.settle + self.window
+                r = subprocess.run([self.floor, str(RATE), str(seconds), "65536",
+                                    str(wl.pid), *map(str, wl.tids)],
+                                   capture_output=True, text=True, check=True)
+                f = r.stdout.split()
+                floor.append(float(f[f.index("held_p50_us") + 1]))
+                self.attached_window(wl, self.start_siprof)
+                st = self.session_stats()["context"]["stats"]
+                ours.append(st["held_p50_us"])
+        finally:
+            wl.close()
+        m_f, m_o = statistics.median(floor), statistics.median(ours)
+        self.row(1, "held time per sample, running thread (median of round medians)",
+                 f"{m_o:.1f} us", f"floor {m_f:.1f} us; ratio {m_o / m_f:.2f}",
+                 "<= 1.5 x floor", m_o <= 1.5 * m_f)
+
+    # 2, 3 ------------------------------------------------------------------
+
+    def slowdown(self, mode, n, configs, num, what, target_pct):
+        wl = Workload(self.wl, mode, n)
+        results = {name: [] for name, _ in configs}
+        cpu = []
+        try:
+            self.attached_window(wl, None)  # warm up
+            for r in range(self.rounds):
+                order = configs[r % len(configs):] + configs[:r % len(configs)]
+                base = []
+                got = {}
+                for name, start in order:
+                    res = self.attached_window(wl, start)
+                    if start is None:
+                        base.append(res["units_per_s"])
+                    else:
+                        got[name] = res
+                # The baseline of a round: the same window without a profiler.
+                b = statistics.median(base)
+                for name, res in got.items():
+                    results[name].append(100.0 * (1.0 - res["units_per_s"] / b))
+                    if name == "siprof":
+                        cpu.append(100.0 * res["prof_cpu"])
+        finally:
+            wl.close()
+        med = {name: statistics.median(v) for name, v in results.items() if v}
+        others = "; ".join(f"{k} {v:+.2f}%" for k, v in med.items() if k != "siprof")
+        ok = med["siprof"] < target_pct and all(med["siprof"] <= v + 0.5 for k, v in med.items()
+                                               if k != "siprof")
+        self.row(num, what, f"{med['siprof']:+.2f}% (siprof CPU {statistics.median(cpu):.1f}%)",
+                 others or "-", f"< {target_pct:g}%" + (", no worse than perf" if others else ""),
+                 ok)
+
+    # 4 ---------------------------------------------------------------------
+
+    def own_cpu(self):
+        wl = Workload(self.wl, "busy", 8)
+        cpu = []
+        try:
+            for _ in range(max(2, self.rounds - 2)):
+                cpu.append(100.0 * self.attached_window(wl, self.start_siprof)["prof_cpu"])
+            st = self.session_stats()["context"]["stats"]
+        finally:
+            wl.close()
+        m = statistics.median(cpu)
+        hz = st["ticks"] / st["duration_s"] if st["duration_s"] else 0
+        self.row(4, "siprof CPU, 99 Hz x 8 busy threads (one core = 100%)",
+                 f"{m:.1f}%", f"{hz:.1f} Hz achieved, {st['missed_ticks']:.0f} missed ticks",
+                 "< 10%", m < 10.0)
+
+    # 5 ---------------------------------------------------------------------
+
+    def unwind_rate(self):
+        wl = Workload(self.wl, "deep", 4)
+        out = {}
+        try:
+            for kind in ("dw", "libunwind", "fp"):
+                r = subprocess.run([self.unwind, str(wl.pid), "400" if self.quick else "2000",
+                                    "3" if self.quick else "7", kind],
+                                   capture_output=True, text=True, check=True)
+                f = r.stdout.split()
+                out[kind] = {f[i]: float(f[i + 1]) for i in range(0, len(f) - 1, 2)}
+        finally:
+            wl.close()
+        dw = out["dw"]
+        self.row(5, f"unwind + symbolize, warm, {dw['frames_mean']:.0f} frames mean (samples/s)",
+                 f"dw {dw['warm_per_s']:,.0f}",
+                 f"libunwind {out['libunwind']['warm_per_s']:,.0f}; fp {out['fp']['warm_per_s']:,.0f}"
+                 f"; dw first pass {dw['first_pass_per_s']:,.0f}",
+                 ">= 20,000", dw["warm_per_s"] >= 20000)
+
+    # 6 ---------------------------------------------------------------------
+
+    def size(self, seconds):
+        """Session growth per hour: the slope between a short and a long
+        recording (a session has a fixed part: schema, context, symbols).
+        perf records beside the long one; perf.data is mostly samples."""
+        short = max(5.0, seconds / 4)
+        wl = Workload(self.wl, "busy", 8)
+        try:
+            p = self.start_siprof(wl.pid, "short.sip")
+            time.sleep(short)
+            p.stop()
+            profs = [self.start_siprof(wl.pid, "size.sip"),
+                     self.start_perf(wl.pid, False, "size-fp.data"),
+                     self.start_perf(wl.pid, True, "size-dwarf.data")]
+            time.sleep(seconds)
+            for p in profs:
+                p.stop()
+        finally:
+            wl.close()
+
+        def size(name):
+            return os.path.getsize(self.path(name))
+
+        ours = (size("size.sip") - size("short.sip")) * 3600.0 / (seconds - short) / 1e6
+        mb_h = lambda name: size(name) * 3600.0 / seconds / 1e6
+        self.row(6, f"session growth per hour, 99 Hz x 8 threads ({short:.0f} s and "
+                 f"{seconds:.0f} s runs)",
+                 f"{ours:.2f} MB/h ({size('size.sip') / 1e3:.0f} kB after {seconds:.0f} s)",
+                 f"perf -g {mb_h('size-fp.data'):,.0f} MB/h; "
+                 f"perf dwarf {mb_h('size-dwarf.data'):,.0f} MB/h",
+                 "<= 2 MB/h", ours <= 2.0)
+
+    # 7 ---------------------------------------------------------------------
+
+    def dump(self):
+        tools = {
+            "siprof": [self.siprof, "dump"],
+            "eu-stack": ["eu-stack", "-p"],
+            "gdb": ["gdb", "-q", "-batch", "-ex", "thread apply all bt", "-p"],
+        }
+        wall = {k: [] for k in tools}
+        stall = {k: [] for k in tools}
+        base = []
+        wl = Workload(self.wl, "heartbeat", 50)
+        try:
+            time.sleep(0.5)
+            for r in range(self.rounds):
+                base.append(wl.window(0.5)["beat_max_us"] / 1000.0 - 2.0)
+                for name, argv in tools.items():
+                    wl.start()
+                    t0 = time.monotonic()
+                    subprocess.run(argv + [str(wl.pid)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, check=False)
+                    wall[name].append((time.monotonic() - t0) * 1000.0)
+                    time.sleep(0.1)
+                    stall[name].append(wl.stop()["beat_max_us"] / 1000.0 - 2.0)
+        finally:
+            wl.close()
+        med = lambda v: statistics.median(v)
+        self.row(7, "dump of 50 threads: wall ms / longest stall ms (medians)",
+                 f"{med(wall['siprof']):.0f} / {med(stall['siprof']):.1f}",
+                 f"eu-stack {med(wall['eu-stack']):.0f} / {med(stall['eu-stack']):.1f}; "
+                 f"gdb {med(wall['gdb']):.0f} / {med(stall['gdb']):.1f}; "
+                 f"no tool: stall {med(base):.1f}",
+                 "stall below eu-stack and gdb",
+                 med(stall["siprof"]) < min(med(stall["eu-stack"]), med(stall["gdb"])))
+
+    # 8 ---------------------------------------------------------------------
+
+    def accuracy(self):
+        fns = ("split_a", "split_b", "split_c")
+        want = (50.0, 30.0, 20.0)
+        ours, perf = [], []
+        wl = Workload(self.wl, "split")
+        seconds = 4.0 if self.quick else 10.0
+        try:
+            for _ in range(2):
+                p = self.start_siprof(wl.pid, "split.sip")
+                time.sleep(seconds)
+                p.stop()
+                r = subprocess.run([self.siprof, "report", "-j", "-c", "cpu", "-n", "50",
+                                    self.path("split.sip")],
+                                   capture_output=True, text=True, check=True)
+                by = {f["function"]: f["self"] for f in json.loads(r.stdout)["functions"]}
+                ours.append([by.get(f, 0) for f in fns])
+                p = self.start_perf(wl.pid, False, "split.data")
+                time.sleep(seconds)
+                p.stop()
+                r = subprocess.run(["perf", "report", "-i", self.path("split.data"), "--stdio",
+                                    "--no-children", "--sort", "symbol", "-F", "sample,symbol"],
+                                   capture_output=True, text=True, check=True)
+                by = {}
+                for line in r.stdout.splitlines():
+                    m = re.match(r"\s*(\d+)\s+\[\.\]\s+(\S+)", line)
+                    if m:
+                        by[m.group(2)] = int(m.group(1))
+                perf.append([by.get(f, 0) for f in fns])
+        finally:
+            wl.close()
+
+        def shares(runs):
+            tot = [sum(r[i] for r in runs) for i in range(3)]
+            s = sum(tot) or 1
+            return [100.0 * t / s for t in tot], sum(tot)
+
+        so, n_o = shares(ours)
+        sp, n_p = shares(perf)
+        err_o = max(abs(a - b) for a, b in zip(so, want))
+        err_p = max(abs(a - b) for a, b in zip(sp, want))
+        fmt = lambda s: "/".join(f"{x:.1f}" for x in s)
+        self.row(8, "known split 50/30/20 (split_a/b/c), shares %",
+                 f"{fmt(so)} (err {err_o:.1f} pts, {n_o} samples)",
+                 f"perf -g {fmt(sp)} (err {err_p:.1f} pts, {n_p} samples)",
+                 "error close to perf's", err_o <= err_p + 3.0)
+
+    # -----------------------------------------------------------------------
+
+    def table(self):
+        out = ["| # | measurement | siprof | compared with | target | |",
+               "| --- | --- | --- | --- | --- | --- |"]
+        for r in self.rows:
+            out.append("| " + " | ".join(str(x) for x in r) + " |")
+        return "\n".join(out)
+
+
+def machine():
+    cpus = os.cpu_count()
+    kernel = os.uname().release
+    perf = subprocess.run(["perf", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{cpus} CPUs, Linux {kernel}, {perf}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--builddir", default=".")
+    ap.add_argument("--out", default="bench-results.md")
+    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    ap.add_argument("--only", default="", help="comma-separated measurement numbers")
+    ap.add_argument("--size-seconds", type=float, default=None)
+    args = ap.parse_args()
+
+    b = Bench(args)
+    only = {int(x) for x in args.only.split(",") if x}
+    size_s = args.size_seconds or (20.0 if args.quick else 90.0)
+    steps = [
+        (1, b.held),
+        (2, lambda: b.slowdown("busy", 4, [("none", None), ("siprof", b.start_siprof),
+                                           ("perf -g", lambda p: b.start_perf(p, False)),
+                                           ("perf dwarf", lambda p: b.start_perf(p, True))],
+                               2, "slowdown, 4 busy threads at 99 Hz", 1.0)),
+        (3, lambda: b.slowdown("idle", 200, [("none", None), ("siprof", b.start_siprof)],
+                               3, "slowdown, 1 busy + 200 idle threads at 99 Hz", 1.0)),
+        (4, b.own_cpu),
+        (5, b.unwind_rate),
+        (6, lambda: b.size(size_s)),
+        (7, b.dump),
+        (8, b.accuracy),
+    ]
+    t0 = time.monotonic()
+    try:
+        for num, fn in steps:
+            if only and num not in only:
+                continue
+            log(f"measurement {num}")
+            try:
+                fn()
+            except (subprocess.CalledProcessError, RuntimeError, OSError) as e:
+                detail = getattr(e, "stderr", None) or ""
+                b.row(num, f"measurement {num} failed", str(e)[:80], str(detail).strip()[:120],
+                      "-", False)
+    finally:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    text = (f"# siprof benchmarks\n\n{machine()}; {b.rounds} rounds, "
+            f"{b.window:g} s windows; {time.monotonic() - t0:.0f} s in all.\n\n"
+            f"{b.table()}\n")
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+    log(f"results written to {args.out}")
+    return 1 if any("failed" in r[1] for r in b.rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
