@@ -53,28 +53,6 @@ struct report_opts {
 	const char *file;
 };
 
-static bool
-parse_time(const char *s, uint32_t *out)
-{
-	char *end;
-	double v, mul = 1;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || v < 0)
-		return false;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	if (*end != '\0' || v * mul > 4e9)
-		return false;
-	*out = (uint32_t)floor(v * mul);
-	return true;
-}
-
 static int
 parse(int argc, char **argv, struct report_opts *o)
 {
@@ -97,7 +75,6 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum sample_class cls;
 	int ch, views = 0;
 	long v;
 	char *end;
@@ -113,12 +90,8 @@ parse(int argc, char **argv, struct report_opts *o)
 		case OPT_THREADS: o->view = VIEW_THREADS; views++; break;
 		case OPT_METRICS: o->view = VIEW_METRICS; views++; break;
 		case 'c':
-			if (strcmp(optarg, "wall") == 0)
-				o->sel.cls = -1;
-			else if (class_parse(optarg, &cls))
-				o->sel.cls = (int)cls;
-			else
-				return cmd_usage_error("report", "unknown class '%s' (cpu, lock, net, disk, ipc, poll, sleep, child, aio, syscall, fault, or wall)", optarg);
+			if (cmd_opt_class("report", optarg, &o->sel.cls) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'T':
 			if (parse_long(optarg, 1, INT32_MAX, &v))
@@ -127,12 +100,12 @@ parse(int argc, char **argv, struct report_opts *o)
 				o->sel.thread = optarg;
 			break;
 		case OPT_SINCE:
-			if (!parse_time(optarg, &o->sel.since))
-				return cmd_usage_error("report", "--since takes a time like 30, 30s, 2m or 1h, not '%s'", optarg);
+			if (cmd_opt_time("report", "--since", optarg, &o->sel.since) != 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_UNTIL:
-			if (!parse_time(optarg, &o->sel.until))
-				return cmd_usage_error("report", "--until takes a time like 30, 30s, 2m or 1h, not '%s'", optarg);
+			if (cmd_opt_time("report", "--until", optarg, &o->sel.until) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'n':
 			if (!parse_long(optarg, 1, 1000000, &v))

@@ -10,6 +10,7 @@
 #define SIPROF_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
 enum {
@@ -46,6 +47,10 @@ int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
 int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
 int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
 int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
+/* A class name, or "wall" (-1: every class). */
+int cmd_opt_class(const char *cmd, const char *arg, int *cls);
+/* A time from the start of a session: 30, 30s, 2m, 1h; opt names the option. */
+int cmd_opt_time(const char *cmd, const char *opt, const char *arg, uint32_t *secs);
 /* A comma-separated list as a NULL-terminated array (NULL when empty);
  * cmd_free_list frees it. */
 char **cmd_split_list(const char *arg);
@@ -60,8 +65,12 @@ int cmd_finish_output(void);
 
 int cmd_attach(int argc, char **argv);
 extern const char cmd_attach_usage[];
+int cmd_diff(int argc, char **argv);
+extern const char cmd_diff_usage[];
 int cmd_dump(int argc, char **argv);
 extern const char cmd_dump_usage[];
+int cmd_export(int argc, char **argv);
+extern const char cmd_export_usage[];
 int cmd_record(int argc, char **argv);
 extern const char cmd_record_usage[];
 int cmd_report(int argc, char **argv);

@@ -2,12 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "classes.h"
 #include "signals.h"
 #include "tracer.h"
 #include "unwind.h"
@@ -18,6 +20,8 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "record a session file of a process", cmd_record_usage },
 	{ "report", cmd_report, "top functions, call tree, threads, metrics of a session", cmd_report_usage },
 	{ "dump", cmd_dump, "print every thread's stack, now", cmd_dump_usage },
+	{ "export", cmd_export, "write a session as pprof, folded stacks, speedscope or an SVG flame graph", cmd_export_usage },
+	{ "diff", cmd_diff, "functions whose share grew or shrank between two sessions", cmd_diff_usage },
 };
 
 static void
@@ -91,6 +95,44 @@ cmd_opt_rate(const char *cmd, const char *arg, double *hz)
 		return cmd_usage_error(cmd, "--rate takes a whole number from 1 to 1000, not '%s'", arg);
 	*hz = (double)v;
 	return 0;
+}
+
+int
+cmd_opt_class(const char *cmd, const char *arg, int *cls)
+{
+	enum sample_class c;
+
+	if (strcmp(arg, "wall") == 0) {
+		*cls = -1;
+		return 0;
+	}
+	if (!class_parse(arg, &c))
+		return cmd_usage_error(cmd, "unknown class '%s' (cpu, lock, net, disk, ipc, poll, sleep, child, aio, syscall, fault, or wall)", arg);
+	*cls = (int)c;
+	return 0;
+}
+
+int
+cmd_opt_time(const char *cmd, const char *opt, const char *arg, uint32_t *secs)
+{
+	char *end;
+	double v, mul = 1;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno == 0 && end != arg && v >= 0) {
+		if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			mul = 60, end++;
+		else if (*end == 'h')
+			mul = 3600, end++;
+		if (*end == '\0' && v * mul <= 4e9) {
+			*secs = (uint32_t)floor(v * mul);
+			return 0;
+		}
+	}
+	return cmd_usage_error(cmd, "%s takes a time like 30, 30s, 2m or 1h, not '%s'", opt, arg);
 }
 
 int

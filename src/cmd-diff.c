@@ -1,0 +1,281 @@
+/* cmd-diff.c: siprof diff BASE NEW — which functions' shares changed. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "export.h"
+#include "flame.h"
+#include "hashmap.h"
+#include "session.h"
+#include "util.h"
+
+const char cmd_diff_usage[] =
+	"usage: siprof diff [OPTIONS] BASE NEW\n"
+	"\n"
+	"Compare two session files: the functions whose share of the samples grew\n"
+	"or shrank from BASE to NEW, largest change first, with both values.\n"
+	"Shares are of all thread-samples in each session, so sessions of\n"
+	"different lengths, rates or thread counts compare fairly.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
+	"  -n, --top=N            functions to list (default 20)\n"
+	"      --sort=KEY         order by the change in self (default) or total share\n"
+	"      --svg=OUT          also write a differential flame graph (red grew, blue shrank)\n"
+	"  -j, --json             print JSON\n"
+	"  -h, --help             show this help\n";
+
+struct diff_opts {
+	struct selection sel;
+	size_t top;
+	bool sort_total, json;
+	const char *svg, *base, *new;
+};
+
+struct fdiff {
+	char *name;
+	double base_self, base_total, new_self, new_total; /* percent */
+};
+
+static int
+parse(int argc, char **argv, struct diff_opts *o)
+{
+	enum { OPT_SORT = 256, OPT_SVG };
+	static const struct option longopts[] = {
+		{ "class", required_argument, NULL, 'c' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	selection_init(&o->sel);
+	o->top = 20;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:n:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (cmd_opt_class("diff", optarg, &o->sel.cls) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, 1000000, &v))
+				return cmd_usage_error("diff", "--top takes a positive number, not '%s'", optarg);
+			o->top = (size_t)v;
+			break;
+		case OPT_SORT:
+			if (strcmp(optarg, "self") != 0 && strcmp(optarg, "total") != 0)
+				return cmd_usage_error("diff", "--sort takes self or total, not '%s'", optarg);
+			o->sort_total = strcmp(optarg, "total") == 0;
+			break;
+		case OPT_SVG: o->svg = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h':
+			cmd_print_usage(cmd_find("diff"), 0);
+			return -1;
+		case ':':
+			return cmd_usage_error("diff", "%s needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return cmd_usage_error("diff", "give two session files: BASE and NEW");
+	o->base = argv[optind];
+	o->new = argv[optind + 1];
+	return 0;
+}
+
+static uint64_t
+hash_text(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+/* Fold one session's functions into the table, by name. */
+static void
+collect(const struct session_data *d, const struct selection *sel, bool is_new,
+	struct hashmap *index, struct fdiff **rows, size_t *n, size_t *cap)
+{
+	struct func_table ft;
+
+	analyze_functions(&d->prof, sel, false, false, &ft);
+	for (size_t i = 0; i < ft.n; i++) {
+		const struct func_stat *f = &ft.funcs[i];
+		const char *name = profile_str(&d->prof, f->function);
+		double self = 100.0 * (double)f->self / (double)ft.total;
+		double total = 100.0 * (double)f->total / (double)ft.total;
+		struct fdiff *r = NULL;
+		uint64_t h;
+		void *v;
+
+		if (*name == '\0')
+			name = "[unknown]";
+		for (h = hash_text(name); (v = hashmap_get(index, h)) != NULL; h = h + 1 ? h + 1 : 1) {
+			if (strcmp((*rows)[(uintptr_t)v - 1].name, name) == 0) {
+				r = &(*rows)[(uintptr_t)v - 1];
+				break;
+			}
+		}
+		if (r == NULL) {
+			GROW(*rows, *cap, *n + 1);
+			r = &(*rows)[*n];
+			memset(r, 0, sizeof *r);
+			r->name = xstrdup(name);
+			hashmap_put(index, h, (void *)(uintptr_t)++*n);
+		}
+		/* One function name may be several functions (static ones in
+		 * different files): their shares add up. */
+		if (is_new) {
+			r->new_self += self;
+			r->new_total += total;
+		} else {
+			r->base_self += self;
+			r->base_total += total;
+		}
+	}
+	func_table_release(&ft);
+}
+
+static bool sort_by_total;
+
+static int
+cmp_change(const void *a, const void *b)
+{
+	const struct fdiff *x = a, *y = b;
+	double dx = sort_by_total ? x->new_total - x->base_total : x->new_self - x->base_self;
+	double dy = sort_by_total ? y->new_total - y->base_total : y->new_self - y->base_self;
+
+	if (fabs(dx) != fabs(dy))
+		return fabs(dx) > fabs(dy) ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int
+write_svg(const struct diff_opts *o, const struct session_data *base,
+	  const struct session_data *new)
+{
+	char *tmp = xasprintf("%s.tmp%ld", o->svg, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *comm = session_meta(new, "comm");
+	char *title = xasprintf("%s: %s, %s against %s", comm ? comm : "?",
+				export_class_name(&o->sel), path_basename(o->new),
+				path_basename(o->base));
+	struct flame_opts fo = { .title = title };
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	bool ok;
+
+	if (f == NULL) {
+		err_msg("cannot create '%s': %s", o->svg, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(tmp);
+		free(title);
+		return EXIT_ERROR;
+	}
+	flame_write_diff_svg(f, base, &o->sel, new, &o->sel, &fo);
+	ok = !ferror(f) && fflush(f) == 0 && fsync(fd) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, o->svg) != 0)
+		ok = false;
+	if (!ok) {
+		err_msg("cannot write '%s': %s", o->svg, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	free(title);
+	return ok ? EXIT_OK : EXIT_ERROR;
+}
+
+int
+cmd_diff(int argc, char **argv)
+{
+	struct diff_opts o;
+	struct session_data base, new;
+	struct hashmap index;
+	struct fdiff *rows = NULL;
+	size_t n = 0, cap = 0;
+	char *cause = NULL;
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (session_load(o.base, &base, &cause) != SESSION_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		session_data_release(&base);
+		return EXIT_BADFILE;
+	}
+	if (session_load(o.new, &new, &cause) != SESSION_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		session_data_release(&base);
+		session_data_release(&new);
+		return EXIT_BADFILE;
+	}
+	hashmap_init(&index);
+	collect(&base, &o.sel, false, &index, &rows, &n, &cap);
+	collect(&new, &o.sel, true, &index, &rows, &n, &cap);
+	sort_by_total = o.sort_total;
+	qsort(rows, n, sizeof *rows, cmp_change);
+
+	if (o.json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n && i < o.top; i++)
+			json_array_append_new(arr, json_pack(
+				"{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "function", rows[i].name,
+				"base_self_percent", rows[i].base_self, "new_self_percent", rows[i].new_self,
+				"self_change", rows[i].new_self - rows[i].base_self,
+				"base_total_percent", rows[i].base_total,
+				"new_total_percent", rows[i].new_total,
+				"total_change", rows[i].new_total - rows[i].base_total));
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	} else {
+		printf("%s: %s against %s (shares of all thread-samples)\n\n",
+		       export_class_name(&o.sel), o.new, o.base);
+		printf("%-25s %-25s\n", "       self share", "       total share");
+		printf("%7s %7s %9s  %7s %7s %9s  %s\n", "base", "new", "change", "base", "new",
+		       "change", "function");
+		for (size_t i = 0; i < n && i < o.top; i++)
+			printf("%6.1f%% %6.1f%% %+8.1f  %6.1f%% %6.1f%% %+8.1f  %s\n", rows[i].base_self,
+			       rows[i].new_self, rows[i].new_self - rows[i].base_self, rows[i].base_total,
+			       rows[i].new_total, rows[i].new_total - rows[i].base_total, rows[i].name);
+		if (n == 0)
+			printf("  (no samples in either session)\n");
+	}
+	rc = cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
+	if (rc == EXIT_OK && o.svg != NULL)
+		rc = write_svg(&o, &base, &new);
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+	hashmap_release(&index);
+	session_data_release(&base);
+	session_data_release(&new);
+	return rc;
+}

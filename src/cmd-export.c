@@ -1,0 +1,276 @@
+/* cmd-export.c: siprof export -f FORMAT [-o OUT] FILE */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "export.h"
+#include "flame.h"
+#include "pprof.h"
+#include "session.h"
+#include "util.h"
+
+const char cmd_export_usage[] =
+	"usage: siprof export -f FORMAT [-o OUT] [OPTIONS] FILE\n"
+	"\n"
+	"Write what a session file recorded in a format other tools read:\n"
+	"  pprof       gzipped profile.proto (go tool pprof, Grafana Pyroscope, Parca)\n"
+	"  folded      'root;...;leaf COUNT' lines (flamegraph.pl, inferno)\n"
+	"  speedscope  speedscope's JSON format, one profile per thread\n"
+	"  svg         an interactive flame graph: hover, click to zoom, search\n"
+	"The selection options are those of 'siprof report'.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --format=FORMAT    pprof, folded, speedscope or svg\n"
+	"  -o, --output=OUT       the file to write (mode 0600; default: standard output)\n"
+	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
+	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
+	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
+	"      --until=TIME       only until TIME after the start\n"
+	"      --by-thread        folded, svg: a root frame per thread, 'NAME (TID)'\n"
+	"      --by-class         folded, svg: a root frame per class\n"
+	"      --icicle           svg: root at the top (default: flames grow up)\n"
+	"      --title=TEXT       svg: the title (default: the program and the class)\n"
+	"  -h, --help             show this help\n";
+
+enum format { FMT_NONE, FMT_PPROF, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_SVG };
+
+struct export_opts {
+	enum format format;
+	const char *out, *file, *title;
+	struct selection sel;
+	struct export_prefix prefix;
+	bool icicle;
+};
+
+static int
+parse(int argc, char **argv, struct export_opts *o)
+{
+	enum { OPT_SINCE = 256, OPT_UNTIL, OPT_BY_THREAD, OPT_BY_CLASS, OPT_ICICLE, OPT_TITLE };
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "class", required_argument, NULL, 'c' },
+		{ "thread", required_argument, NULL, 'T' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },
+		{ "by-class", no_argument, NULL, OPT_BY_CLASS },
+		{ "icicle", no_argument, NULL, OPT_ICICLE },
+		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	selection_init(&o->sel);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":f:o:c:T:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "pprof") == 0)
+				o->format = FMT_PPROF;
+			else if (strcmp(optarg, "folded") == 0)
+				o->format = FMT_FOLDED;
+			else if (strcmp(optarg, "speedscope") == 0)
+				o->format = FMT_SPEEDSCOPE;
+			else if (strcmp(optarg, "svg") == 0)
+				o->format = FMT_SVG;
+			else
+				return cmd_usage_error("export", "unknown format '%s' (pprof, folded, speedscope or svg)", optarg);
+			break;
+		case 'o': o->out = optarg; break;
+		case 'c':
+			if (cmd_opt_class("export", optarg, &o->sel.cls) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (parse_long(optarg, 1, INT32_MAX, &v))
+				o->sel.tid = (uint32_t)v;
+			else
+				o->sel.thread = optarg;
+			break;
+		case OPT_SINCE:
+			if (cmd_opt_time("export", "--since", optarg, &o->sel.since) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_UNTIL:
+			if (cmd_opt_time("export", "--until", optarg, &o->sel.until) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_BY_THREAD: o->prefix.thread = true; break;
+		case OPT_BY_CLASS: o->prefix.cls = true; break;
+		case OPT_ICICLE: o->icicle = true; break;
+		case OPT_TITLE: o->title = optarg; break;
+		case 'h':
+			cmd_print_usage(cmd_find("export"), 0);
+			return -1;
+		case ':':
+			return cmd_usage_error("export", "%s needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (o->format == FMT_NONE)
+		return cmd_usage_error("export", "-f FORMAT is needed (pprof, folded, speedscope or svg)");
+	if (optind != argc - 1)
+		return cmd_usage_error("export", optind == argc ? "which session file? give one FILE"
+								 : "give one session FILE");
+	o->file = argv[optind];
+	if ((o->prefix.thread || o->prefix.cls) && o->format != FMT_FOLDED && o->format != FMT_SVG)
+		return cmd_usage_error("export", "--by-thread and --by-class go with -f folded or svg");
+	if ((o->icicle || o->title) && o->format != FMT_SVG)
+		return cmd_usage_error("export", "--icicle and --title go with -f svg");
+	if (o->out == NULL && (o->format == FMT_PPROF) && isatty(STDOUT_FILENO))
+		return cmd_usage_error("export", "pprof is binary: give -o FILE, or pipe it");
+	return 0;
+}
+
+/* Where the export goes: OUT.tmp, renamed over OUT when complete (a
+ * reader never sees half a file), or standard output. */
+struct sink {
+	FILE *f;
+	char *tmp;
+	const char *out;
+};
+
+static bool
+sink_open(struct sink *k, const char *out)
+{
+	int fd;
+
+	k->out = out;
+	k->tmp = NULL;
+	if (out == NULL || strcmp(out, "-") == 0) {
+		k->f = stdout;
+		k->out = NULL;
+		return true;
+	}
+	k->tmp = xasprintf("%s.tmp%ld", out, (long)getpid());
+	fd = open(k->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (k->f = fdopen(fd, "w")) == NULL) {
+		err_msg("cannot create '%s': %s", out, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(k->tmp);
+		}
+		free(k->tmp);
+		return false;
+	}
+	return true;
+}
+
+static int
+sink_close(struct sink *k)
+{
+	int rc = EXIT_OK;
+
+	if (k->out == NULL)
+		return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
+	if (ferror(k->f) || fflush(k->f) != 0 || fsync(fileno(k->f)) != 0) {
+		err_msg("cannot write '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (fclose(k->f) != 0 && rc == EXIT_OK) {
+		err_msg("cannot write '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (rc == EXIT_OK && rename(k->tmp, k->out) != 0) {
+		err_msg("cannot create '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (rc != EXIT_OK)
+		unlink(k->tmp);
+	free(k->tmp);
+	return rc;
+}
+
+/* The selection's start and length in the session's clock. */
+static void
+selection_span(const struct session_data *d, const struct selection *sel, uint64_t *start_ns,
+	       uint64_t *duration_ns)
+{
+	const char *s = session_meta(d, "start_unix_ns");
+	double dur = session_stat(d, "duration_s");
+	double since = sel->since, until = sel->until < dur ? sel->until : dur;
+
+	*start_ns = (s != NULL ? strtoull(s, NULL, 10) : 0) + (uint64_t)(since * 1e9);
+	*duration_ns = until > since ? (uint64_t)((until - since) * 1e9) : 0;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	struct export_opts o;
+	struct session_data d;
+	struct sink k;
+	char *cause = NULL;
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (session_load(o.file, &d, &cause) != SESSION_OK) {
+		err_msg("%s", cause);
+		free(cause);
+		session_data_release(&d);
+		return EXIT_BADFILE;
+	}
+	if (!sink_open(&k, o.out)) {
+		session_data_release(&d);
+		return EXIT_ERROR;
+	}
+	switch (o.format) {
+	case FMT_PPROF: {
+		struct pprof_info info = { .class_name = export_class_name(&o.sel),
+					   .rate_hz = export_rate(&d) };
+		unsigned char *buf;
+		size_t len;
+
+		selection_span(&d, &o.sel, &info.start_unix_ns, &info.duration_ns);
+		pprof_encode(&d.prof, &o.sel, &info, &buf, &len);
+		fwrite(buf, 1, len, k.f);
+		free(buf);
+		break;
+	}
+	case FMT_FOLDED:
+		export_folded(k.f, &d.prof, &o.sel, &o.prefix);
+		break;
+	case FMT_SPEEDSCOPE: {
+		const char *comm = session_meta(&d, "comm");
+		char *name = xasprintf("%s (%s)", comm ? comm : "?", export_class_name(&o.sel));
+		json_t *doc = export_speedscope(&d, &o.sel, name);
+
+		json_dumpf(doc, k.f, JSON_COMPACT);
+		putc('\n', k.f);
+		json_decref(doc);
+		free(name);
+		break;
+	}
+	case FMT_SVG: {
+		struct flame_opts fo = { .icicle = o.icicle, .prefix = o.prefix };
+		const char *comm = session_meta(&d, "comm");
+		char *title = o.title ? xstrdup(o.title)
+				      : xasprintf("%s: %s", comm ? comm : "?", export_class_name(&o.sel));
+
+		fo.title = title;
+		flame_write_svg(k.f, &d, &o.sel, &fo);
+		free(title);
+		break;
+	}
+	case FMT_NONE:
+		break;
+	}
+	rc = sink_close(&k);
+	session_data_release(&d);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* export.h: a session's samples in the formats other tools read.
+ *
+ *   folded      'root;...;leaf COUNT' per stack (flame graph tools)
+ *   speedscope  speedscope's JSON file format, one sampled profile per thread
+ *   pprof       see pprof.h
+ *   svg         see flame.h
+ *
+ * Every exporter takes the same selection as `siprof report`. */
+#ifndef SIPROF_EXPORT_H
+#define SIPROF_EXPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "analyze.h"
+#include "session.h"
+
+/* Extra root frames for folded stacks and flame graphs. */
+struct export_prefix {
+	bool thread; /* "NAME (TID)" */
+	bool cls;    /* the sample's class */
+};
+
+/* Folded stacks to f, one line per distinct (prefix, stack), in stack
+ * order. Frame names have ';' replaced by ':' and newlines by spaces. */
+void export_folded(FILE *f, const struct profile *p, const struct selection *sel,
+		   const struct export_prefix *prefix);
+
+/* The speedscope document for the selection: one "sampled" profile per
+ * thread, samples in time order, weights in nanoseconds of the period. */
+json_t *export_speedscope(const struct session_data *d, const struct selection *sel,
+			  const char *name);
+
+/* "wall" or the selection's class. */
+const char *export_class_name(const struct selection *sel);
+
+/* The sampling rate a session was recorded at (99 when it does not say). */
+double export_rate(const struct session_data *d);
+
+#endif

@@ -1,0 +1,418 @@
+/* flame.c: merge stacks into a tree of names, lay it out, write the SVG
+ * with its script. */
+#include "config.h"
+
+#include "flame.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashmap.h"
+#include "util.h"
+
+#define MAX_DEPTH 4096
+#define WIDTH 1200.0
+#define MARGIN 10.0
+#define FRAME_H 16
+#define HEADER 56
+#define FOOTER 28
+#define MIN_PX 0.3 /* narrower frames (and what is above them) are left out */
+
+struct fnode {
+	uint32_t name;           /* index into the tree's names */
+	uint32_t child, sibling; /* first child, next sibling (0: none) */
+	uint64_t value;          /* samples at or above this frame */
+	double base_share;       /* differential: the share in the base, or -1 */
+};
+
+struct ftree {
+	struct fnode *nodes; /* [0] is the root (all samples) */
+	size_t n, cap;
+	struct hashmap kids; /* (parent << 32 | name) -> node */
+	char **names;
+	size_t n_names, cap_names;
+	struct hashmap name_index; /* hash of the text (probed) -> index + 1 */
+};
+
+static void
+ftree_init(struct ftree *t)
+{
+	memset(t, 0, sizeof *t);
+	hashmap_init(&t->kids);
+	hashmap_init(&t->name_index);
+	GROW(t->nodes, t->cap, 1);
+	t->nodes[0] = (struct fnode){ .base_share = -1 };
+	t->n = 1;
+}
+
+static void
+ftree_release(struct ftree *t)
+{
+	for (size_t i = 0; i < t->n_names; i++)
+		free(t->names[i]);
+	free(t->names);
+	free(t->nodes);
+	hashmap_release(&t->kids);
+	hashmap_release(&t->name_index);
+}
+
+static uint32_t
+ftree_name(struct ftree *t, const char *text)
+{
+	uint64_t h = 1469598103934665603ull;
+	void *v;
+
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		h ^= *c;
+		h *= 1099511628211ull;
+	}
+	for (h = h ? h : 1; (v = hashmap_get(&t->name_index, h)) != NULL; h = h + 1 ? h + 1 : 1)
+		if (strcmp(t->names[(uintptr_t)v - 1], text) == 0)
+			return (uint32_t)(uintptr_t)v - 1;
+	GROW(t->names, t->cap_names, t->n_names + 1);
+	t->names[t->n_names++] = xstrdup(text);
+	hashmap_put(&t->name_index, h, (void *)(uintptr_t)t->n_names);
+	return (uint32_t)t->n_names - 1;
+}
+
+static uint32_t
+ftree_child(struct ftree *t, uint32_t parent, uint32_t name, bool create)
+{
+	uint64_t key = (uint64_t)parent << 32 | name;
+	void *v = hashmap_get(&t->kids, key + 1);
+
+	if (v != NULL || !create)
+		return (uint32_t)(uintptr_t)v;
+	GROW(t->nodes, t->cap, t->n + 1);
+	t->nodes[t->n] = (struct fnode){ .name = name, .sibling = t->nodes[parent].child,
+					 .base_share = -1 };
+	t->nodes[parent].child = (uint32_t)t->n;
+	hashmap_put(&t->kids, key + 1, (void *)(uintptr_t)t->n);
+	return (uint32_t)t->n++;
+}
+
+/* Every matching sample of p, merged by name along its path. */
+static void
+ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel,
+	   const struct export_prefix *prefix)
+{
+	uint32_t *frames = xmalloc(MAX_DEPTH * sizeof *frames);
+
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct psample *s = &p->samples[i];
+		size_t depth;
+		uint32_t at = 0;
+
+		if (!selection_match(p, sel, s))
+			continue;
+		t->nodes[0].value += s->count;
+		if (prefix != NULL && prefix->thread) {
+			char buf[160];
+
+			snprintf(buf, sizeof buf, "%s (%u)", profile_thread_name(p, s->tid), s->tid);
+			at = ftree_child(t, at, ftree_name(t, buf), true);
+			t->nodes[at].value += s->count;
+		}
+		if (prefix != NULL && prefix->cls) {
+			at = ftree_child(t, at, ftree_name(t, class_name((enum sample_class)s->class)),
+					 true);
+			t->nodes[at].value += s->count;
+		}
+		depth = stack_frames(p, s->stack, frames, MAX_DEPTH);
+		for (size_t k = depth; k-- > 0;) {
+			const char *fn = profile_str(p, p->frames[frames[k]].function);
+
+			at = ftree_child(t, at, ftree_name(t, *fn ? fn : "[unknown]"), true);
+			t->nodes[at].value += s->count;
+		}
+	}
+	free(frames);
+}
+
+/* Differential: each node of t gets the share its path has in base. */
+static void
+ftree_compare(struct ftree *t, uint32_t at, const struct ftree *base, uint32_t base_at,
+	      bool in_base)
+{
+	double btotal = base->nodes[0].value ? (double)base->nodes[0].value : 1;
+
+	t->nodes[at].base_share = in_base ? (double)base->nodes[base_at].value / btotal : 0;
+	for (uint32_t c = t->nodes[at].child; c != 0; c = t->nodes[c].sibling) {
+		uint32_t bc = 0;
+
+		if (in_base) {
+			/* Names differ between the trees: look the text up. */
+			const char *text = t->names[t->nodes[c].name];
+			uint64_t h = 1469598103934665603ull;
+			void *v;
+
+			for (const unsigned char *ch = (const unsigned char *)text; *ch; ch++) {
+				h ^= *ch;
+				h *= 1099511628211ull;
+			}
+			for (h = h ? h : 1; (v = hashmap_get(&base->name_index, h)) != NULL;
+			     h = h + 1 ? h + 1 : 1)
+				if (strcmp(base->names[(uintptr_t)v - 1], text) == 0)
+					break;
+			if (v != NULL) {
+				uint64_t key = (uint64_t)base_at << 32 | ((uint32_t)(uintptr_t)v - 1);
+
+				bc = (uint32_t)(uintptr_t)hashmap_get(&base->kids, key + 1);
+			}
+		}
+		ftree_compare(t, c, base, bc, in_base && bc != 0);
+	}
+}
+
+/* ---- output ---- */
+
+static void
+xml_text(FILE *f, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n < max; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default: putc(c < 0x20 ? '?' : c, f); break;
+		}
+	}
+}
+
+static uint32_t
+hash_name(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void
+color(const struct ftree *t, const struct fnode *n, bool diff, char *buf, size_t len)
+{
+	if (diff) {
+		double now = (double)n->value / (double)(t->nodes[0].value ? t->nodes[0].value : 1);
+		double delta = now - n->base_share;
+		/* Full colour at a change of 10 points of share or more. */
+		int k = (int)fmin(220.0, fabs(delta) / 0.10 * 220.0);
+
+		if (delta > 0)
+			snprintf(buf, len, "rgb(255,%d,%d)", 255 - k, 255 - k);
+		else
+			snprintf(buf, len, "rgb(%d,%d,255)", 255 - k, 255 - k);
+		return;
+	}
+	{
+		uint32_t h = hash_name(t->names[n->name]);
+
+		snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (h & 0xff) * 50 / 255,
+			 (h >> 8 & 0xff) * 230 / 255, (h >> 16 & 0xff) * 55 / 255);
+	}
+}
+
+struct layout {
+	FILE *f;
+	const struct ftree *t;
+	bool icicle, diff;
+	int height;
+};
+
+static int
+max_depth(const struct ftree *t, uint32_t at, int depth, double px_per)
+{
+	int best = depth;
+
+	for (uint32_t c = t->nodes[at].child; c != 0; c = t->nodes[c].sibling) {
+		if ((double)t->nodes[c].value * px_per < MIN_PX)
+			continue;
+		int d = max_depth(t, c, depth + 1, px_per);
+
+		if (d > best)
+			best = d;
+	}
+	return best;
+}
+
+static void
+emit(struct layout *l, uint32_t at, int depth, uint64_t x)
+{
+	const struct fnode *n = &l->t->nodes[at];
+	double total = (double)l->t->nodes[0].value;
+	double px = MARGIN + (double)x / total * WIDTH, w = (double)n->value / total * WIDTH;
+	int y = l->icicle ? HEADER + depth * FRAME_H : l->height - FOOTER - (depth + 1) * FRAME_H;
+	const char *name = at == 0 ? "all" : l->t->names[n->name];
+	char fill[48];
+	uint64_t cx = x;
+
+	color(l->t, n, l->diff && at != 0, fill, sizeof fill);
+	if (at == 0 && !l->diff)
+		snprintf(fill, sizeof fill, "rgb(220,220,220)");
+	fprintf(l->f, "<g class=\"f\" data-n=\"");
+	xml_text(l->f, name, SIZE_MAX);
+	fprintf(l->f, "\" data-v=\"%llu\" data-x=\"%llu\" data-d=\"%d\"",
+		(unsigned long long)n->value, (unsigned long long)x, depth);
+	if (l->diff)
+		fprintf(l->f, " data-b=\"%.6f\"", n->base_share < 0 ? 0 : n->base_share);
+	fprintf(l->f, "><title>");
+	xml_text(l->f, name, SIZE_MAX);
+	fprintf(l->f, " (%llu samples, %.2f%%)</title>", (unsigned long long)n->value,
+		100.0 * (double)n->value / total);
+	fprintf(l->f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
+		      "rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
+		px, y, w, FRAME_H - 1, fill, px + 3, y + FRAME_H - 4);
+	if (w > 21) {
+		size_t chars = (size_t)((w - 6) / 7);
+
+		if (strlen(name) <= chars) {
+			xml_text(l->f, name, chars);
+		} else {
+			xml_text(l->f, name, chars - 2);
+			fputs("..", l->f);
+		}
+	}
+	fprintf(l->f, "</text></g>\n");
+	for (uint32_t c = n->child; c != 0; c = l->t->nodes[c].sibling) {
+		if ((double)l->t->nodes[c].value / total * WIDTH >= MIN_PX)
+			emit(l, c, depth + 1, cx);
+		cx += l->t->nodes[c].value;
+	}
+}
+
+/* The script: hover, zoom, search. Frames carry their name (data-n),
+ * value (data-v), offset in samples (data-x) and depth (data-d). */
+static const char flame_js[] =
+	"var W=1200,X0=10,fs=[].slice.call(document.querySelectorAll('g.f')),"
+	"tot=+fs[0].getAttribute('data-v'),det=document.getElementById('details'),"
+	"mat=document.getElementById('matched'),diff=document.documentElement.getAttribute('data-diff')=='1';\n"
+	"function nm(g){return g.getAttribute('data-n');}\n"
+	"function fit(g,w){var t=g.querySelector('text'),n=nm(g),c=Math.floor((w-6)/7);"
+	"t.textContent=w<21?'':(n.length<=c?n:n.substring(0,c-2)+'..');}\n"
+	"function info(g){var v=+g.getAttribute('data-v'),s=nm(g)+' ('+v+' samples, '+(100*v/tot).toFixed(2)+'%';"
+	"if(diff){var b=100*+g.getAttribute('data-b');s+='; base '+b.toFixed(2)+'%, change '+((100*v/tot)-b).toFixed(2)+' points';}"
+	"return s+')';}\n"
+	"fs.forEach(function(g){g.addEventListener('mouseover',function(){det.textContent=info(g);});"
+	"g.addEventListener('mouseout',function(){det.textContent=' ';});"
+	"g.addEventListener('click',function(e){zoom(g);e.stopPropagation();});});\n"
+	"function zoom(z){var x0=+z.getAttribute('data-x'),w0=+z.getAttribute('data-v'),d0=+z.getAttribute('data-d');"
+	"fs.forEach(function(g){var x=+g.getAttribute('data-x'),v=+g.getAttribute('data-v'),d=+g.getAttribute('data-d'),r=g.querySelector('rect'),t=g.querySelector('text');"
+	"var inside=x>=x0&&x+v<=x0+w0&&d>=d0,below=d<d0&&x<=x0&&x+v>=x0+w0;"
+	"if(!inside&&!below){g.style.display='none';return;}g.style.display='';"
+	"var nx=below?X0:X0+(x-x0)/w0*W,nw=below?W:v/w0*W;r.setAttribute('x',nx.toFixed(2));r.setAttribute('width',nw.toFixed(2));"
+	"t.setAttribute('x',(nx+3).toFixed(2));fit(g,nw);if(below)g.classList.add('parent');else g.classList.remove('parent');});"
+	"document.getElementById('unzoom').style.opacity=z===fs[0]?0:1;}\n"
+	"function search(re){if(re===null||re===undefined)return;var rx;try{rx=new RegExp(re);}catch(e){mat.textContent='bad pattern';return;}"
+	"var iv=[];fs.forEach(function(g){var r=g.querySelector('rect');"
+	"if(!r.hasAttribute('data-c'))r.setAttribute('data-c',r.getAttribute('fill'));"
+	"if(re!==''&&rx.test(nm(g))){r.setAttribute('fill','rgb(230,0,230)');g.classList.add('match');"
+	"iv.push([+g.getAttribute('data-x'),+g.getAttribute('data-v')]);}"
+	"else{r.setAttribute('fill',r.getAttribute('data-c'));g.classList.remove('match');}});"
+	"iv.sort(function(a,b){return a[0]-b[0];});var sum=0,end=-1;"
+	"iv.forEach(function(p){var s=Math.max(p[0],end),e=p[0]+p[1];if(e>s){sum+=e-s;end=e;}});"
+	"mat.textContent=re===''?' ':'Matched: '+(100*sum/tot).toFixed(2)+'%';"
+	"document.documentElement.setAttribute('data-matched',(100*sum/tot).toFixed(2));}\n"
+	"document.getElementById('search').addEventListener('click',function(){search(prompt('Search for (regular expression):',''));});\n"
+	"document.getElementById('unzoom').addEventListener('click',function(){zoom(fs[0]);});\n"
+	"document.documentElement.addEventListener('click',function(){zoom(fs[0]);});\n"
+	"window.addEventListener('keydown',function(e){if((e.ctrlKey&&e.key=='f')||e.key=='/'){e.preventDefault();"
+	"search(prompt('Search for (regular expression):',''));}else if(e.key=='Escape'){zoom(fs[0]);search('');}});\n"
+	"var m=location.hash.match(/search=([^&]*)/);if(m)search(decodeURIComponent(m[1]));\n"
+	"var z=location.hash.match(/zoom=([^&]*)/);if(z){var zr=new RegExp(decodeURIComponent(z[1])),best=null;"
+	"fs.forEach(function(g){if(zr.test(nm(g))&&(!best||+g.getAttribute('data-v')>+best.getAttribute('data-v')))best=g;});"
+	"if(best)zoom(best);}\n";
+
+static void
+write_svg(FILE *f, const struct ftree *t, const struct flame_opts *o, bool diff,
+	  const char *subtitle)
+{
+	struct layout l = { .f = f, .t = t, .icicle = o->icicle, .diff = diff };
+	double px_per = t->nodes[0].value ? WIDTH / (double)t->nodes[0].value : 0;
+	int depth = t->nodes[0].value ? max_depth(t, 0, 0, px_per) : 0;
+
+	l.height = HEADER + (depth + 1) * FRAME_H + FOOTER;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-diff=\"%d\">\n",
+		(int)(WIDTH + 2 * MARGIN), l.height, (int)(WIDTH + 2 * MARGIN), l.height, diff);
+	fprintf(f, "<style>text{font-family:monospace;font-size:12px;fill:#000}"
+		   "g.f text{pointer-events:none}g.f:hover rect{stroke:#000;stroke-width:0.5}"
+		   "g.f{cursor:pointer}#title{font-size:17px;text-anchor:middle}"
+		   "#sub{fill:#555;text-anchor:middle}#search,#matched{text-anchor:end}"
+		   "#search,#unzoom{cursor:pointer;fill:#036}#unzoom{opacity:0}"
+		   "g.parent rect{opacity:0.6}</style>\n");
+	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"#fdfdf6\"/>\n");
+	fprintf(f, "<text id=\"title\" x=\"%.0f\" y=\"22\">", MARGIN + WIDTH / 2);
+	xml_text(f, o->title ? o->title : "siprof", SIZE_MAX);
+	fprintf(f, "</text>\n<text id=\"sub\" x=\"%.0f\" y=\"40\">", MARGIN + WIDTH / 2);
+	xml_text(f, subtitle, SIZE_MAX);
+	fprintf(f, "</text>\n<text id=\"unzoom\" x=\"%.0f\" y=\"22\">Reset zoom</text>\n", MARGIN);
+	fprintf(f, "<text id=\"search\" x=\"%.0f\" y=\"22\">Search</text>\n", MARGIN + WIDTH);
+	fprintf(f, "<text id=\"matched\" x=\"%.0f\" y=\"%d\"> </text>\n", MARGIN + WIDTH,
+		l.height - 8);
+	fprintf(f, "<text id=\"details\" x=\"%.0f\" y=\"%d\"> </text>\n<g id=\"frames\">\n", MARGIN,
+		l.height - 8);
+	if (t->nodes[0].value > 0)
+		emit(&l, 0, 0, 0);
+	fprintf(f, "</g>\n<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n</svg>\n",
+		t->nodes[0].value > 0 ? flame_js : "");
+}
+
+static char *
+subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t samples)
+{
+	const char *start = session_meta(d, "start"), *host = session_meta(d, "host");
+	const char *pid = session_meta(d, "pid");
+
+	return xasprintf("%s, %llu thread-samples, pid %s on %s, %s, %.0f s at %s Hz",
+			 export_class_name(sel), (unsigned long long)samples, pid ? pid : "?",
+			 host ? host : "?", start ? start : "?", session_stat(d, "duration_s"),
+			 session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
+}
+
+void
+flame_write_svg(FILE *f, const struct session_data *d, const struct selection *sel,
+		const struct flame_opts *o)
+{
+	struct ftree t;
+	char *sub;
+
+	ftree_init(&t);
+	ftree_fill(&t, &d->prof, sel, &o->prefix);
+	sub = subtitle_of(d, sel, t.nodes[0].value);
+	write_svg(f, &t, o, false, sub);
+	free(sub);
+	ftree_release(&t);
+}
+
+void
+flame_write_diff_svg(FILE *f, const struct session_data *base,
+		     const struct selection *base_sel, const struct session_data *new,
+		     const struct selection *new_sel, const struct flame_opts *o)
+{
+	struct ftree b, t;
+	char *sub;
+
+	ftree_init(&b);
+	ftree_init(&t);
+	ftree_fill(&b, &base->prof, base_sel, &o->prefix);
+	ftree_fill(&t, &new->prof, new_sel, &o->prefix);
+	ftree_compare(&t, 0, &b, 0, b.nodes[0].value > 0);
+	sub = xasprintf("%s: %llu thread-samples against %llu in the base; red grew, blue shrank "
+			"(share of all samples)",
+			export_class_name(new_sel), (unsigned long long)t.nodes[0].value,
+			(unsigned long long)b.nodes[0].value);
+	write_svg(f, &t, o, true, sub);
+	free(sub);
+	ftree_release(&b);
+	ftree_release(&t);
+}

@@ -1,0 +1,414 @@
+/* pprof.c: profile.proto written by hand (the wire format is a handful of
+ * varints and length-prefixed fields), gzipped with zlib. */
+#include "config.h"
+
+#include "pprof.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "hashmap.h"
+#include "util.h"
+
+/* ---- protobuf wire format ---- */
+
+struct pb {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+
+static void
+pb_raw(struct pb *b, const void *p, size_t n)
+{
+	GROW(b->buf, b->cap, b->len + n);
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+static void
+pb_varint(struct pb *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	pb_raw(b, tmp, n);
+}
+
+static void
+pb_uint(struct pb *b, unsigned field, uint64_t v)
+{
+	if (v == 0)
+		return; /* the default: omitted */
+	pb_varint(b, (uint64_t)field << 3 | WIRE_VARINT);
+	pb_varint(b, v);
+}
+
+static void
+pb_int(struct pb *b, unsigned field, int64_t v)
+{
+	pb_uint(b, field, (uint64_t)v);
+}
+
+static void
+pb_bytes(struct pb *b, unsigned field, const void *p, size_t n)
+{
+	pb_varint(b, (uint64_t)field << 3 | WIRE_LEN);
+	pb_varint(b, n);
+	pb_raw(b, p, n);
+}
+
+/* Append sub as a nested message and empty it for reuse. */
+static void
+pb_msg(struct pb *b, unsigned field, struct pb *sub)
+{
+	pb_bytes(b, field, sub->buf, sub->len);
+	sub->len = 0;
+}
+
+static void
+pb_packed(struct pb *b, unsigned field, const uint64_t *v, size_t n)
+{
+	struct pb tmp = { 0 };
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		pb_varint(&tmp, v[i]);
+	pb_bytes(b, field, tmp.buf, tmp.len);
+	free(tmp.buf);
+}
+
+/* ---- profile.proto field numbers (see REFERENCE) ---- */
+
+enum {
+	PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3,
+	PROFILE_LOCATION = 4, PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6,
+	PROFILE_TIME_NANOS = 9, PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11,
+	PROFILE_PERIOD = 12, PROFILE_COMMENT = 13, PROFILE_DEFAULT_SAMPLE_TYPE = 14,
+};
+enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
+enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
+enum { LABEL_KEY = 1, LABEL_STR = 2 };
+enum { MAPPING_ID = 1, MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7,
+       MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9, MAPPING_HAS_INLINE_FRAMES = 10 };
+enum { LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_LINE = 4 };
+enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2 };
+enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4 };
+
+/* ---- the encoder's tables ---- */
+
+struct strtab {
+	struct pb out;        /* the string_table fields, in order */
+	struct hashmap index; /* hash of the text (probed) -> index + 1 */
+	char **texts;
+	size_t n, cap;
+};
+
+/* The index of text in the string table, added on first use. */
+static int64_t
+str_text(struct strtab *t, const char *text)
+{
+	uint64_t h = 1469598103934665603ull;
+	void *v;
+
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		h ^= *c;
+		h *= 1099511628211ull;
+	}
+	for (h = h ? h : 1; (v = hashmap_get(&t->index, h)) != NULL; h = h + 1 ? h + 1 : 1)
+		if (strcmp(t->texts[(uintptr_t)v - 1], text) == 0)
+			return (int64_t)(uintptr_t)v - 1;
+	GROW(t->texts, t->cap, t->n + 1);
+	t->texts[t->n++] = xstrdup(text);
+	hashmap_put(&t->index, h, (void *)(uintptr_t)t->n);
+	pb_bytes(&t->out, PROFILE_STRING_TABLE, text, strlen(text));
+	return (int64_t)t->n - 1;
+}
+
+/* A profile string's index; 0 ("") for none. */
+static int64_t
+str_index(struct strtab *t, const struct profile *p, uint32_t id, const char *text)
+{
+	if (text != NULL)
+		return str_text(t, text);
+	return id ? str_text(t, profile_str(p, id)) : 0;
+}
+
+struct loc {
+	uint32_t *frames; /* innermost first */
+	size_t n;
+	uint32_t module;
+};
+
+struct enc {
+	const struct profile *p;
+	struct strtab strs;
+	struct pb body;            /* everything but the string table */
+	struct pb tmp, tmp2, fn;   /* scratch: values, lines, functions */
+	struct hashmap functions;  /* (name << 32 | file) -> function id */
+	uint64_t n_functions;
+	struct hashmap locations;  /* hash of frames -> location index + 1 */
+	struct loc *locs;
+	size_t n_locs, cap_locs;
+	bool *module_used;
+};
+
+static uint64_t
+function_id(struct enc *e, const struct pframe *f)
+{
+	uint64_t key = (uint64_t)f->function << 32 | f->file;
+	void *v = hashmap_get(&e->functions, key);
+	int64_t name;
+
+	if (v != NULL)
+		return (uint64_t)(uintptr_t)v;
+	e->n_functions++;
+	hashmap_put(&e->functions, key, (void *)(uintptr_t)e->n_functions);
+	name = str_index(&e->strs, e->p, f->function, f->function ? NULL : "[unknown]");
+	pb_uint(&e->fn, FUNCTION_ID, e->n_functions);
+	pb_int(&e->fn, FUNCTION_NAME, name);
+	pb_int(&e->fn, FUNCTION_SYSTEM_NAME, name);
+	pb_int(&e->fn, FUNCTION_FILENAME, str_index(&e->strs, e->p, f->file, NULL));
+	pb_msg(&e->body, PROFILE_FUNCTION, &e->fn);
+	return e->n_functions;
+}
+
+static uint64_t
+hash_frames(const uint32_t *f, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= f[i];
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+/* The location of frames[0..n) (one physical frame and the frames inlined
+ * into it, innermost first), made on first use. */
+static uint64_t
+location_id(struct enc *e, const uint32_t *frames, size_t n)
+{
+	uint64_t h = hash_frames(frames, n);
+	void *v;
+
+	/* Open addressing over the hash: equal frames end the probe. */
+	while ((v = hashmap_get(&e->locations, h)) != NULL) {
+		const struct loc *l = &e->locs[(uintptr_t)v - 1];
+
+		if (l->n == n && memcmp(l->frames, frames, n * sizeof *frames) == 0)
+			return (uint64_t)(uintptr_t)v;
+		h = h + 1 ? h + 1 : 1;
+	}
+	GROW(e->locs, e->cap_locs, e->n_locs + 1);
+	e->locs[e->n_locs].frames = xmalloc(n * sizeof *frames);
+	memcpy(e->locs[e->n_locs].frames, frames, n * sizeof *frames);
+	e->locs[e->n_locs].n = n;
+	e->locs[e->n_locs].module = e->p->frames[frames[n - 1]].module;
+	e->n_locs++;
+	hashmap_put(&e->locations, h, (void *)(uintptr_t)e->n_locs);
+	return e->n_locs;
+}
+
+/* Locations and functions go out once every sample is known. */
+static void
+write_locations(struct enc *e)
+{
+	for (size_t i = 0; i < e->n_locs; i++) {
+		const struct loc *l = &e->locs[i];
+
+		pb_uint(&e->tmp, LOCATION_ID, i + 1);
+		pb_uint(&e->tmp, LOCATION_MAPPING_ID, l->module);
+		for (size_t k = 0; k < l->n; k++) {
+			const struct pframe *f = &e->p->frames[l->frames[k]];
+
+			pb_uint(&e->tmp2, LINE_FUNCTION_ID, function_id(e, f));
+			pb_int(&e->tmp2, LINE_LINE, f->line > 0 ? f->line : 0);
+			pb_msg(&e->tmp, LOCATION_LINE, &e->tmp2);
+		}
+		pb_msg(&e->body, PROFILE_LOCATION, &e->tmp);
+		if (l->module)
+			e->module_used[l->module] = true;
+	}
+}
+
+static void
+write_mappings(struct enc *e)
+{
+	/* Mapping ids are module ids, so every module is listed, in order
+	 * (readers such as Parca want id == index + 1). */
+	for (size_t m = 1; m < e->p->n_modules; m++) {
+		const struct pmodule *pm = &e->p->modules[m];
+
+		pb_uint(&e->tmp, MAPPING_ID, m);
+		pb_int(&e->tmp, MAPPING_FILENAME, str_index(&e->strs, e->p, pm->path, NULL));
+		pb_int(&e->tmp, MAPPING_BUILD_ID, str_index(&e->strs, e->p, pm->build_id, NULL));
+		pb_uint(&e->tmp, MAPPING_HAS_FUNCTIONS, e->module_used[m]);
+		pb_uint(&e->tmp, MAPPING_HAS_FILENAMES, e->module_used[m]);
+		pb_uint(&e->tmp, MAPPING_HAS_LINE_NUMBERS, e->module_used[m]);
+		pb_uint(&e->tmp, MAPPING_HAS_INLINE_FRAMES, e->module_used[m]);
+		pb_msg(&e->body, PROFILE_MAPPING, &e->tmp);
+	}
+}
+
+static void
+value_type(struct enc *e, unsigned field, const char *type, const char *unit)
+{
+	pb_int(&e->tmp, VALUE_TYPE_TYPE, str_index(&e->strs, e->p, 0, type));
+	pb_int(&e->tmp, VALUE_TYPE_UNIT, str_index(&e->strs, e->p, 0, unit));
+	pb_msg(&e->body, field, &e->tmp);
+}
+
+static void
+label(struct enc *e, struct pb *sample, int64_t key, const char *value)
+{
+	pb_int(&e->tmp2, LABEL_KEY, key);
+	pb_int(&e->tmp2, LABEL_STR, str_index(&e->strs, e->p, 0, value));
+	pb_msg(sample, SAMPLE_LABEL, &e->tmp2);
+}
+
+/* Samples of one (stack, thread), summed over the selection. */
+struct agg {
+	uint32_t stack, tid;
+	uint64_t count;
+};
+
+static bool
+gzip_buf(const unsigned char *in, size_t n, unsigned char **out, size_t *out_len)
+{
+	z_stream z = { 0 };
+	size_t cap = deflateBound(&z, (uLong)n) + 64;
+	int r;
+
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	cap = deflateBound(&z, (uLong)n) + 64;
+	*out = xmalloc(cap);
+	z.next_in = (unsigned char *)in;
+	z.avail_in = (uInt)n;
+	z.next_out = *out;
+	z.avail_out = (uInt)cap;
+	r = deflate(&z, Z_FINISH);
+	*out_len = cap - z.avail_out;
+	deflateEnd(&z);
+	if (r != Z_STREAM_END) {
+		free(*out);
+		*out = NULL;
+		return false;
+	}
+	return true;
+}
+
+uint64_t
+pprof_encode(const struct profile *p, const struct selection *sel,
+	     const struct pprof_info *info, unsigned char **out, size_t *out_len)
+{
+	struct enc e = { .p = p };
+	struct hashmap agg_index;
+	struct agg *aggs = NULL;
+	size_t n_aggs = 0, cap_aggs = 0;
+	uint32_t *frames = xmalloc(4096 * sizeof *frames);
+	uint64_t *locs = xmalloc(4096 * sizeof *locs);
+	uint64_t period = (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99));
+	uint64_t written = 0;
+	int64_t k_tid, k_name;
+	struct pb all = { 0 };
+
+	hashmap_init(&e.strs.index);
+	hashmap_init(&e.functions);
+	hashmap_init(&e.locations);
+	hashmap_init(&agg_index);
+	e.module_used = xcalloc(p->n_modules ? p->n_modules : 1, sizeof *e.module_used);
+	str_text(&e.strs, ""); /* string_table[0] is "" */
+
+	value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
+	value_type(&e, PROFILE_SAMPLE_TYPE, info->class_name, "nanoseconds");
+	k_tid = str_index(&e.strs, p, 0, "thread_id");
+	k_name = str_index(&e.strs, p, 0, "thread_name");
+
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct psample *s = &p->samples[i];
+		uint64_t key = (uint64_t)s->stack << 32 | s->tid;
+		void *v;
+
+		if (!selection_match(p, sel, s))
+			continue;
+		v = hashmap_get(&agg_index, key);
+		if (v == NULL) {
+			GROW(aggs, cap_aggs, n_aggs + 1);
+			aggs[n_aggs] = (struct agg){ s->stack, s->tid, 0 };
+			hashmap_put(&agg_index, key, (void *)(uintptr_t)++n_aggs);
+			v = (void *)(uintptr_t)n_aggs;
+		}
+		aggs[(uintptr_t)v - 1].count += s->count;
+	}
+	for (size_t i = 0; i < n_aggs; i++) {
+		const struct agg *a = &aggs[i];
+		size_t depth = stack_frames(p, a->stack, frames, 4096), nlocs = 0, start = 0;
+		uint64_t values[2] = { a->count, a->count * period };
+		struct pb sample = { 0 };
+		char tid[16];
+
+		/* Group each physical frame with the frames inlined into it. */
+		for (size_t k = 0; k < depth; k++) {
+			if (p->frames[frames[k]].inlined && k + 1 < depth)
+				continue;
+			locs[nlocs++] = location_id(&e, frames + start, k + 1 - start);
+			start = k + 1;
+		}
+		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, nlocs);
+		pb_packed(&sample, SAMPLE_VALUE, values, 2);
+		snprintf(tid, sizeof tid, "%u", a->tid);
+		label(&e, &sample, k_tid, tid);
+		label(&e, &sample, k_name, profile_thread_name(p, a->tid));
+		pb_msg(&e.body, PROFILE_SAMPLE, &sample);
+		free(sample.buf);
+		written += a->count;
+	}
+	write_locations(&e);
+	write_mappings(&e);
+	pb_int(&e.body, PROFILE_TIME_NANOS, (int64_t)info->start_unix_ns);
+	pb_int(&e.body, PROFILE_DURATION_NANOS, (int64_t)info->duration_ns);
+	value_type(&e, PROFILE_PERIOD_TYPE, info->class_name, "nanoseconds");
+	pb_int(&e.body, PROFILE_PERIOD, (int64_t)period);
+	if (info->comment != NULL)
+		pb_int(&e.body, PROFILE_COMMENT, str_index(&e.strs, p, 0, info->comment));
+	pb_int(&e.body, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&e.strs, p, 0, info->class_name));
+
+	/* Field order does not matter to readers: strings last. */
+	pb_raw(&all, e.body.buf, e.body.len);
+	pb_raw(&all, e.strs.out.buf, e.strs.out.len);
+	if (!gzip_buf(all.buf, all.len, out, out_len))
+		fatal("cannot compress the profile (zlib)");
+
+	for (size_t i = 0; i < e.n_locs; i++)
+		free(e.locs[i].frames);
+	free(e.locs);
+	free(e.module_used);
+	free(e.body.buf);
+	free(e.tmp.buf);
+	free(e.tmp2.buf);
+	free(e.fn.buf);
+	free(e.strs.out.buf);
+	for (size_t i = 0; i < e.strs.n; i++)
+		free(e.strs.texts[i]);
+	free(e.strs.texts);
+	free(all.buf);
+	free(aggs);
+	free(frames);
+	free(locs);
+	hashmap_release(&e.strs.index);
+	hashmap_release(&e.functions);
+	hashmap_release(&e.locations);
+	hashmap_release(&agg_index);
+	return written;
+}

@@ -1,0 +1,195 @@
+#!/bin/bash
+# siprof export, read back by the tools people use: go tool pprof reads
+# every class, its functions and counts agree with siprof report; folded
+# lines parse as flame graph tools parse them; speedscope validates against
+# the format's schema; the SVG flame graph renders in a browser with the hot
+# function's box, and its search finds it.
+. "$(dirname "$0")/test-subr.sh"
+need_ptrace
+command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
+start_classes
+"$SIPROF" record -q -o "$tmpdir/s.siprof" -d 3 -p "$TARGET_PID" || fail "record failed"
+S=$tmpdir/s.siprof
+
+# ---- pprof, every class present, and wall ----
+GO=$(command -v go || echo /usr/lib/go/bin/go)
+[ -x "$GO" ] || skip "go is not installed (contrib/setup.sh installs golang-go)"
+export HOME=$tmpdir GOCACHE=$tmpdir/gocache GOFLAGS=-mod=mod GOTOOLCHAIN=local
+classes=$("$SIPROF" report --json "$S" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["classes"]))')
+[ -n "$classes" ] || fail "no classes in the recording"
+for cls in wall $classes; do
+	"$SIPROF" export -f pprof -c "$cls" -o "$tmpdir/$cls.pb.gz" "$S" || fail "export -f pprof -c $cls failed"
+	[ "$(stat -c %a "$tmpdir/$cls.pb.gz")" = 600 ] || fail "the export is not mode 0600"
+	"$GO" tool pprof -raw -symbolize=none "$tmpdir/$cls.pb.gz" > "$tmpdir/$cls.raw" 2> "$tmpdir/$cls.err" ||
+		fail "go tool pprof cannot read the $cls profile: $(cat "$tmpdir/$cls.err")"
+	"$SIPROF" report --json -c "$cls" -n 100000 "$S" > "$tmpdir/$cls.json"
+	python3 - "$tmpdir/$cls.raw" "$tmpdir/$cls.json" "$cls" <<'EOF' || fail "pprof $cls does not match report"
+import json, re, sys
+raw = open(sys.argv[1]).read().splitlines()
+report = json.load(open(sys.argv[2]))
+cls = sys.argv[3]
+assert raw[0] == f"PeriodType: {cls} nanoseconds", raw[0]
+period = int(raw[1].split()[1])
+assert abs(period - 1e9 / 99) < 2, raw[1]
+section, samples, locs, cur = None, [], {}, None
+for line in raw:
+    if line in ("Samples:", "Locations", "Mappings"):
+        section = line
+        continue
+    if section == "Samples:":
+        m = re.match(r"^\s+(\d+)\s+(\d+): ([\d ]+)$", line)
+        if m:
+            samples.append([int(m.group(1)), int(m.group(2)), [int(x) for x in m.group(3).split()], ""])
+        elif "thread_id:[" in line:
+            samples[-1][3] = line.strip()
+        elif line.strip() and not line.startswith("samples/count"):
+            raise AssertionError("unexpected sample line: " + line)
+    elif section == "Locations":
+        m = re.match(r"^\s+(\d+): 0x[0-9a-f]+ M=(\d+) (.+) (\S*):(\d+) s=\d+$", line)
+        if m:
+            cur = int(m.group(1))
+            locs[cur] = [m.group(3)]
+        else:
+            m = re.match(r"^\s+(.+) (\S*):(\d+) s=\d+$", line)
+            assert m and cur, "unexpected location line: " + line
+            locs[cur].append(m.group(1))
+# Every sample: count x period, thread labels, known locations.
+self_by_fn = {}
+for count, ns, ids, labels in samples:
+    assert ns == count * period, (count, ns)
+    assert re.search(r"thread_id:\[\d+\] thread_name:\[.+\]", labels), labels
+    assert all(i in locs for i in ids), ids
+    leaf = locs[ids[0]][0]
+    self_by_fn[leaf] = self_by_fn.get(leaf, 0) + count
+total = sum(s[0] for s in samples)
+assert total == sum(report["classes"].values()) if cls == "wall" else report["classes"][cls], total
+want = {}
+for f in report["functions"]:
+    if f["self"]:
+        want[f["function"] or "[unknown]"] = want.get(f["function"] or "[unknown]", 0) + f["self"]
+assert self_by_fn == want, (self_by_fn, want)
+EOF
+done
+# -top agrees on the hottest CPU function; mappings carry the binary and its build-id.
+"$GO" tool pprof -top -symbolize=none "$tmpdir/cpu.pb.gz" > "$tmpdir/top" 2>&1 || fail "pprof -top failed: $(cat "$tmpdir/top")"
+top=$("$SIPROF" report --json -c cpu "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["functions"][0]["function"])')
+awk '/flat%/ {getline; print $NF; exit}' "$tmpdir/top" | grep -qx "$top" ||
+	fail "pprof -top does not put $top first: $(cat "$tmpdir/top")"
+build_id=$("$SIPROF" report --json "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["context"]["build_id"])')
+grep -q "target-classes $build_id" "$tmpdir/wall.raw" || grep -q "target-classes \[$build_id\]" "$tmpdir/wall.raw" ||
+	fail "no mapping with the binary's build-id: $(sed -n '/^Mappings/,$p' "$tmpdir/wall.raw")"
+# Inlined frames: several lines in one location (target-chain has an inlined leaf).
+"$SIPROF" export -f pprof -o - "$S" | cat > "$tmpdir/piped.pb.gz" || fail "export to a pipe failed"
+cmp -s "$tmpdir/piped.pb.gz" "$tmpdir/wall.pb.gz" || fail "export to a pipe differs from the file"
+
+# ---- folded ----
+"$SIPROF" export -f folded -o "$tmpdir/f.folded" "$S" || fail "export -f folded failed"
+"$SIPROF" export -f folded --by-thread --by-class "$S" > "$tmpdir/ft.folded" || fail "export --by-thread --by-class failed"
+"$SIPROF" report --threads --json "$S" > "$tmpdir/threads.json"
+python3 - "$tmpdir/f.folded" "$tmpdir/ft.folded" "$tmpdir/wall.json" "$tmpdir/threads.json" <<'EOF' || fail "folded output is wrong"
+import json, re, sys
+def parse(path):
+    rows = []
+    for line in open(path):
+        # As flamegraph.pl reads it: the count after the last space.
+        m = re.match(r"^(.+) (\d+)$", line.rstrip("\n"))
+        assert m, "unparsable line: %r" % line
+        frames = m.group(1).split(";")
+        assert all(frames), "empty frame: %r" % line
+        rows.append((frames, int(m.group(2))))
+    return rows
+plain, prefixed = parse(sys.argv[1]), parse(sys.argv[2])
+report = json.load(open(sys.argv[3]))
+threads = json.load(open(sys.argv[4]))
+total = sum(report["classes"].values())
+assert sum(c for _, c in plain) == total, (sum(c for _, c in plain), total)
+assert sum(c for _, c in prefixed) == total
+self_by_fn = {}
+for frames, c in plain:
+    self_by_fn[frames[-1]] = self_by_fn.get(frames[-1], 0) + c
+for f in report["functions"][:5]:
+    assert self_by_fn.get(f["function"]) == f["self"], (f, self_by_fn.get(f["function"]))
+names = {"%s (%d)" % (t["name"], t["tid"]) for t in threads}
+classes = set(report["classes"])
+for frames, c in prefixed:
+    assert frames[0] in names, frames[0]
+    assert frames[1] in classes, frames[1]
+spin = [c for frames, c in prefixed if frames[0].startswith("spinner (") and frames[1] == "cpu"]
+assert sum(spin) > 0, "no cpu samples under the spinner thread"
+EOF
+
+# ---- speedscope ----
+"$SIPROF" export -f speedscope -o "$tmpdir/s.speedscope.json" "$S" || fail "export -f speedscope failed"
+python3 - "$tmpdir/s.speedscope.json" "$top_srcdir/tests/data/speedscope-schema.json" "$tmpdir/threads.json" <<'EOF' || fail "speedscope output is wrong"
+import json, sys
+try:
+    import jsonschema
+except ImportError:
+    sys.exit("python3-jsonschema is missing (contrib/setup.sh installs it)")
+doc = json.load(open(sys.argv[1]))
+jsonschema.validate(doc, json.load(open(sys.argv[2])))
+threads = json.load(open(sys.argv[3]))
+assert len(doc["profiles"]) == len(threads), (len(doc["profiles"]), len(threads))
+period = 1e9 / 99
+by_name = {p["name"]: p for p in doc["profiles"]}
+for t in threads:
+    p = by_name["%s (%d)" % (t["name"], t["tid"])]
+    assert len(p["samples"]) == len(p["weights"])
+    assert round(sum(p["weights"]) / period) == t["samples"], (t, sum(p["weights"]))
+    assert p["endValue"] == sum(p["weights"])
+frames = doc["shared"]["frames"]
+assert any(f["name"] == "burn_three" and f.get("file", "").endswith("classes.c") for f in frames)
+EOF
+
+# ---- SVG flame graph, in a browser ----
+"$SIPROF" export -f svg -c cpu -o "$tmpdir/f.svg" "$S" || fail "export -f svg failed"
+"$SIPROF" export -f svg --icicle --by-thread --title 'load test' -o "$tmpdir/i.svg" "$S" || fail "export --icicle failed"
+grep -q '<text id="title"[^>]*>load test</text>' "$tmpdir/i.svg" || fail "no title in the SVG"
+grep -q 'http' "$tmpdir/f.svg" && ! grep -q 'xmlns="http://www.w3.org/2000/svg"' "$tmpdir/f.svg" && fail "the SVG refers to the network"
+python3 -c "import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])" "$tmpdir/f.svg" || fail "the SVG is not well-formed XML"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || skip "chromium is not installed (contrib/setup.sh installs it)"
+browse() { # browse URL: the DOM after the page's script ran
+	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+		--user-data-dir="$tmpdir/chromium" --virtual-time-budget=2000 --dump-dom "$1" 2> /dev/null
+}
+browse "file://$tmpdir/f.svg#search=^burn_" > "$tmpdir/dom" || fail "chromium could not open the SVG"
+python3 - "$tmpdir/dom" "$tmpdir/cpu.json" <<'EOF' || fail "the flame graph is wrong in the browser"
+import json, re, sys
+dom = open(sys.argv[1]).read()
+report = json.load(open(sys.argv[2]))
+hot = report["functions"][0]
+boxes = re.findall(r'<g class="f( match)?" data-n="([^"]*)" data-v="(\d+)"', dom)
+assert boxes, "no frames rendered"
+hot_boxes = [b for b in boxes if b[1] == hot["function"]]
+assert hot_boxes, "no box for " + hot["function"]
+assert sum(int(b[2]) for b in hot_boxes) >= hot["self"], (hot_boxes, hot)
+# The search ran: the burn_ functions are highlighted, others not, and the
+# matched share is the two functions' share of CPU samples.
+matched = {b[1] for b in boxes if b[0]}
+assert matched == {"burn_three", "burn_one"}, matched
+m = re.search(r'data-matched="([\d.]+)"', dom)
+assert m, "no matched share"
+want = sum(f["total_percent"] for f in report["functions"] if f["function"] in ("burn_three", "burn_one"))
+assert abs(float(m.group(1)) - want) < 1.0, (m.group(1), want)
+EOF
+# Zooming into a frame hides what is not under it.
+browse "file://$tmpdir/f.svg#zoom=^burn_one$" > "$tmpdir/zoom" || fail "chromium could not open the SVG"
+python3 - "$tmpdir/zoom" <<'EOF' || fail "zoom does not work"
+import re, sys
+dom = open(sys.argv[1]).read()
+shown = re.findall(r'<g class="f[^"]*" data-n="([^"]*)"[^>]*?(style="display: none;")?>', dom)
+hidden = {n for n, s in shown if s}
+visible = {n for n, s in shown if not s}
+assert "burn_three" in hidden, (hidden, visible)
+assert "burn_one" in visible, visible
+EOF
+
+# ---- mistakes ----
+"$SIPROF" export -o "$tmpdir/x" "$S" 2> "$tmpdir/err"; [ $? = 2 ] || fail "no -f: not a usage error"
+grep -q -- "-f FORMAT is needed" "$tmpdir/err" || fail "no -f: $(cat "$tmpdir/err")"
+"$SIPROF" export -f png "$S" 2> "$tmpdir/err"; [ $? = 2 ] || fail "bad format: not a usage error"
+"$SIPROF" export -f folded "$tmpdir/missing.siprof" 2> "$tmpdir/err"; [ $? = 7 ] || fail "missing file: not exit 7"
+"$SIPROF" export -f folded -o /nonexistent/dir/x "$S" 2> "$tmpdir/err"; [ $? = 1 ] || fail "unwritable output: not exit 1"
+grep -q "cannot create '/nonexistent/dir/x'" "$tmpdir/err" || fail "unwritable output: $(cat "$tmpdir/err")"
+assert_running "$TARGET_PID"
