@@ -79,7 +79,8 @@ parse(int argc, char **argv, struct attach_opts *o)
 	o->view.cls = CLASS_CPU;
 	o->iterations = 1;
 	o->delay = 1;
-	while ((ch = getopt_long(argc, argv, "+r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			if ((rc = cmd_opt_rate("attach", optarg, &o->rec.sampler.rate_hz)) != 0)
@@ -141,7 +142,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 			fputs(cmd_attach_usage, stdout);
 			return -1;
 		default:
-			return cmd_usage_error("attach", "unknown option");
+			return cmd_bad_option("attach", ch, argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -88,10 +88,8 @@ parse(int argc, char **argv, struct diff_opts *o)
 		case 'h':
 			cmd_print_usage(cmd_find("diff"), 0);
 			return -1;
-		case ':':
-			return cmd_usage_error("diff", "%s needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
+			return cmd_bad_option("diff", ch, argv);
 		}
 	}
 	if (argc - optind != 2)

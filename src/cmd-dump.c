@@ -265,7 +265,8 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 	memset(o, 0, sizeof *o);
 	o->unwinder = UNWIND_DW;
 	o->stack_size = DEFAULT_STACK_SIZE;
-	while ((ch = getopt_long(argc, argv, "+ju:s:vh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:ju:s:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			o->json = true;
@@ -286,7 +287,7 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 			fputs(cmd_dump_usage, stdout);
 			return -1;
 		default:
-			return cmd_usage_error("dump", "unknown option");
+			return cmd_bad_option("dump", ch, argv);
 		}
 	}
 	if (optind != argc - 1)

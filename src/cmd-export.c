@@ -114,10 +114,8 @@ parse(int argc, char **argv, struct export_opts *o)
 		case 'h':
 			cmd_print_usage(cmd_find("export"), 0);
 			return -1;
-		case ':':
-			return cmd_usage_error("export", "%s needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+			return cmd_bad_option("export", ch, argv);
 		}
 	}
 	if (o->format == FMT_NONE)

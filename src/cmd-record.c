@@ -37,6 +37,8 @@ const char cmd_record_usage[] =
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"  -f, --force            replace FILE if it exists\n"
+	"      --upload=URL       when done, upload the session as 'siprof upload' does\n"
+	"                         (credentials from the environment, see siprof upload)\n"
 	"  -q, --quiet            no status line\n"
 	"  -h, --help             show this help\n";
 
@@ -49,13 +51,14 @@ struct record_opts {
 	char **filter;
 	char **tags;
 	size_t n_tags;
+	const char *upload;
 };
 
 /* Parse the record options; returns 0, -1 after --help, or an exit code. */
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_THREADS };
+	enum { OPT_JITTER = 256, OPT_THREADS, OPT_UPLOAD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -63,6 +66,7 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "jitter", no_argument, NULL, OPT_JITTER },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "upload", required_argument, NULL, OPT_UPLOAD },
 		{ "unwinder", required_argument, NULL, 'u' },
 		{ "stack-size", required_argument, NULL, 's' },
 		{ "tag", required_argument, NULL, 't' },
@@ -81,7 +85,8 @@ parse(int argc, char **argv, struct record_opts *o)
 	o->rec.sampler.rate_hz = 99;
 	o->rec.sampler.stack_size = 64 * 1024;
 	o->rec.unwinder = UNWIND_DW;
-	while ((ch = getopt_long(argc, argv, "+o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			o->rec.output = optarg;
@@ -132,11 +137,16 @@ parse(int argc, char **argv, struct record_opts *o)
 		case 'q':
 			o->quiet = true;
 			break;
+		case OPT_UPLOAD:
+			if (cmd_upload_check_url("record", optarg) != 0)
+				return EXIT_USAGE;
+			o->upload = optarg;
+			break;
 		case 'h':
 			fputs(cmd_record_usage, stdout);
 			return -1;
 		default:
-			return cmd_usage_error("record", "unknown option");
+			return cmd_bad_option("record", ch, argv);
 		}
 	}
 	if (optind < argc)
@@ -245,6 +255,17 @@ cmd_record(int argc, char **argv)
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
 	recorder_release(&r);
+	if (o.upload != NULL && (ret == EXIT_OK || o.argv != NULL)) {
+		/* The session is complete on disk: send it. A failure to send
+		 * is reported (exit 8) unless a command's own status is due. */
+		int up;
+
+		signals_clear_stop();
+		up = cmd_upload_file(o.rec.output, o.upload, o.quiet);
+
+		if (ret == EXIT_OK)
+			ret = up;
+	}
 	free(cause);
 	free(o.tags);
 	cmd_free_list(o.filter);

@@ -11,6 +11,7 @@
 
 #include "analyze.h"
 #include "cmd.h"
+#include "export.h"
 #include "session.h"
 #include "syscalls.h"
 #include "util.h"
@@ -83,7 +84,8 @@ parse(int argc, char **argv, struct report_opts *o)
 	selection_init(&o->sel);
 	o->top = 20;
 	o->min_percent = 1.0;
-	while ((ch = getopt_long(argc, argv, "c:T:n:jh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:T:n:jh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_TREE: o->view = VIEW_TREE; views++; break;
 		case OPT_FOLDED: o->view = VIEW_FOLDED; views++; break;
@@ -132,7 +134,7 @@ parse(int argc, char **argv, struct report_opts *o)
 			fputs(cmd_report_usage, stdout);
 			return -1;
 		default:
-			return cmd_usage_error("report", "unknown option");
+			return cmd_bad_option("report", ch, argv);
 		}
 	}
 	if (views > 1)
@@ -485,39 +487,6 @@ report_tree(const struct profile *p, const struct report_opts *o)
 	tree_free(root);
 }
 
-/* ---- --folded ---- */
-
-static void
-report_folded(const struct profile *p, const struct report_opts *o)
-{
-	uint32_t *frames = xmalloc(2048 * sizeof *frames);
-	uint64_t *by_stack = xcalloc(p->n_nodes ? p->n_nodes : 1, sizeof *by_stack);
-
-	for (size_t i = 0; i < p->n_samples; i++)
-		if (selection_match(p, &o->sel, &p->samples[i]))
-			by_stack[p->samples[i].stack] += p->samples[i].count;
-	for (size_t s = 1; s < p->n_nodes; s++) {
-		size_t depth;
-
-		if (by_stack[s] == 0)
-			continue;
-		depth = stack_frames(p, (uint32_t)s, frames, 2048);
-		for (size_t k = depth; k-- > 0;) {
-			const char *name = profile_str(p, p->frames[frames[k]].function);
-
-			/* ';' separates frames and the last ' ' the count: keep
-			 * them out of names. */
-			for (const char *c = name; *c != '\0'; c++)
-				putchar(*c == ';' ? ':' : *c == '\n' ? ' ' : *c);
-			if (k > 0)
-				putchar(';');
-		}
-		printf(" %llu\n", (unsigned long long)by_stack[s]);
-	}
-	free(by_stack);
-	free(frames);
-}
-
 /* ---- --threads ---- */
 
 static void
@@ -697,7 +666,7 @@ cmd_report(int argc, char **argv)
 		report_tree(&d.prof, &o);
 		break;
 	case VIEW_FOLDED:
-		report_folded(&d.prof, &o);
+		export_folded(stdout, &d.prof, &o.sel, &(struct export_prefix){ 0 });
 		break;
 	case VIEW_THREADS:
 		report_threads(&d.prof, &o);

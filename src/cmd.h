@@ -9,6 +9,7 @@
 #ifndef SIPROF_CMD_H
 #define SIPROF_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ enum {
 	EXIT_BUSY = 5,         /* the process is already traced by another tracer */
 	EXIT_NOTARGET = 6,     /* not a process siprof can profile (kernel thread, siprof) */
 	EXIT_BADFILE = 7,      /* a session file that cannot be read */
+	EXIT_UPLOAD = 8,       /* some profiles were not sent: they wait in the spool */
 	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
 };
 
@@ -38,6 +40,10 @@ const struct command *cmd_find(const char *name);
 
 /* "siprof dump: ..." usage error: prints the message and a hint, returns EXIT_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error for what getopt_long (with opterr 0 and a ':' first in
+ * the option string) returned as ch: '?' or ':'. */
+int cmd_bad_option(const char *cmd, int ch, char **argv);
 
 /* Parse a PID argument; false (with a message printed) when it is not one. */
 int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
@@ -69,6 +75,13 @@ int cmd_diff(int argc, char **argv);
 extern const char cmd_diff_usage[];
 int cmd_dump(int argc, char **argv);
 extern const char cmd_dump_usage[];
+int cmd_upload(int argc, char **argv);
+extern const char cmd_upload_usage[];
+/* Upload one session file as `siprof upload --url URL FILE` does (the
+ * spool, retries, credentials from the environment); the exit code. */
+int cmd_upload_file(const char *file, const char *url, bool quiet);
+/* 0 when url is one siprof uploads to, else a usage error for cmd. */
+int cmd_upload_check_url(const char *cmd, const char *url);
 int cmd_export(int argc, char **argv);
 extern const char cmd_export_usage[];
 int cmd_record(int argc, char **argv);

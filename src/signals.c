@@ -91,6 +91,12 @@ signals_stop_requested(void)
 	return stop_signal;
 }
 
+void
+signals_clear_stop(void)
+{
+	stop_signal = 0;
+}
+
 const sigset_t *
 signals_wait_mask(void)
 {

@@ -14,6 +14,9 @@
 void signals_init(void);
 /* The signal that asked siprof to stop, or 0. */
 int signals_stop_requested(void);
+/* Forget a stop request: the next phase (an upload after the recording a
+ * Ctrl-C ended) ends at the next one. */
+void signals_clear_stop(void);
 /* Mask for ppoll/pselect: everything blocked now except the stop signals, so
  * that a wait returns EINTR when one arrives. */
 const sigset_t *signals_wait_mask(void);

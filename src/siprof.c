@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static const struct command commands[] = {
 	{ "dump", cmd_dump, "print every thread's stack, now", cmd_dump_usage },
 	{ "export", cmd_export, "write a session as pprof, folded stacks, speedscope or an SVG flame graph", cmd_export_usage },
 	{ "diff", cmd_diff, "functions whose share grew or shrank between two sessions", cmd_diff_usage },
+	{ "upload", cmd_upload, "send sessions to a Pyroscope-compatible server, with a spool", cmd_upload_usage },
 };
 
 static void
@@ -95,6 +97,21 @@ cmd_opt_rate(const char *cmd, const char *arg, double *hz)
 		return cmd_usage_error(cmd, "--rate takes a whole number from 1 to 1000, not '%s'", arg);
 	*hz = (double)v;
 	return 0;
+}
+
+int
+cmd_bad_option(const char *cmd, int ch, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	char name[64];
+
+	if (strncmp(arg, "--", 2) == 0)
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(name, sizeof name, "-%c", optopt);
+	if (ch == ':')
+		return cmd_usage_error(cmd, "%s needs a value", name);
+	return cmd_usage_error(cmd, "unknown option '%s'", name);
 }
 
 int

@@ -1,0 +1,238 @@
+/* cmd-upload.c: siprof upload [--url URL] FILE... | --spool */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cmd.h"
+#include "session.h"
+#include "signals.h"
+#include "upload.h"
+#include "util.h"
+
+const char cmd_upload_usage[] =
+	"usage: siprof upload [OPTIONS] FILE...\n"
+	"       siprof upload --spool [OPTIONS]\n"
+	"\n"
+	"Send session files to a Grafana Pyroscope-compatible server (POST /ingest),\n"
+	"one pprof profile per class, named APP.CLASS with the session's host, pid,\n"
+	"build-id and tags as labels. Failures are retried; what still fails waits\n"
+	"in the spool and goes with the next upload. An acknowledged profile is\n"
+	"never sent again.\n"
+	"\n"
+	"Options:\n"
+	"  -u, --url=URL          the server, http:// or https:// (default: $SIPROF_UPLOAD_URL)\n"
+	"  -a, --app=NAME         the application name (default: the session's app tag,\n"
+	"                         else the program's name)\n"
+	"      --spool            send what earlier uploads left in the spool\n"
+	"      --spool-dir=DIR    the spool (default: $SIPROF_SPOOL_DIR, else\n"
+	"                         ~/.local/state/siprof/spool)\n"
+	"      --auth-file=FILE   credentials, lines tenant=, user=, password=, token=\n"
+	"                         (default: $SIPROF_UPLOAD_AUTH_FILE; mode 0600)\n"
+	"      --attempts=N       tries per profile (default 4)\n"
+	"      --retry-wait=SECS  the first wait between tries, doubled each time (default 1)\n"
+	"      --timeout=SECS     per request (default 30)\n"
+	"  -q, --quiet            only errors\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Credentials never go on the command line: SIPROF_UPLOAD_TENANT (sent as\n"
+	"X-Scope-OrgID), SIPROF_UPLOAD_USER and SIPROF_UPLOAD_PASSWORD (HTTP Basic),\n"
+	"SIPROF_UPLOAD_TOKEN (bearer token), or the same in --auth-file.\n";
+
+struct upload_cmd {
+	struct upload_opts up;
+	const char *auth_file, *spool_dir;
+	bool spool_only;
+	char **files;
+	int n_files;
+};
+
+/* A server URL as siprof accepts it; 0, or a usage error. */
+static int
+check_url(const char *cmd, const char *url)
+{
+	const char *host;
+
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return cmd_usage_error(cmd, "the upload URL must start with http:// or https://");
+	host = strstr(url, "://") + 3;
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
+		return cmd_usage_error(cmd, "credentials do not go on the command line: use "
+					    "SIPROF_UPLOAD_USER and SIPROF_UPLOAD_PASSWORD, or --auth-file");
+	return 0;
+}
+
+static int
+parse_secs(const char *opt, const char *arg, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(v >= min && v <= max))
+		return cmd_usage_error("upload", "%s takes seconds from %g to %g, not '%s'", opt, min,
+				       max, arg);
+	*out = v;
+	return 0;
+}
+
+static int
+parse(int argc, char **argv, struct upload_cmd *o)
+{
+	enum { OPT_SPOOL = 256, OPT_SPOOL_DIR, OPT_AUTH_FILE, OPT_ATTEMPTS, OPT_RETRY_WAIT,
+	       OPT_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "spool", no_argument, NULL, OPT_SPOOL },
+		{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
+		{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+		{ "attempts", required_argument, NULL, OPT_ATTEMPTS },
+		{ "retry-wait", required_argument, NULL, OPT_RETRY_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->up.attempts = 4;
+	o->up.backoff_s = 1;
+	o->up.timeout_s = 30;
+	o->up.url = getenv("SIPROF_UPLOAD_URL");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":u:a:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': o->up.url = optarg; break;
+		case 'a': o->up.app = optarg; break;
+		case OPT_SPOOL: o->spool_only = true; break;
+		case OPT_SPOOL_DIR: o->spool_dir = optarg; break;
+		case OPT_AUTH_FILE: o->auth_file = optarg; break;
+		case OPT_ATTEMPTS:
+			if (!parse_long(optarg, 1, 100, &v))
+				return cmd_usage_error("upload", "--attempts takes a number from 1 to 100, not '%s'", optarg);
+			o->up.attempts = (unsigned)v;
+			break;
+		case OPT_RETRY_WAIT:
+			if (parse_secs("--retry-wait", optarg, 0, 300, &o->up.backoff_s) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_secs("--timeout", optarg, 0.1, 3600, &o->up.timeout_s) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'q': o->up.quiet = true; break;
+		case 'h':
+			cmd_print_usage(cmd_find("upload"), 0);
+			return -1;
+		default:
+			return cmd_bad_option("upload", ch, argv);
+		}
+	}
+	o->files = argv + optind;
+	o->n_files = argc - optind;
+	if (o->up.url == NULL || *o->up.url == '\0')
+		return cmd_usage_error("upload", "where to? give --url URL (or set SIPROF_UPLOAD_URL)");
+	if (check_url("upload", o->up.url) != 0)
+		return EXIT_USAGE;
+	if (o->n_files == 0 && !o->spool_only)
+		return cmd_usage_error("upload", "give session FILEs to upload, or --spool");
+	if (o->n_files > 0 && o->spool_only)
+		return cmd_usage_error("upload", "--spool sends the spool alone: give no FILE with it");
+	return 0;
+}
+
+/* Upload files (none: the spool alone) with o; the exit code. */
+static int
+run(struct upload_cmd *o)
+{
+	struct upload_result total = { 0 };
+	char *cause = NULL;
+	int rc = EXIT_OK;
+
+	if (!upload_auth_load(&o->up.auth, o->auth_file ? o->auth_file : getenv("SIPROF_UPLOAD_AUTH_FILE"),
+			      &cause)) {
+		err_msg("%s", cause);
+		free(cause);
+		return EXIT_ERROR;
+	}
+	o->up.spool_dir = upload_spool_dir(o->spool_dir);
+	o->up.progress = !o->up.quiet && isatty(STDERR_FILENO);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (int i = 0; i < (o->n_files ? o->n_files : 1) && rc == EXIT_OK; i++) {
+		struct session_data d;
+		struct upload_result r;
+		bool have = o->n_files > 0;
+
+		if (have && session_load(o->files[i], &d, &cause) != SESSION_OK) {
+			err_msg("%s", cause);
+			free(cause);
+			cause = NULL;
+			session_data_release(&d);
+			rc = EXIT_BADFILE;
+			break;
+		}
+		if (!upload_run(&o->up, have ? &d : NULL, &r, &cause)) {
+			err_msg("%s", cause);
+			free(cause);
+			cause = NULL;
+			rc = EXIT_ERROR;
+		}
+		if (have)
+			session_data_release(&d);
+		total.sent += r.sent;
+		total.skipped += r.skipped;
+		total.kept += r.kept;
+		if (signals_stop_requested())
+			rc = EXIT_INTERRUPTED;
+	}
+	if (!o->up.quiet)
+		fprintf(stderr, "upload: %u sent, %u uploaded before, %u kept in %s\n", total.sent,
+			total.skipped, total.kept, o->up.spool_dir);
+	if (rc == EXIT_OK && total.kept > 0)
+		rc = EXIT_UPLOAD;
+	curl_global_cleanup();
+	upload_auth_release(&o->up.auth);
+	free((char *)o->up.spool_dir);
+	return rc;
+}
+
+int
+cmd_upload(int argc, char **argv)
+{
+	struct upload_cmd o;
+	int rc = parse(argc, argv, &o);
+
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	return run(&o);
+}
+
+int
+cmd_upload_file(const char *file, const char *url, bool quiet)
+{
+	struct upload_cmd o;
+	char *files[1] = { (char *)file };
+
+	memset(&o, 0, sizeof o);
+	o.up.url = url;
+	o.up.attempts = 4;
+	o.up.backoff_s = 1;
+	o.up.timeout_s = 30;
+	o.up.quiet = quiet;
+	o.files = files;
+	o.n_files = 1;
+	return run(&o);
+}
+
+int
+cmd_upload_check_url(const char *cmd, const char *url)
+{
+	return check_url(cmd, url);
+}
