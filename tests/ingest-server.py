@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A Pyroscope-like /ingest receiver for the upload tests, on loopback only.
 
-usage: ingest-server.py DIR
+usage: ingest-server.py DIR [CERT KEY]
+
+With CERT and KEY it speaks HTTPS.
 
 Writes its port to DIR/port. Each request takes the next line of DIR/plan
 (consumed as it goes; an empty plan answers 200):
@@ -87,6 +89,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) == 4:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(os.path.join(DIR, "port.tmp"), "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))

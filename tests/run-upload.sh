@@ -150,6 +150,32 @@ grep -q "pw" "$tmpdir/err" && fail "the password was printed"
 "$SIPROF" upload "$tmpdir/a.siprof" 2> /dev/null; [ $? = 2 ] || fail "no URL: not a usage error"
 "$SIPROF" upload --url "$URL" "$tmpdir/missing.siprof" 2> /dev/null; [ $? = 7 ] || fail "missing file: not exit 7"
 
+# ---- a proxy is honoured as libcurl does: the receiver plays the proxy ----
+before=$(requests)
+http_proxy=$URL "$SIPROF" upload -q --spool-dir "$tmpdir/proxy-spool" --url "http://ingest.example.invalid:4040" "$tmpdir/c.siprof" ||
+	fail "upload through a proxy failed"
+[ $(( $(requests) - before )) = "$nclasses" ] || fail "the proxy did not get the requests"
+tail -n 1 "$srv/log" | grep -q '"Host": "ingest.example.invalid:4040"' || fail "not a proxied request: $(tail -n 1 "$srv/log")"
+
+# ---- TLS: a certificate nobody vouches for is refused, not retried ----
+if command -v openssl > /dev/null; then
+	tls=$tmpdir/tls
+	mkdir -p "$tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+		-keyout "$tls/key.pem" -out "$tls/cert.pem" > /dev/null 2>&1 || fail "openssl failed"
+	python3 "$top_srcdir/tests/ingest-server.py" "$tls" "$tls/cert.pem" "$tls/key.pem" 2> /dev/null &
+	bg_pids="$bg_pids $!"
+	wait_file "$tls/port"
+	"$SIPROF" upload --url "https://127.0.0.1:$(cat "$tls/port")" --spool-dir "$tmpdir/tls-spool" \
+		"$tmpdir/c.siprof" > "$tmpdir/out" 2>&1; rc=$?
+	[ $rc = 8 ] || fail "an untrusted certificate: exit $rc: $(cat "$tmpdir/out")"
+	grep -qi "certificate" "$tmpdir/out" || fail "no word about the certificate: $(cat "$tmpdir/out")"
+	grep -q "trying again" "$tmpdir/out" && fail "a certificate failure was retried"
+	[ ! -f "$tls/log" ] || fail "a request went through an untrusted connection"
+else
+	echo "note: openssl is missing; TLS verification is not checked"
+fi
+
 # ---- progress on a terminal, for a slow upload ----
 if command -v script > /dev/null; then
 	rm -f "$SPOOL/acked"

@@ -13,7 +13,8 @@ so absolute times from one run mean little and are never asserted.
   3 idle     1 busy and 200 idle threads at 99 Hz: the busy thread's
              slowdown and siprof's own CPU
   4 cpu      siprof's own CPU at 99 Hz x 8 busy threads
-  5 unwind   unwind + symbolize throughput on snapshots 30-60 frames deep
+  5 unwind   unwind + symbolize throughput on snapshots 30-60 frames deep,
+             in CPU time of the one thread doing it
   6 size     session file per hour at 99 Hz x 8 threads, against perf.data
   7 dump     one-shot dump of 50 threads: siprof dump, eu-stack, gdb; wall
              time and the longest any thread went without running
@@ -255,8 +256,9 @@ class Bench:
         finally:
             wl.close()
         dw = out["dw"]
-        self.row(5, f"unwind + symbolize, warm, {dw['frames_mean']:.0f} frames mean (samples/s)",
-                 f"dw {dw['warm_per_s']:,.0f}",
+        self.row(5, f"unwind + symbolize, warm, {dw['frames_mean']:.0f} frames mean "
+                 "(samples per CPU-second)",
+                 f"dw {dw['warm_per_s']:,.0f} (new profile {dw['new_profile_per_s']:,.0f})",
                  f"libunwind {out['libunwind']['warm_per_s']:,.0f}; fp {out['fp']['warm_per_s']:,.0f}"
                  f"; dw first pass {dw['first_pass_per_s']:,.0f}",
                  ">= 20,000", dw["warm_per_s"] >= 20000)

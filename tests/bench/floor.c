@@ -5,7 +5,8 @@
  * seeing the stop to the restart returning.
  *
  * usage: bench-floor RATE SECONDS SIZE PID TID...
- * prints: stops N held_p50_us X held_p99_us Y */
+ * Runs SECONDS, or until SIGINT or SIGTERM (even where the shell started
+ * it with SIGINT ignored); prints: stops N held_p50_us X held_p99_us Y */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +26,14 @@
 #define HIST 10000
 
 static unsigned long hist[HIST], n_held;
+static volatile sig_atomic_t stop;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t
 now_ns(void)
@@ -63,8 +72,11 @@ wait_stop(pid_t tid)
 	int status;
 
 	for (;;) {
-		if (waitpid(tid, &status, __WALL) < 0)
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
+		}
 		if (!WIFSTOPPED(status))
 			return -1;
 		if ((status >> 16) == PTRACE_EVENT_STOP)
@@ -94,6 +106,12 @@ main(int argc, char **argv)
 	pid = atoi(argv[4]);
 	for (int i = 5; i < argc && ntids < MAX_TIDS; i++)
 		tids[ntids++] = atoi(argv[i]);
+	{
+		struct sigaction sa = { .sa_handler = on_stop };
+
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	buf = malloc(size);
 	memset(buf, 0, size); /* pre-faulted, as siprof's are */
 	for (int i = 0; i < ntids; i++)
@@ -105,11 +123,12 @@ main(int argc, char **argv)
 	period = (uint64_t)(1e9 / rate);
 	deadline = now_ns();
 	stop_at = deadline + (uint64_t)(seconds * 1e9);
-	while (deadline < stop_at) {
+	while (deadline < stop_at && !stop) {
 		struct timespec ts = { (time_t)(deadline / 1000000000u),
 				       (long)(deadline % 1000000000u) };
 
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0 && stop)
+			break;
 		for (int i = 0; i < ntids; i++) {
 			struct user_regs_struct regs;
 			struct iovec local, remote;
