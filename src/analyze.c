@@ -157,7 +157,8 @@ analyze_functions(const struct profile *p, const struct selection *sel, bool by_
 		free(e);
 	}
 	out->n = n;
-	qsort(out->funcs, n, sizeof *out->funcs, sort_total ? cmp_total : cmp_self);
+	if (n > 1)
+		qsort(out->funcs, n, sizeof *out->funcs, sort_total ? cmp_total : cmp_self);
 	free(entries);
 	free(frames);
 	hashmap_release(&index);

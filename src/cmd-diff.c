@@ -237,7 +237,8 @@ cmd_diff(int argc, char **argv)
 	collect(&base, &o.sel, false, &index, &rows, &n, &cap);
 	collect(&new, &o.sel, true, &index, &rows, &n, &cap);
 	sort_by_total = o.sort_total;
-	qsort(rows, n, sizeof *rows, cmp_change);
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, cmp_change);
 
 	if (o.json) {
 		json_t *arr = json_array();

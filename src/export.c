@@ -87,7 +87,8 @@ export_folded(FILE *f, const struct profile *p, const struct selection *sel,
 		}
 		r->count += s->count;
 	}
-	qsort(rows, n, sizeof *rows, cmp_rows);
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, cmp_rows);
 	for (size_t i = 0; i < n; i++) {
 		size_t depth = stack_frames(p, rows[i].stack, frames, MAX_DEPTH);
 		bool first = true;

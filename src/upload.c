@@ -587,7 +587,8 @@ upload_run(const struct upload_opts *o, const struct session_data *d, struct upl
 		}
 	}
 	closedir(dir);
-	qsort(ids, n, sizeof *ids, cmp_str);
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_str);
 	c = curl_easy_init();
 	if (c == NULL)
 		fatal("cannot start libcurl");
