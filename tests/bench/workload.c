@@ -54,10 +54,14 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static atomic_int n_announced;
+
+/* A busy thread is running: its id goes in the ready line. */
 static void
 announce(void)
 {
-	tids[atomic_fetch_add(&running, 1)] = (pid_t)syscall(SYS_gettid);
+	tids[atomic_fetch_add(&n_announced, 1)] = (pid_t)syscall(SYS_gettid);
+	atomic_fetch_add(&running, 1);
 }
 
 /* A unit of work, three calls deep so that stacks have some shape. */
