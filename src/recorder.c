@@ -231,7 +231,7 @@ consume(struct recorder *r, struct sample_item *it)
 		if (it->snap != NULL)
 			sampler_recycle(r->sampler, it->snap);
 		it->snap = NULL;
-		r->unwind_failures++;
+		r->unwind_failures += it->count;
 		return;
 	}
 	if (it->exec_gen != r->exec_gen) {
@@ -260,7 +260,7 @@ consume(struct recorder *r, struct sample_item *it)
 		hashmap_put(&r->last_stack, (uint64_t)it->tid, (void *)(uintptr_t)(stack + 1));
 	}
 	profile_add(&r->prof, bucket, (uint32_t)it->tid, stack, (enum sample_class)it->cls,
-		    it->sysnr, 1);
+		    it->sysnr, it->count);
 }
 
 static bool

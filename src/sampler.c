@@ -431,13 +431,20 @@ update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap)
 /* A sample of st for the consumer: a snapshot to unwind, or (snap NULL)
  * the thread's previous stack counted again. */
 static void
+emit_n(struct sample_item *it, const struct sthread *st, uint64_t t_ns, unsigned exec_gen,
+       struct snapshot *snap, uint32_t count)
+{
+	*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
+				    .sysnr = st->sysnr, .reuse = snap == NULL, .count = count,
+				    .exec_gen = exec_gen, .snap = snap };
+	memcpy(it->comm, st->comm, sizeof it->comm);
+}
+
+static void
 emit(struct sample_item *it, const struct sthread *st, uint64_t t_ns, unsigned exec_gen,
      struct snapshot *snap)
 {
-	*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
-				    .sysnr = st->sysnr, .reuse = snap == NULL,
-				    .exec_gen = exec_gen, .snap = snap };
-	memcpy(it->comm, st->comm, sizeof it->comm);
+	emit_n(it, st, t_ns, exec_gen, snap, 1);
 }
 
 /* One tick over every thread. */
@@ -482,8 +489,9 @@ out_item(struct tick_out *o)
 static void
 emit_skipped(struct sthread *st, uint64_t t_ns, struct tick_out *o)
 {
-	for (; st->skipped > 0; st->skipped--)
-		emit(out_item(o), st, t_ns, o->gen, NULL);
+	if (st->skipped > 0)
+		emit_n(out_item(o), st, t_ns, o->gen, NULL, st->skipped);
+	st->skipped = 0;
 }
 
 /* What happens to a snapshot once it is over: emitted, or counted and
@@ -608,7 +616,8 @@ out_flush(struct sampler *s, struct tick_out *o, bool tick)
 	settle(s, o->stopped, o->nstopped);
 	pthread_mutex_lock(&s->lock);
 	s->stats.ticks += tick;
-	s->stats.samples += o->nitems;
+	for (size_t i = 0; i < o->nitems; i++)
+		s->stats.samples += o->items[i].count;
 	s->stats.reused += o->d.reused;
 	s->stats.stops += o->d.stops;
 	s->stats.nonstop += o->d.nonstop;
@@ -704,8 +713,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		/* Blocked, and not run since its last sample: the same stack,
 		 * untouched, for this tick and those owed. */
 		if (unmoved(st)) {
-			for (unsigned k = 0; k <= st->owed; k++)
-				emit(out_item(&o), st, t_ns, o.gen, NULL);
+			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed + 1);
 			o.d.reused += st->owed + 1;
 			st->owed = 0;
 			st->idle_streak++;
@@ -714,8 +722,9 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		}
 		/* It ran at some point since the last check: until then it was
 		 * where it was, which is all that is known of the ticks owed. */
-		for (; st->owed > 0; st->owed--)
-			emit(out_item(&o), st, t_ns, o.gen, NULL);
+		if (st->owed > 0)
+			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+		st->owed = 0;
 		st->idle_streak = 0;
 		todo[ntodo++] = st;
 	}

@@ -56,6 +56,7 @@ struct sample_item {
 	uint8_t cls;
 	int16_t sysnr;
 	bool reuse;        /* count this thread's previous stack again */
+	uint32_t count;    /* samples this item stands for (ticks) */
 	unsigned exec_gen; /* the tracer's exec generation at the sample */
 	struct snapshot *snap; /* !reuse: unwind it, then sampler_recycle it */
 	char comm[PROCFS_COMM_MAX];

@@ -325,18 +325,21 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	}
 }
 
-static void
+/* Read every SIGCHLD queued on the signalfd; whether there was any. */
+static bool
 drain_sigfd(struct tracer *t)
 {
 	struct signalfd_siginfo si[8];
+	bool any = false;
 
 	while (read(t->sigfd, si, sizeof si) > 0)
-		;
+		any = true;
+	return any;
 }
 
 /* Collect every pending wait status without blocking. */
 static void
-reap(struct tracer *t)
+reap_all(struct tracer *t)
 {
 	int status;
 	pid_t tid;
@@ -349,6 +352,17 @@ reap(struct tracer *t)
 	}
 }
 
+/* The same, only when a SIGCHLD said there is something: waitpid(-1)
+ * looks at every tracee, which for a process with hundreds of threads
+ * costs more than the rest of a tick. The signal is drained before the
+ * statuses are collected, so one that arrives meanwhile is seen next time. */
+static void
+reap(struct tracer *t)
+{
+	if (drain_sigfd(t))
+		reap_all(t);
+}
+
 bool
 tracer_poll(struct tracer *t, uint64_t timeout_ns)
 {
@@ -359,8 +373,7 @@ tracer_poll(struct tracer *t, uint64_t timeout_ns)
 	if (timeout_ns > 0 && signals_stop_requested() == 0) {
 		ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
 		ts.tv_nsec = (long)(timeout_ns % 1000000000u);
-		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
-			drain_sigfd(t);
+		ppoll(&pfd, 1, &ts, signals_wait_mask());
 		reap(t);
 	}
 	return signals_stop_requested() == 0;
@@ -536,7 +549,7 @@ tracer_attach(struct tracer *t, pid_t pid, char **cause)
 		added = seize_new(t, comm, &st, cause);
 		if (added < 0)
 			return st;
-		reap(t);
+		reap_all(t);
 	} while (added > 0);
 	if (t->threads.n == 0) {
 		set_cause(cause, "process %d (%s) exited", (int)pid, comm);
@@ -649,8 +662,7 @@ tracer_next_held(struct tracer *t, uint64_t deadline_ns, struct tracer_held *out
 			return 0;
 		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
 		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
-		if (ppoll(&pfd, 1, &ts, signals_wait_mask()) > 0)
-			drain_sigfd(t);
+		ppoll(&pfd, 1, &ts, signals_wait_mask());
 	}
 }
 
