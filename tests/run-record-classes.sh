@@ -30,10 +30,11 @@ for name, cls in want.items():
     t = names[name]
     top = max(t["classes"], key=t["classes"].get)
     assert top == cls, (name, t["classes"])
-# fsync is quick on a VM disk and the rest of the loop is CPU: disk must
-# be a clear share, not necessarily the largest.
+# How long fsync takes depends on the disk of the machine at that moment (on
+# these VMs from 3% to 27% of the samples of the syncer, run to run): disk must
+# be there, as more than a stray sample; which calls it is checked below.
 sync = names["syncer"]["classes"]
-assert sync.get("disk", 0) >= 0.15 * sum(sync.values()), sync
+assert sync.get("disk", 0) >= 5, sync
 assert sum(t["percent"] for t in doc) > 99.9 and sum(t["percent"] for t in doc) < 100.1
 '
 "$SIPROF" report --json --class cpu --thread spinner "$tmpdir/s.siprof" > "$tmpdir/cpu.json" ||
