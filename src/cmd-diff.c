@@ -1,14 +1,11 @@
 /* cmd-diff.c: siprof diff BASE NEW — which functions' shares changed. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -174,36 +171,20 @@ static int
 write_svg(const struct diff_opts *o, const struct session_data *base,
 	  const struct session_data *new)
 {
-	char *tmp = xasprintf("%s.tmp%ld", o->svg, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	const char *comm = session_meta(new, "comm");
 	char *title = xasprintf("%s: %s, %s against %s", comm ? comm : "?",
 				export_class_name(&o->sel), path_basename(o->new),
 				path_basename(o->base));
 	struct flame_opts fo = { .title = title };
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	bool ok;
+	struct cmd_output out;
+	int rc = EXIT_ERROR;
 
-	if (f == NULL) {
-		err_msg("cannot create '%s': %s", o->svg, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(tmp);
-		free(title);
-		return EXIT_ERROR;
+	if (cmd_output_open(&out, o->svg)) {
+		flame_write_diff_svg(out.f, base, &o->sel, new, &o->sel, &fo);
+		rc = cmd_output_close(&out);
 	}
-	flame_write_diff_svg(f, base, &o->sel, new, &o->sel, &fo);
-	ok = !ferror(f) && fflush(f) == 0 && fsync(fd) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (ok && rename(tmp, o->svg) != 0)
-		ok = false;
-	if (!ok) {
-		err_msg("cannot write '%s': %s", o->svg, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
 	free(title);
-	return ok ? EXIT_OK : EXIT_ERROR;
+	return rc;
 }
 
 int

@@ -1,13 +1,10 @@
 /* cmd-export.c: siprof export -f FORMAT [-o OUT] FILE */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -53,14 +50,14 @@ struct export_opts {
 static int
 parse(int argc, char **argv, struct export_opts *o)
 {
-	enum { OPT_SINCE = 256, OPT_UNTIL, OPT_BY_THREAD, OPT_BY_CLASS, OPT_ICICLE, OPT_TITLE };
+	enum { OPT_BY_THREAD = 256, OPT_BY_CLASS, OPT_ICICLE, OPT_TITLE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "since", required_argument, NULL, CMD_OPT_SINCE },
+		{ "until", required_argument, NULL, CMD_OPT_UNTIL },
 		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },
 		{ "by-class", no_argument, NULL, OPT_BY_CLASS },
 		{ "icicle", no_argument, NULL, OPT_ICICLE },
@@ -68,8 +65,7 @@ parse(int argc, char **argv, struct export_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long v;
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof *o);
 	selection_init(&o->sel);
@@ -89,24 +85,6 @@ parse(int argc, char **argv, struct export_opts *o)
 				return cmd_usage_error("export", "unknown format '%s' (pprof, folded, speedscope or svg)", optarg);
 			break;
 		case 'o': o->out = optarg; break;
-		case 'c':
-			if (cmd_opt_class("export", optarg, &o->sel.cls) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (parse_long(optarg, 1, INT32_MAX, &v))
-				o->sel.tid = (uint32_t)v;
-			else
-				o->sel.thread = optarg;
-			break;
-		case OPT_SINCE:
-			if (cmd_opt_time("export", "--since", optarg, &o->sel.since) != 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_UNTIL:
-			if (cmd_opt_time("export", "--until", optarg, &o->sel.until) != 0)
-				return EXIT_USAGE;
-			break;
 		case OPT_BY_THREAD: o->prefix.thread = true; break;
 		case OPT_BY_CLASS: o->prefix.cls = true; break;
 		case OPT_ICICLE: o->icicle = true; break;
@@ -115,7 +93,12 @@ parse(int argc, char **argv, struct export_opts *o)
 			cmd_print_usage(cmd_find("export"), 0);
 			return -1;
 		default:
-			return cmd_bad_option("export", ch, argv);
+			rc = cmd_opt_selection("export", ch, optarg, &o->sel);
+			if (rc == 0)
+				return cmd_bad_option("export", ch, argv);
+			if (rc != 1)
+				return rc;
+			break;
 		}
 	}
 	if (o->format == FMT_NONE)
@@ -131,65 +114,6 @@ parse(int argc, char **argv, struct export_opts *o)
 	if (o->out == NULL && (o->format == FMT_PPROF) && isatty(STDOUT_FILENO))
 		return cmd_usage_error("export", "pprof is binary: give -o FILE, or pipe it");
 	return 0;
-}
-
-/* Where the export goes: OUT.tmp, renamed over OUT when complete (a
- * reader never sees half a file), or standard output. */
-struct sink {
-	FILE *f;
-	char *tmp;
-	const char *out;
-};
-
-static bool
-sink_open(struct sink *k, const char *out)
-{
-	int fd;
-
-	k->out = out;
-	k->tmp = NULL;
-	if (out == NULL || strcmp(out, "-") == 0) {
-		k->f = stdout;
-		k->out = NULL;
-		return true;
-	}
-	k->tmp = xasprintf("%s.tmp%ld", out, (long)getpid());
-	fd = open(k->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (k->f = fdopen(fd, "w")) == NULL) {
-		err_msg("cannot create '%s': %s", out, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(k->tmp);
-		}
-		free(k->tmp);
-		return false;
-	}
-	return true;
-}
-
-static int
-sink_close(struct sink *k)
-{
-	int rc = EXIT_OK;
-
-	if (k->out == NULL)
-		return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
-	if (ferror(k->f) || fflush(k->f) != 0 || fsync(fileno(k->f)) != 0) {
-		err_msg("cannot write '%s': %s", k->out, strerror(errno));
-		rc = EXIT_ERROR;
-	}
-	if (fclose(k->f) != 0 && rc == EXIT_OK) {
-		err_msg("cannot write '%s': %s", k->out, strerror(errno));
-		rc = EXIT_ERROR;
-	}
-	if (rc == EXIT_OK && rename(k->tmp, k->out) != 0) {
-		err_msg("cannot create '%s': %s", k->out, strerror(errno));
-		rc = EXIT_ERROR;
-	}
-	if (rc != EXIT_OK)
-		unlink(k->tmp);
-	free(k->tmp);
-	return rc;
 }
 
 /* The selection's start and length in the session's clock. */
@@ -210,7 +134,7 @@ cmd_export(int argc, char **argv)
 {
 	struct export_opts o;
 	struct session_data d;
-	struct sink k;
+	struct cmd_output k;
 	char *cause = NULL;
 	int rc;
 
@@ -223,7 +147,7 @@ cmd_export(int argc, char **argv)
 		session_data_release(&d);
 		return EXIT_BADFILE;
 	}
-	if (!sink_open(&k, o.out)) {
+	if (!cmd_output_open(&k, o.out)) {
 		session_data_release(&d);
 		return EXIT_ERROR;
 	}
@@ -268,7 +192,7 @@ cmd_export(int argc, char **argv)
 	case FMT_NONE:
 		break;
 	}
-	rc = sink_close(&k);
+	rc = cmd_output_close(&k);
 	session_data_release(&d);
 	return rc;
 }

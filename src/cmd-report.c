@@ -57,8 +57,8 @@ struct report_opts {
 static int
 parse(int argc, char **argv, struct report_opts *o)
 {
-	enum { OPT_TREE = 256, OPT_FOLDED, OPT_THREADS, OPT_METRICS, OPT_SINCE, OPT_UNTIL,
-	       OPT_BY_LINE, OPT_SORT, OPT_MIN };
+	enum { OPT_TREE = 256, OPT_FOLDED, OPT_THREADS, OPT_METRICS, OPT_BY_LINE, OPT_SORT,
+	       OPT_MIN };
 	static const struct option longopts[] = {
 		{ "tree", no_argument, NULL, OPT_TREE },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
@@ -66,8 +66,8 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "metrics", no_argument, NULL, OPT_METRICS },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "since", required_argument, NULL, CMD_OPT_SINCE },
+		{ "until", required_argument, NULL, CMD_OPT_UNTIL },
 		{ "top", required_argument, NULL, 'n' },
 		{ "by-line", no_argument, NULL, OPT_BY_LINE },
 		{ "sort", required_argument, NULL, OPT_SORT },
@@ -76,7 +76,7 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch, views = 0;
+	int ch, rc, views = 0;
 	long v;
 	char *end;
 
@@ -91,24 +91,6 @@ parse(int argc, char **argv, struct report_opts *o)
 		case OPT_FOLDED: o->view = VIEW_FOLDED; views++; break;
 		case OPT_THREADS: o->view = VIEW_THREADS; views++; break;
 		case OPT_METRICS: o->view = VIEW_METRICS; views++; break;
-		case 'c':
-			if (cmd_opt_class("report", optarg, &o->sel.cls) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (parse_long(optarg, 1, INT32_MAX, &v))
-				o->sel.tid = (uint32_t)v;
-			else
-				o->sel.thread = optarg;
-			break;
-		case OPT_SINCE:
-			if (cmd_opt_time("report", "--since", optarg, &o->sel.since) != 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_UNTIL:
-			if (cmd_opt_time("report", "--until", optarg, &o->sel.until) != 0)
-				return EXIT_USAGE;
-			break;
 		case 'n':
 			if (!parse_long(optarg, 1, 1000000, &v))
 				return cmd_usage_error("report", "--top takes a number from 1, not '%s'", optarg);
@@ -134,7 +116,12 @@ parse(int argc, char **argv, struct report_opts *o)
 			fputs(cmd_report_usage, stdout);
 			return -1;
 		default:
-			return cmd_bad_option("report", ch, argv);
+			rc = cmd_opt_selection("report", ch, optarg, &o->sel);
+			if (rc == 0)
+				return cmd_bad_option("report", ch, argv);
+			if (rc != 1)
+				return rc;
+			break;
 		}
 	}
 	if (views > 1)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
 enum {
@@ -53,6 +54,26 @@ int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
 int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
 int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
 int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
+/* Output to a file, written as FILE.tmpPID (mode 0600), fsynced and
+ * renamed over FILE when complete, so that no reader sees half of it; or
+ * to standard output for NULL or "-". open returns 0 after a message;
+ * close returns the exit code. */
+struct cmd_output {
+	FILE *f;
+	char *tmp;
+	const char *out;
+};
+int cmd_output_open(struct cmd_output *k, const char *out);
+int cmd_output_close(struct cmd_output *k);
+
+/* The selection options of report and export: -c CLASS, -T TID|NAME, and
+ * the long options --since (CMD_OPT_SINCE) and --until (CMD_OPT_UNTIL).
+ * Returns 1 when ch was one of them (sel set), 0 when it was not, or
+ * EXIT_USAGE after a message. */
+enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL };
+struct selection;
+int cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel);
+
 /* A class name, or "wall" (-1: every class). */
 int cmd_opt_class(const char *cmd, const char *arg, int *cls);
 /* A time from the start of a session: 30, 30s, 2m, 1h; opt names the option. */

@@ -681,13 +681,13 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
      uint64_t deadline_ns)
 {
 	struct tick_out o = { .t = t, .gen = tracer_exec_generation(t) };
-	struct sthread **todo;
+	struct sthread **to_stop;
 	const pid_t *tids;
-	size_t n, ntodo = 0, next = 0;
+	size_t n, nto_stop = 0, next = 0;
 	bool ending = false;
 
 	tids = tracer_threads(t, &n);
-	todo = xcalloc(n ? n : 1, sizeof *todo);
+	to_stop = xcalloc(n ? n : 1, sizeof *to_stop);
 	for (size_t i = 0; i < n; i++) {
 		struct sthread *st = thread_state(s, threads, tids[i]);
 
@@ -726,11 +726,11 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
 		st->owed = 0;
 		st->idle_streak = 0;
-		todo[ntodo++] = st;
+		to_stop[nto_stop++] = st;
 	}
-	while (!ending && next < ntodo) {
-		while (f->nblocked < MAX_BLOCKED_IN_FLIGHT && next < ntodo) {
-			struct sthread *st = todo[next++];
+	while (!ending && next < nto_stop) {
+		while (f->nblocked < MAX_BLOCKED_IN_FLIGHT && next < nto_stop) {
+			struct sthread *st = to_stop[next++];
 			struct snapshot *snap = pool_get(s);
 			int r;
 
@@ -749,16 +749,16 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			f->nblocked += snap->stat.state != 'R';
 			st->in_flight = true;
 		}
-		if (next < ntodo) {
+		if (next < nto_stop) {
 			ending = !flight_collect(s, maps, f, deadline_ns, true, &o);
 			if (now_ns() >= deadline_ns)
 				break;
 		}
 	}
-	o.d.late += ntodo - next; /* the tick ran out of time for them */
+	o.d.late += nto_stop - next; /* the tick ran out of time for them */
 	if (!ending)
 		ending = !flight_collect(s, maps, f, deadline_ns, false, &o);
-	free(todo);
+	free(to_stop);
 	out_flush(s, &o, true);
 	return !ending;
 }

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "analyze.h"
 #include "classes.h"
 #include "signals.h"
 #include "tracer.h"
@@ -112,6 +115,80 @@ cmd_bad_option(const char *cmd, int ch, char **argv)
 	if (ch == ':')
 		return cmd_usage_error(cmd, "%s needs a value", name);
 	return cmd_usage_error(cmd, "unknown option '%s'", name);
+}
+
+int
+cmd_output_open(struct cmd_output *k, const char *out)
+{
+	int fd;
+
+	k->out = out;
+	k->tmp = NULL;
+	if (out == NULL || strcmp(out, "-") == 0) {
+		k->f = stdout;
+		k->out = NULL;
+		return 1;
+	}
+	k->tmp = xasprintf("%s.tmp%ld", out, (long)getpid());
+	fd = open(k->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (k->f = fdopen(fd, "w")) == NULL) {
+		err_msg("cannot create '%s': %s", out, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(k->tmp);
+		}
+		free(k->tmp);
+		return 0;
+	}
+	return 1;
+}
+
+int
+cmd_output_close(struct cmd_output *k)
+{
+	int rc = EXIT_OK;
+
+	if (k->out == NULL)
+		return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
+	if (ferror(k->f) || fflush(k->f) != 0 || fsync(fileno(k->f)) != 0) {
+		err_msg("cannot write '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (fclose(k->f) != 0 && rc == EXIT_OK) {
+		err_msg("cannot write '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (rc == EXIT_OK && rename(k->tmp, k->out) != 0) {
+		err_msg("cannot create '%s': %s", k->out, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (rc != EXIT_OK)
+		unlink(k->tmp);
+	free(k->tmp);
+	return rc;
+}
+
+int
+cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel)
+{
+	long v;
+
+	switch (ch) {
+	case 'c':
+		return cmd_opt_class(cmd, arg, &sel->cls) != 0 ? EXIT_USAGE : 1;
+	case 'T':
+		if (parse_long(arg, 1, INT32_MAX, &v))
+			sel->tid = (uint32_t)v;
+		else
+			sel->thread = arg;
+		return 1;
+	case CMD_OPT_SINCE:
+		return cmd_opt_time(cmd, "--since", arg, &sel->since) != 0 ? EXIT_USAGE : 1;
+	case CMD_OPT_UNTIL:
+		return cmd_opt_time(cmd, "--until", arg, &sel->until) != 0 ? EXIT_USAGE : 1;
+	default:
+		return 0;
+	}
 }
 
 int
