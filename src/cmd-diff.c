@@ -40,7 +40,7 @@ struct diff_opts {
 };
 
 struct fdiff {
-	char *name;
+	const char *name; /* owned by the set of names */
 	double base_self, base_total, new_self, new_total; /* percent */
 };
 
@@ -96,22 +96,10 @@ parse(int argc, char **argv, struct diff_opts *o)
 	return 0;
 }
 
-static uint64_t
-hash_text(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
 /* Fold one session's functions into the table, by name. */
 static void
 collect(const struct session_data *d, const struct selection *sel, bool is_new,
-	struct hashmap *index, struct fdiff **rows, size_t *n, size_t *cap)
+	struct strset *names, struct fdiff **rows, size_t *cap)
 {
 	struct func_table ft;
 
@@ -121,25 +109,16 @@ collect(const struct session_data *d, const struct selection *sel, bool is_new,
 		const char *name = profile_str(&d->prof, f->function);
 		double self = 100.0 * (double)f->self / (double)ft.total;
 		double total = 100.0 * (double)f->total / (double)ft.total;
-		struct fdiff *r = NULL;
-		uint64_t h;
-		void *v;
+		bool added;
+		size_t id = strset_add(names, *name ? name : "[unknown]", &added);
+		struct fdiff *r;
 
-		if (*name == '\0')
-			name = "[unknown]";
-		for (h = hash_text(name); (v = hashmap_get(index, h)) != NULL; h = h + 1 ? h + 1 : 1) {
-			if (strcmp((*rows)[(uintptr_t)v - 1].name, name) == 0) {
-				r = &(*rows)[(uintptr_t)v - 1];
-				break;
-			}
+		if (added) {
+			GROW(*rows, *cap, id + 1);
+			memset(&(*rows)[id], 0, sizeof **rows);
+			(*rows)[id].name = names->strs[id];
 		}
-		if (r == NULL) {
-			GROW(*rows, *cap, *n + 1);
-			r = &(*rows)[*n];
-			memset(r, 0, sizeof *r);
-			r->name = xstrdup(name);
-			hashmap_put(index, h, (void *)(uintptr_t)++*n);
-		}
+		r = &(*rows)[id];
 		/* One function name may be several functions (static ones in
 		 * different files): their shares add up. */
 		if (is_new) {
@@ -192,7 +171,7 @@ cmd_diff(int argc, char **argv)
 {
 	struct diff_opts o;
 	struct session_data base, new;
-	struct hashmap index;
+	struct strset names;
 	struct fdiff *rows = NULL;
 	size_t n = 0, cap = 0;
 	char *cause = NULL;
@@ -214,9 +193,10 @@ cmd_diff(int argc, char **argv)
 		session_data_release(&new);
 		return EXIT_BADFILE;
 	}
-	hashmap_init(&index);
-	collect(&base, &o.sel, false, &index, &rows, &n, &cap);
-	collect(&new, &o.sel, true, &index, &rows, &n, &cap);
+	strset_init(&names);
+	collect(&base, &o.sel, false, &names, &rows, &cap);
+	collect(&new, &o.sel, true, &names, &rows, &cap);
+	n = names.n;
 	sort_by_total = o.sort_total;
 	if (n > 1)
 		qsort(rows, n, sizeof *rows, cmp_change);
@@ -251,10 +231,8 @@ cmd_diff(int argc, char **argv)
 	rc = cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
 	if (rc == EXIT_OK && o.svg != NULL)
 		rc = write_svg(&o, &base, &new);
-	for (size_t i = 0; i < n; i++)
-		free(rows[i].name);
 	free(rows);
-	hashmap_release(&index);
+	strset_release(&names);
 	session_data_release(&base);
 	session_data_release(&new);
 	return rc;

@@ -30,9 +30,7 @@ struct ftree {
 	struct fnode *nodes; /* [0] is the root (all samples) */
 	size_t n, cap;
 	struct hashmap kids; /* (parent << 32 | name) -> node */
-	char **names;
-	size_t n_names, cap_names;
-	struct hashmap name_index; /* hash of the text (probed) -> index + 1 */
+	struct strset names;
 };
 
 static void
@@ -40,7 +38,7 @@ ftree_init(struct ftree *t)
 {
 	memset(t, 0, sizeof *t);
 	hashmap_init(&t->kids);
-	hashmap_init(&t->name_index);
+	strset_init(&t->names);
 	GROW(t->nodes, t->cap, 1);
 	t->nodes[0] = (struct fnode){ .base_share = -1 };
 	t->n = 1;
@@ -49,31 +47,15 @@ ftree_init(struct ftree *t)
 static void
 ftree_release(struct ftree *t)
 {
-	for (size_t i = 0; i < t->n_names; i++)
-		free(t->names[i]);
-	free(t->names);
+	strset_release(&t->names);
 	free(t->nodes);
 	hashmap_release(&t->kids);
-	hashmap_release(&t->name_index);
 }
 
 static uint32_t
 ftree_name(struct ftree *t, const char *text)
 {
-	uint64_t h = 1469598103934665603ull;
-	void *v;
-
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ull;
-	}
-	for (h = h ? h : 1; (v = hashmap_get(&t->name_index, h)) != NULL; h = h + 1 ? h + 1 : 1)
-		if (strcmp(t->names[(uintptr_t)v - 1], text) == 0)
-			return (uint32_t)(uintptr_t)v - 1;
-	GROW(t->names, t->cap_names, t->n_names + 1);
-	t->names[t->n_names++] = xstrdup(text);
-	hashmap_put(&t->name_index, h, (void *)(uintptr_t)t->n_names);
-	return (uint32_t)t->n_names - 1;
+	return (uint32_t)strset_add(&t->names, text, NULL);
 }
 
 static uint32_t
@@ -143,20 +125,10 @@ ftree_compare(struct ftree *t, uint32_t at, const struct ftree *base, uint32_t b
 
 		if (in_base) {
 			/* Names differ between the trees: look the text up. */
-			const char *text = t->names[t->nodes[c].name];
-			uint64_t h = 1469598103934665603ull;
-			void *v;
+			long name = strset_find(&base->names, t->names.strs[t->nodes[c].name]);
 
-			for (const unsigned char *ch = (const unsigned char *)text; *ch; ch++) {
-				h ^= *ch;
-				h *= 1099511628211ull;
-			}
-			for (h = h ? h : 1; (v = hashmap_get(&base->name_index, h)) != NULL;
-			     h = h + 1 ? h + 1 : 1)
-				if (strcmp(base->names[(uintptr_t)v - 1], text) == 0)
-					break;
-			if (v != NULL) {
-				uint64_t key = (uint64_t)base_at << 32 | ((uint32_t)(uintptr_t)v - 1);
+			if (name >= 0) {
+				uint64_t key = (uint64_t)base_at << 32 | (uint32_t)name;
 
 				bc = (uint32_t)(uintptr_t)hashmap_get(&base->kids, key + 1);
 			}
@@ -186,18 +158,6 @@ xml_text(FILE *f, const char *s, size_t max)
 	}
 }
 
-static uint32_t
-hash_name(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static void
 color(const struct ftree *t, const struct fnode *n, bool diff, char *buf, size_t len)
 {
@@ -214,7 +174,8 @@ color(const struct ftree *t, const struct fnode *n, bool diff, char *buf, size_t
 		return;
 	}
 	{
-		uint32_t h = hash_name(t->names[n->name]);
+		const char *name = t->names.strs[n->name];
+		uint32_t h = (uint32_t)hash_bytes(name, strlen(name), 0);
 
 		snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (h & 0xff) * 50 / 255,
 			 (h >> 8 & 0xff) * 230 / 255, (h >> 16 & 0xff) * 55 / 255);
@@ -251,7 +212,7 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 	double total = (double)l->t->nodes[0].value;
 	double px = MARGIN + (double)x / total * WIDTH, w = (double)n->value / total * WIDTH;
 	int y = l->icicle ? HEADER + depth * FRAME_H : l->height - FOOTER - (depth + 1) * FRAME_H;
-	const char *name = at == 0 ? "all" : l->t->names[n->name];
+	const char *name = at == 0 ? "all" : l->t->names.strs[n->name];
 	char fill[48];
 	uint64_t cx = x;
 

@@ -4,6 +4,7 @@
 #include "hashmap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -120,4 +121,70 @@ hashmap_next(const struct hashmap *h, size_t *iter, uint64_t *key, void **value)
 		}
 	}
 	return false;
+}
+
+uint64_t
+hash_bytes(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *b = data;
+	uint64_t h = 1469598103934665603ull ^ seed;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return hash_mix(h);
+}
+
+void
+strset_init(struct strset *t)
+{
+	memset(t, 0, sizeof *t);
+	hashmap_init(&t->index);
+}
+
+void
+strset_release(struct strset *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->strs[i]);
+	free(t->strs);
+	hashmap_release(&t->index);
+	memset(t, 0, sizeof *t);
+}
+
+/* The probe for s: stops at its slot, or at the free hash where it goes. */
+static uint64_t
+strset_probe(const struct strset *t, const char *s, void **found)
+{
+	uint64_t h = hash_bytes(s, strlen(s), 0);
+
+	for (;; h = hash_mix(h + 1)) {
+		*found = hashmap_get(&t->index, h);
+		if (*found == NULL || strcmp(t->strs[(uintptr_t)*found - 1], s) == 0)
+			return h;
+	}
+}
+
+size_t
+strset_add(struct strset *t, const char *s, bool *added)
+{
+	void *v;
+	uint64_t h = strset_probe(t, s, &v);
+
+	if (added != NULL)
+		*added = v == NULL;
+	if (v != NULL)
+		return (size_t)(uintptr_t)v - 1;
+	GROW(t->strs, t->cap, t->n + 1);
+	t->strs[t->n++] = xstrdup(s);
+	hashmap_put(&t->index, h, (void *)(uintptr_t)t->n);
+	return t->n - 1;
+}
+
+long
+strset_find(const struct strset *t, const char *s)
+{
+	void *v;
+
+	strset_probe(t, s, &v);
+	return v != NULL ? (long)(uintptr_t)v - 1 : -1;
 }

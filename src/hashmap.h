@@ -39,4 +39,22 @@ hash_mix(uint64_t x)
 	return x;
 }
 
+/* A hash of n bytes (FNV-1a, mixed). */
+uint64_t hash_bytes(const void *data, size_t n, uint64_t seed);
+
+/* A set of strings, each with a dense id (0, 1, ... in order of first
+ * appearance), owning copies of them. */
+struct strset {
+	struct hashmap index; /* hash (probed on collision) -> id + 1 */
+	char **strs;
+	size_t n, cap;
+};
+
+void strset_init(struct strset *t);
+void strset_release(struct strset *t);
+/* The id of s, adding a copy when it is new (*added says so; may be NULL). */
+size_t strset_add(struct strset *t, const char *s, bool *added);
+/* The id of s, or -1 when it is not in the set. */
+long strset_find(const struct strset *t, const char *s);
+
 #endif

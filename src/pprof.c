@@ -106,31 +106,20 @@ enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FI
 /* ---- the encoder's tables ---- */
 
 struct strtab {
-	struct pb out;        /* the string_table fields, in order */
-	struct hashmap index; /* hash of the text (probed) -> index + 1 */
-	char **texts;
-	size_t n, cap;
+	struct pb out;  /* the string_table fields, in order */
+	struct strset set;
 };
 
 /* The index of text in the string table, added on first use. */
 static int64_t
 str_text(struct strtab *t, const char *text)
 {
-	uint64_t h = 1469598103934665603ull;
-	void *v;
+	bool added;
+	size_t id = strset_add(&t->set, text, &added);
 
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ull;
-	}
-	for (h = h ? h : 1; (v = hashmap_get(&t->index, h)) != NULL; h = h + 1 ? h + 1 : 1)
-		if (strcmp(t->texts[(uintptr_t)v - 1], text) == 0)
-			return (int64_t)(uintptr_t)v - 1;
-	GROW(t->texts, t->cap, t->n + 1);
-	t->texts[t->n++] = xstrdup(text);
-	hashmap_put(&t->index, h, (void *)(uintptr_t)t->n);
-	pb_bytes(&t->out, PROFILE_STRING_TABLE, text, strlen(text));
-	return (int64_t)t->n - 1;
+	if (added)
+		pb_bytes(&t->out, PROFILE_STRING_TABLE, text, strlen(text));
+	return (int64_t)id;
 }
 
 /* A profile string's index; 0 ("") for none. */
@@ -323,7 +312,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	int64_t k_tid, k_name;
 	struct pb all = { 0 };
 
-	hashmap_init(&e.strs.index);
+	strset_init(&e.strs.set);
 	hashmap_init(&e.functions);
 	hashmap_init(&e.locations);
 	hashmap_init(&agg_index);
@@ -399,14 +388,11 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	free(e.tmp2.buf);
 	free(e.fn.buf);
 	free(e.strs.out.buf);
-	for (size_t i = 0; i < e.strs.n; i++)
-		free(e.strs.texts[i]);
-	free(e.strs.texts);
+	strset_release(&e.strs.set);
 	free(all.buf);
 	free(aggs);
 	free(frames);
 	free(locs);
-	hashmap_release(&e.strs.index);
 	hashmap_release(&e.functions);
 	hashmap_release(&e.locations);
 	hashmap_release(&agg_index);

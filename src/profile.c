@@ -88,17 +88,6 @@ profile_release(struct profile *p)
 	memset(p, 0, sizeof *p);
 }
 
-static uint64_t
-hash_bytes(const void *data, size_t n, uint64_t seed)
-{
-	const unsigned char *b = data;
-	uint64_t h = 1469598103934665603ull ^ seed;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return hash_mix(h);
-}
-
 /* Hash-indexed interning with verification: the index maps a hash to an
  * id; a colliding different entry moves the probe to the next hash. */
 #define INTERN(p, index, hash, id_type, matches, make)                    \

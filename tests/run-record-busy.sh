@@ -6,13 +6,20 @@
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 WORKLOAD=$top_builddir/tests/bench/bench-workload
+# workload_ended NAME: the workload, told to quit, exited 0 (not killed).
+# (bash forgets a coprocess's pid once it ends: its status goes to a file.)
+workload_ended() {
+	wait_file "$tmpdir/$1.status"
+	[ "$(cat "$tmpdir/$1.status")" = 0 ] || fail "the $1 workload failed after the recording"
+}
 
 # 1 busy thread and 60 blocked in a condition wait (a futex: stopping them
 # is harmless, so they are stopped, once).
-coproc WL { exec "$WORKLOAD" idle 60; }
+coproc WL { "$WORKLOAD" idle 60; echo $? > "$tmpdir/idle.status"; }
 bg_pids="$bg_pids $WL_PID"
 read -r -u "${WL[0]}" ready pid busy || fail "the workload did not start"
 [ "$ready" = ready ] || fail "the workload did not start: $ready"
+bg_pids="$bg_pids $pid"
 "$SIPROF" record -q -o "$tmpdir/idle.siprof" -d 3 -p "$pid" || fail "record failed"
 assert_running "$pid"
 "$SIPROF" report --json "$tmpdir/idle.siprof" > "$tmpdir/idle.json"
@@ -34,13 +41,14 @@ assert len(idle) == 61, len(idle)
 assert counts[-1] - counts[0] <= 10, counts
 '
 echo quit >&"${WL[1]}"
-wait "$WL_PID" || fail "the workload failed after the recording"
+workload_ended idle
 
 # 6 busy threads on however many CPUs: no tick is lost waiting for a thread
 # to get a CPU, and the samples show the work.
-coproc WL { exec "$WORKLOAD" busy 6; }
+coproc WL { "$WORKLOAD" busy 6; echo $? > "$tmpdir/busy.status"; }
 bg_pids="$bg_pids $WL_PID"
 read -r -u "${WL[0]}" ready pid busy || fail "the workload did not start"
+bg_pids="$bg_pids $pid"
 "$SIPROF" record -q -o "$tmpdir/busy.siprof" -d 3 -p "$pid" || fail "record failed"
 assert_running "$pid"
 "$SIPROF" report --threads --json "$tmpdir/busy.siprof" > "$tmpdir/busy-threads.json"
@@ -59,4 +67,4 @@ assert top["function"] == "work_leaf", doc["functions"][:3]
 assert top["self_percent"] > 80, top
 '
 echo quit >&"${WL[1]}"
-wait "$WL_PID" || fail "the workload failed after the recording"
+workload_ended busy
