@@ -174,23 +174,15 @@ cmd_diff(int argc, char **argv)
 	struct strset names;
 	struct fdiff *rows = NULL;
 	size_t n = 0, cap = 0;
-	char *cause = NULL;
 	int rc;
 
 	rc = parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	if (session_load(o.base, &base, &cause) != SESSION_OK) {
-		err_msg("%s", cause);
-		free(cause);
-		session_data_release(&base);
+	if (cmd_load_session(o.base, &base) != EXIT_OK)
 		return EXIT_BADFILE;
-	}
-	if (session_load(o.new, &new, &cause) != SESSION_OK) {
-		err_msg("%s", cause);
-		free(cause);
+	if (cmd_load_session(o.new, &new) != EXIT_OK) {
 		session_data_release(&base);
-		session_data_release(&new);
 		return EXIT_BADFILE;
 	}
 	strset_init(&names);

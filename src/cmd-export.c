@@ -135,18 +135,13 @@ cmd_export(int argc, char **argv)
 	struct export_opts o;
 	struct session_data d;
 	struct cmd_output k;
-	char *cause = NULL;
 	int rc;
 
 	rc = parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	if (session_load(o.file, &d, &cause) != SESSION_OK) {
-		err_msg("%s", cause);
-		free(cause);
-		session_data_release(&d);
+	if (cmd_load_session(o.file, &d) != EXIT_OK)
 		return EXIT_BADFILE;
-	}
 	if (!cmd_output_open(&k, o.out)) {
 		session_data_release(&d);
 		return EXIT_ERROR;

@@ -636,18 +636,13 @@ cmd_report(int argc, char **argv)
 	struct report_opts o;
 	struct session_data d;
 	struct thread_table tt;
-	char *cause = NULL;
 	int rc;
 
 	rc = parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	if (session_load(o.file, &d, &cause) != SESSION_OK) {
-		err_msg("%s", cause);
-		free(cause);
-		session_data_release(&d);
+	if (cmd_load_session(o.file, &d) != EXIT_OK)
 		return EXIT_BADFILE;
-	}
 	switch (o.view) {
 	case VIEW_TREE:
 		report_tree(&d.prof, &o);

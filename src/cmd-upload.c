@@ -170,11 +170,7 @@ run(struct upload_cmd *o)
 		struct upload_result r;
 		bool have = o->n_files > 0;
 
-		if (have && session_load(o->files[i], &d, &cause) != SESSION_OK) {
-			err_msg("%s", cause);
-			free(cause);
-			cause = NULL;
-			session_data_release(&d);
+		if (have && cmd_load_session(o->files[i], &d) != EXIT_OK) {
 			rc = EXIT_BADFILE;
 			break;
 		}

@@ -54,6 +54,11 @@ int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
 int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
 int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
 int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
+/* Load a session file: EXIT_OK, or EXIT_BADFILE after the one-line
+ * message (d is then released). */
+struct session_data;
+int cmd_load_session(const char *path, struct session_data *d);
+
 /* Output to a file, written as FILE.tmpPID (mode 0600), fsynced and
  * renamed over FILE when complete, so that no reader sees half of it; or
  * to standard output for NULL or "-". open returns 0 after a message;

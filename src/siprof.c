@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "analyze.h"
+#include "session.h"
 #include "classes.h"
 #include "signals.h"
 #include "tracer.h"
@@ -115,6 +116,19 @@ cmd_bad_option(const char *cmd, int ch, char **argv)
 	if (ch == ':')
 		return cmd_usage_error(cmd, "%s needs a value", name);
 	return cmd_usage_error(cmd, "unknown option '%s'", name);
+}
+
+int
+cmd_load_session(const char *path, struct session_data *d)
+{
+	char *cause = NULL;
+
+	if (session_load(path, d, &cause) == SESSION_OK)
+		return EXIT_OK;
+	err_msg("%s", cause);
+	free(cause);
+	session_data_release(d);
+	return EXIT_BADFILE;
 }
 
 int
