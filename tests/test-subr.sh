@@ -166,3 +166,27 @@ doc = json.load(open(sys.argv[1]))
 $2
 " "$1" || fail "JSON check failed on $1: $2"
 }
+
+# need_attacker: set ATTACKER to an unprivileged user (created when missing)
+# for tests that play a hostile local user against root's siprof, and
+# SHARED to a world-writable sticky directory (like /tmp) inside tmpdir.
+# Skips where there is no root to attack or no user can be made.
+ATTACKER=siprof-attacker
+need_attacker() {
+	[ "$(id -u)" = 0 ] || skip "this test plays an unprivileged user against root's siprof: it needs root"
+	command -v setpriv > /dev/null || skip "setpriv (util-linux) is not installed"
+	if ! id -u "$ATTACKER" > /dev/null 2>&1; then
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$ATTACKER" 2> /dev/null ||
+			id -u "$ATTACKER" > /dev/null 2>&1 ||
+			skip "cannot create the unprivileged user $ATTACKER (useradd failed)"
+	fi
+	chmod 711 "$tmpdir"
+	SHARED="$tmpdir/shared"
+	mkdir -p "$SHARED"
+	chmod 1777 "$SHARED"
+}
+
+# as_attacker CMD [ARGS...]: run CMD as ATTACKER (see need_attacker).
+as_attacker() {
+	setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --clear-groups -- "$@"
+}
