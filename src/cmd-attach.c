@@ -12,6 +12,7 @@
 #include "live.h"
 #include "recorder.h"
 #include "signals.h"
+#include "text.h"
 #include "tracer.h"
 #include "tui.h"
 #include "util.h"
@@ -217,10 +218,10 @@ cmd_attach(int argc, char **argv)
 		sampler_get_stats(r.sampler, &st);
 		if (sampler_exit_status(r.sampler) >= 0)
 			fprintf(stderr, "siprof: process %d (%s) exited; %llu samples\n", (int)r.pid,
-				r.comm, (unsigned long long)st.samples);
+				text_safe(r.comm), (unsigned long long)st.samples);
 		else
 			fprintf(stderr, "siprof: detached from process %d (%s), which keeps running; "
-				"%llu samples%s%s\n", (int)r.pid, r.comm,
+				"%llu samples%s%s\n", (int)r.pid, text_safe(r.comm),
 				(unsigned long long)st.samples, o.rec.output ? ", recorded to " : "",
 				o.rec.output ? o.rec.output : "");
 	}

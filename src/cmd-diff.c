@@ -14,6 +14,7 @@
 #include "flame.h"
 #include "hashmap.h"
 #include "session.h"
+#include "text.h"
 #include "util.h"
 
 const char cmd_diff_usage[] =
@@ -198,7 +199,7 @@ cmd_diff(int argc, char **argv)
 
 		for (size_t i = 0; i < n && i < o.top; i++)
 			json_array_append_new(arr, json_pack(
-				"{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "function", rows[i].name,
+				"{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "function", text_utf8(rows[i].name),
 				"base_self_percent", rows[i].base_self, "new_self_percent", rows[i].new_self,
 				"self_change", rows[i].new_self - rows[i].base_self,
 				"base_total_percent", rows[i].base_total,
@@ -209,14 +210,15 @@ cmd_diff(int argc, char **argv)
 		json_decref(arr);
 	} else {
 		printf("%s: %s against %s (shares of all thread-samples)\n\n",
-		       export_class_name(&o.sel), o.new, o.base);
+		       export_class_name(&o.sel), text_safe(o.new), text_safe(o.base));
 		printf("%-25s %-25s\n", "       self share", "       total share");
 		printf("%7s %7s %9s  %7s %7s %9s  %s\n", "base", "new", "change", "base", "new",
 		       "change", "function");
 		for (size_t i = 0; i < n && i < o.top; i++)
 			printf("%6.1f%% %6.1f%% %+8.1f  %6.1f%% %6.1f%% %+8.1f  %s\n", rows[i].base_self,
 			       rows[i].new_self, rows[i].new_self - rows[i].base_self, rows[i].base_total,
-			       rows[i].new_total, rows[i].new_total - rows[i].base_total, rows[i].name);
+			       rows[i].new_total, rows[i].new_total - rows[i].base_total,
+			       text_safe(rows[i].name));
 		if (n == 0)
 			printf("  (no samples in either session)\n");
 	}

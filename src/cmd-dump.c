@@ -20,6 +20,7 @@
 #include "snapshot.h"
 #include "symbols.h"
 #include "syscalls.h"
+#include "text.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "util.h"
@@ -150,17 +151,17 @@ print_frame_text(size_t idx, uint64_t pc, const struct sym_result *r,
 	if (util_verbose)
 		printf("0x%016" PRIx64 " ", pc);
 	if (f->function != NULL)
-		fputs(f->function, stdout);
+		fputs(text_safe(f->function), stdout);
 	else if (r->module != NULL)
-		printf("%s+0x%" PRIx64, r->module->name, r->offset);
+		printf("%s+0x%" PRIx64, text_safe(r->module->name), r->offset);
 	else
 		printf("0x%" PRIx64, pc);
 	if (f->file != NULL && f->line > 0)
-		printf(" (%s:%d)", path_basename(f->file), f->line);
+		printf(" (%s:%d)", text_safe(path_basename(f->file)), f->line);
 	else if (f->file != NULL)
-		printf(" (%s)", path_basename(f->file));
+		printf(" (%s)", text_safe(path_basename(f->file)));
 	if (r->module != NULL)
-		printf(" [%s]", r->module->name);
+		printf(" [%s]", text_safe(r->module->name));
 	if (f->inlined)
 		fputs(" (inlined)", stdout);
 	putchar('\n');
@@ -174,7 +175,7 @@ print_thread_text(const struct snapshot *s, const struct unwind_result *u,
 	const char *in = blocked_in(s, buf, sizeof buf);
 	size_t idx = 0;
 
-	printf("thread %d \"%s\" %s", (int)s->tid, s->stat.comm, state_name(s->stat.state));
+	printf("thread %d \"%s\" %s", (int)s->tid, text_safe(s->stat.comm), state_name(s->stat.state));
 	if (in != NULL)
 		printf(" in %s", in);
 	if (s->how == SNAP_NONSTOP)
@@ -210,7 +211,7 @@ thread_json(const struct snapshot *s, const struct unwind_result *u, struct symb
 	size_t idx = 0;
 
 	json_object_set_new(t, "tid", json_integer(s->tid));
-	json_object_set_new(t, "name", json_string(s->stat.comm));
+	json_object_set_new(t, "name", json_string(text_utf8(s->stat.comm)));
 	json_object_set_new(t, "state", json_string(state_name(s->stat.state)));
 	json_object_set_new(t, "syscall", in ? json_string(in) : json_null());
 	json_object_set_new(t, "stopped", json_boolean(s->how == SNAP_STOPPED));
@@ -232,11 +233,11 @@ thread_json(const struct snapshot *s, const struct unwind_result *u, struct symb
 
 			json_object_set_new(fr, "index", json_integer((json_int_t)idx++));
 			json_object_set_new(fr, "pc", json_sprintf("0x%" PRIx64, u->pcs[i]));
-			json_object_set_new(fr, "function", f->function ? json_string(f->function) : json_null());
-			json_object_set_new(fr, "file", f->file ? json_string(f->file) : json_null());
+			json_object_set_new(fr, "function", f->function ? json_string(text_utf8(f->function)) : json_null());
+			json_object_set_new(fr, "file", f->file ? json_string(text_utf8(f->file)) : json_null());
 			json_object_set_new(fr, "line", f->line > 0 ? json_integer(f->line) : json_null());
 			json_object_set_new(fr, "inlined", json_boolean(f->inlined));
-			json_object_set_new(fr, "module", r->module ? json_string(r->module->path) : json_null());
+			json_object_set_new(fr, "module", r->module ? json_string(text_utf8(r->module->path)) : json_null());
 			json_object_set_new(fr, "build_id", r->module && r->module->build_id
 					    ? json_string(r->module->build_id) : json_null());
 			json_object_set_new(fr, "offset", json_sprintf("0x%" PRIx64, r->offset));
@@ -358,10 +359,10 @@ cmd_dump(int argc, char **argv)
 		root = json_object();
 		threads = json_array();
 		json_object_set_new(root, "pid", json_integer(pid));
-		json_object_set_new(root, "command", json_string(cap.comm));
+		json_object_set_new(root, "command", json_string(text_utf8(cap.comm)));
 		json_object_set_new(root, "unwinder", json_string(unwind_kind_name(opts.unwinder)));
 	} else {
-		printf("process %d (%s): %zu threads, unwinder %s\n\n", pid, cap.comm,
+		printf("process %d (%s): %zu threads, unwinder %s\n\n", pid, text_safe(cap.comm),
 		       cap.n, unwind_kind_name(opts.unwinder));
 	}
 	ur = xmalloc(sizeof *ur);

@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "recorder.h"
 #include "signals.h"
+#include "text.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -216,7 +217,7 @@ cmd_record(int argc, char **argv)
 	tty = !o.quiet && isatty(STDERR_FILENO);
 	if (!o.quiet)
 		fprintf(stderr, "siprof: recording process %d (%s) to %s; Ctrl-C ends\n",
-			(int)r.pid, r.comm, o.rec.output);
+			(int)r.pid, text_safe(r.comm), o.rec.output);
 	while (ok) {
 		if (!recorder_step(&r, 100, &cause)) {
 			ok = r.ended;

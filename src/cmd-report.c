@@ -14,6 +14,7 @@
 #include "export.h"
 #include "session.h"
 #include "syscalls.h"
+#include "text.h"
 #include "util.h"
 
 const char cmd_report_usage[] =
@@ -167,16 +168,16 @@ func_location(const struct profile *p, uint32_t file, int32_t line, char *buf, s
 	if (file == 0)
 		return "";
 	if (line > 0)
-		snprintf(buf, n, " (%s:%d)", path_basename(profile_str(p, file)), line);
+		snprintf(buf, n, " (%s:%d)", text_safe(path_basename(profile_str(p, file))), line);
 	else
-		snprintf(buf, n, " (%s)", path_basename(profile_str(p, file)));
+		snprintf(buf, n, " (%s)", text_safe(path_basename(profile_str(p, file))));
 	return buf;
 }
 
 static const char *
 module_name(const struct profile *p, uint32_t module)
 {
-	return module ? path_basename(profile_str(p, p->modules[module].path)) : "";
+	return module ? text_safe(path_basename(profile_str(p, p->modules[module].path))) : "";
 }
 
 /* ---- the default view ---- */
@@ -186,7 +187,7 @@ meta_or(const struct session_data *d, const char *key)
 {
 	const char *v = session_meta(d, key);
 
-	return v != NULL ? v : "?";
+	return v != NULL ? text_safe(v) : "?";
 }
 
 static void
@@ -195,15 +196,15 @@ print_context(const struct session_data *d, const char *file)
 	const char *v;
 	bool tags = false;
 
-	printf("session   %s (schema %s, siprof %s)\n", file,
-	       session_meta(d, "schema_version"),
+	printf("session   %s (schema %s, siprof %s)\n", text_safe(file),
+	       meta_or(d, "schema_version"),
 	       meta_or(d, "siprof_version"));
 	printf("process   %s %s: %s\n", meta_or(d, "pid"),
 	       meta_or(d, "comm"),
 	       meta_or(d, "command"));
 	if ((v = session_meta(d, "executable")) != NULL)
-		printf("binary    %s%s%s\n", v, session_meta(d, "build_id") ? " build-id " : "",
-		       session_meta(d, "build_id") ? session_meta(d, "build_id") : "");
+		printf("binary    %s%s%s\n", text_safe(v), session_meta(d, "build_id") ? " build-id " : "",
+		       session_meta(d, "build_id") ? meta_or(d, "build_id") : "");
 	printf("host      %s, kernel %s\n", meta_or(d, "host"),
 	       meta_or(d, "kernel"));
 	printf("time      %s .. %s (%.1f s), %s Hz, unwinder %s\n",
@@ -213,7 +214,8 @@ print_context(const struct session_data *d, const char *file)
 	for (size_t i = 0; i < d->n_meta; i++) {
 		if (strncmp(d->meta[i].key, "tag.", 4) != 0)
 			continue;
-		printf("%s%s=%s", tags ? " " : "tags      ", d->meta[i].key + 4, d->meta[i].value);
+		printf("%s%s=%s", tags ? " " : "tags      ", text_safe(d->meta[i].key + 4),
+		       text_safe(d->meta[i].value));
 		tags = true;
 	}
 	if (tags)
@@ -336,7 +338,7 @@ print_functions(const struct profile *p, const struct report_opts *o)
 
 		printf("%6.1f%% %6.1f%% %8llu %8llu  %s%s [%s]\n", pct(f->self, ft.total),
 		       pct(f->total, ft.total), (unsigned long long)f->self,
-		       (unsigned long long)f->total, profile_str(p, f->function),
+		       (unsigned long long)f->total, text_safe(profile_str(p, f->function)),
 		       func_location(p, f->file, f->line, loc, sizeof loc), module_name(p, f->module));
 	}
 	if (ft.n == 0)
@@ -355,10 +357,10 @@ functions_json(const struct profile *p, const struct report_opts *o)
 		const struct func_stat *f = &ft.funcs[i];
 
 		json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
-			"function", profile_str(p, f->function),
-			"file", f->file ? profile_str(p, f->file) : NULL,
+			"function", text_utf8(profile_str(p, f->function)),
+			"file", f->file ? text_utf8(profile_str(p, f->file)) : NULL,
 			"line", (int)f->line,
-			"module", f->module ? profile_str(p, p->modules[f->module].path) : NULL,
+			"module", f->module ? text_utf8(profile_str(p, p->modules[f->module].path)) : NULL,
 			"self", (json_int_t)f->self, "total", (json_int_t)f->total,
 			"self_percent", pct(f->self, ft.total), "total_percent", pct(f->total, ft.total)));
 	}
@@ -372,14 +374,17 @@ context_json(const struct session_data *d)
 	json_t *ctx = json_object(), *stats = json_object(), *tags = json_object();
 
 	for (size_t i = 0; i < d->n_meta; i++) {
+		const char *value = text_utf8(d->meta[i].value);
+
 		if (strncmp(d->meta[i].key, "tag.", 4) == 0)
-			json_object_set_new(tags, d->meta[i].key + 4, json_string(d->meta[i].value));
+			json_object_set_new(tags, text_utf8(d->meta[i].key + 4), json_string(value));
 		else
-			json_object_set_new(ctx, d->meta[i].key, json_string(d->meta[i].value));
+			json_object_set_new(ctx, text_utf8(d->meta[i].key), json_string(value));
 	}
 	json_object_set_new(ctx, "tags", tags);
 	for (size_t i = 0; i < d->n_stats; i++)
-		json_object_set_new(stats, d->stats[i].key, json_real(strtod(d->stats[i].value, NULL)));
+		json_object_set_new(stats, text_utf8(d->stats[i].key),
+				    json_real(strtod(d->stats[i].value, NULL)));
 	json_object_set_new(ctx, "stats", stats);
 	return ctx;
 }
@@ -407,7 +412,7 @@ print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t tot
 	uint64_t hidden_total = 0;
 
 	printf("%6.1f%% %6.1f%%  %*s%s%s [%s]\n", pct(n->total, total), pct(n->self, total),
-	       depth * 2, "", profile_str(p, n->function),
+	       depth * 2, "", text_safe(profile_str(p, n->function)),
 	       func_location(p, n->file, n->line, loc, sizeof loc), module_name(p, n->module));
 	for (size_t i = 0; i < n->n; i++) {
 		if (pct(n->children[i]->total, total) >= min_percent) {
@@ -427,9 +432,9 @@ static json_t *
 tree_json(const struct profile *p, const struct tree_node *n, uint64_t total, double min_percent)
 {
 	json_t *o = json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
-		"function", profile_str(p, n->function),
-		"file", n->file ? profile_str(p, n->file) : NULL, "line", (int)n->line,
-		"module", n->module ? profile_str(p, p->modules[n->module].path) : NULL,
+		"function", text_utf8(profile_str(p, n->function)),
+		"file", n->file ? text_utf8(profile_str(p, n->file)) : NULL, "line", (int)n->line,
+		"module", n->module ? text_utf8(profile_str(p, p->modules[n->module].path)) : NULL,
 		"total", (json_int_t)n->total, "self", (json_int_t)n->self,
 		"total_percent", pct(n->total, total), "self_percent", pct(n->self, total));
 	json_t *children = json_array();
@@ -494,7 +499,7 @@ report_threads(const struct profile *p, const struct report_opts *o)
 					json_object_set_new(cls, class_name((enum sample_class)c),
 							    json_integer((json_int_t)t->by_class[c]));
 			json_array_append_new(arr, json_pack("{s:i, s:s, s:I, s:f, s:o}",
-				"tid", (int)t->tid, "name", profile_thread_name(p, t->tid),
+				"tid", (int)t->tid, "name", text_utf8(profile_thread_name(p, t->tid)),
 				"samples", (json_int_t)t->total, "percent", pct(t->total, tt.total),
 				"classes", cls));
 		}
@@ -514,7 +519,7 @@ report_threads(const struct profile *p, const struct report_opts *o)
 	for (size_t i = 0; i < tt.n; i++) {
 		const struct thread_stat *t = &tt.threads[i];
 
-		printf("%8u  %-16s %8llu %5.1f%% ", t->tid, profile_thread_name(p, t->tid),
+		printf("%8u  %-16s %8llu %5.1f%% ", t->tid, text_safe(profile_thread_name(p, t->tid)),
 		       (unsigned long long)t->total, pct(t->total, tt.total));
 		for (int c = 0; c < CLASS_COUNT; c++) {
 			if (tt.by_class[c] == 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_DEPTH 4096
@@ -29,10 +30,11 @@ export_class_name(const struct selection *sel)
 static void
 put_name(FILE *f, const char *name)
 {
-	/* ';' separates frames and the last ' ' the count: keep them out of
-	 * names (a space inside a name is fine: the count is after the last). */
-	for (const char *c = name; *c != '\0'; c++)
-		putc(*c == ';' ? ':' : *c == '\n' ? ' ' : *c, f);
+	/* ';' separates frames and the last ' ' the count: keep ';' out of
+	 * names (a space inside a name is fine: the count is after the last),
+	 * and newlines and other controls escaped. */
+	for (const char *c = text_safe(name); *c != '\0'; c++)
+		putc(*c == ';' ? ':' : *c, f);
 }
 
 /* One row per (thread or 0, class or 0, stack). */
@@ -171,9 +173,10 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 				json_t *o = json_object();
 				const char *fn = profile_str(p, pf->function);
 
-				json_object_set_new(o, "name", json_string(*fn ? fn : "[unknown]"));
+				json_object_set_new(o, "name", json_string(*fn ? text_utf8(fn) : "[unknown]"));
 				if (pf->file) {
-					json_object_set_new(o, "file", json_string(profile_str(p, pf->file)));
+					json_object_set_new(o, "file",
+							    json_string(text_utf8(profile_str(p, pf->file))));
 					if (pf->line > 0)
 						json_object_set_new(o, "line", json_integer(pf->line));
 				}
@@ -194,7 +197,7 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 		snprintf(title, sizeof title, "%s (%u)", profile_thread_name(p, threads[i].tid),
 			 threads[i].tid);
 		json_object_set_new(prof, "type", json_string("sampled"));
-		json_object_set_new(prof, "name", json_string(title));
+		json_object_set_new(prof, "name", json_string(text_utf8(title)));
 		json_object_set_new(prof, "unit", json_string("nanoseconds"));
 		json_object_set_new(prof, "startValue", json_integer(0));
 		json_object_set_new(prof, "endValue", json_integer((json_int_t)threads[i].total));
@@ -207,7 +210,7 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 	json_object_set_new(shared, "frames", frames);
 	json_object_set_new(doc, "shared", shared);
 	json_object_set_new(doc, "profiles", profiles);
-	json_object_set_new(doc, "name", json_string(name));
+	json_object_set_new(doc, "name", json_string(text_utf8(name)));
 	json_object_set_new(doc, "activeProfileIndex", json_integer(0));
 	json_object_set_new(doc, "exporter", json_string("siprof " PACKAGE_VERSION));
 	hashmap_release(&frame_index);

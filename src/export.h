@@ -24,7 +24,8 @@ struct export_prefix {
 };
 
 /* Folded stacks to f, one line per distinct (prefix, stack), in stack
- * order. Frame names have ';' replaced by ':' and newlines by spaces. */
+ * order. Frame names are made safe as text_safe does, with ';' replaced
+ * by ':'. */
 void export_folded(FILE *f, const struct profile *p, const struct selection *sel,
 		   const struct export_prefix *prefix);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_DEPTH 4096
@@ -139,21 +140,38 @@ ftree_compare(struct ftree *t, uint32_t at, const struct ftree *base, uint32_t b
 
 /* ---- output ---- */
 
+/* Characters (not bytes) of s, which is valid UTF-8. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The first max characters of s as XML character data. Names are made
+ * safe as text_safe does first: XML allows neither invalid UTF-8 nor C0
+ * controls other than tab and newlines, not even as character references. */
 static void
 xml_text(FILE *f, const char *s, size_t max)
 {
 	size_t n = 0;
 
-	for (; *s != '\0' && n < max; s++, n++) {
+	for (s = text_safe(s); *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		/* Cut before a character, never inside one. */
+		if ((c & 0xc0) != 0x80 && n++ == max)
+			break;
 		switch (c) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '&': fputs("&amp;", f); break;
 		case '"': fputs("&quot;", f); break;
 		case '\'': fputs("&apos;", f); break;
-		default: putc(c < 0x20 ? '?' : c, f); break;
+		default: putc(c, f); break;
 		}
 	}
 }
@@ -235,7 +253,7 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 	if (w > 21) {
 		size_t chars = (size_t)((w - 6) / 7);
 
-		if (strlen(name) <= chars) {
+		if (utf8_chars(text_safe(name)) <= chars) {
 			xml_text(l->f, name, chars);
 		} else {
 			xml_text(l->f, name, chars - 2);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "text.h"
 #include "util.h"
 
 static const char *const window_names[WINDOW_COUNT] = { "last 5 s", "last 60 s", "since start" };
@@ -71,7 +72,7 @@ live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *war
 	sampler_get_stats(r->sampler, &st);
 	uptime(r->pid, up, sizeof up);
 	snprintf(buf, n, "pid %d %s  up %s  rate %g/%.1f Hz  samples %llu  held p50 %.0f us p99 %.0f us",
-		 (int)r->pid, r->comm, up, r->opts.sampler.rate_hz,
+		 (int)r->pid, text_safe(r->comm), up, r->opts.sampler.rate_hz,
 		 el > 0 ? (double)st.ticks / el : 0.0, (unsigned long long)st.samples,
 		 hold_hist_percentile(&st.held, 50), hold_hist_percentile(&st.held, 99));
 	*warn = false;
@@ -150,12 +151,12 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 
 		fprintf(f, "%6.1f%% %6.1f%%  %s", 100.0 * (double)fs->self / (double)ft.total,
 			100.0 * (double)fs->total / (double)ft.total,
-			profile_str(&r->prof, fs->function));
+			text_safe(profile_str(&r->prof, fs->function)));
 		if (*file != '\0')
-			fprintf(f, " (%s:%d)", path_basename(file), fs->line);
+			fprintf(f, " (%s:%d)", text_safe(path_basename(file)), fs->line);
 		if (fs->module != 0)
-			fprintf(f, " [%s]", path_basename(profile_str(&r->prof,
-								      r->prof.modules[fs->module].path)));
+			fprintf(f, " [%s]", text_safe(path_basename(profile_str(&r->prof,
+					    r->prof.modules[fs->module].path))));
 		fputc('\n', f);
 	}
 	if (ft.n == 0)

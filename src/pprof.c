@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "hashmap.h"
+#include "text.h"
 #include "util.h"
 
 /* ---- protobuf wire format ---- */
@@ -110,10 +111,12 @@ struct strtab {
 	struct strset set;
 };
 
-/* The index of text in the string table, added on first use. */
+/* The index of text in the string table, added on first use. Protobuf
+ * strings must be valid UTF-8 (readers reject the profile otherwise). */
 static int64_t
-str_text(struct strtab *t, const char *text)
+str_text(struct strtab *t, const char *raw)
 {
+	const char *text = text_utf8(raw);
 	bool added;
 	size_t id = strset_add(&t->set, text, &added);
 

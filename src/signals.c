@@ -27,12 +27,17 @@ on_stop(int sig)
 static void
 on_crash(int sig)
 {
-	static const char msg[] = "siprof: crashed; the target was detached and keeps running\n";
+	static const char crashed[] = "siprof: crashed; the target was detached and keeps running\n";
+	static const char killed[] = "siprof: killed by a signal; the target was detached and keeps running\n";
+	bool crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
 	struct sigaction sa;
 
 	if (crash_hook != NULL)
 		crash_hook();
-	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	if (crash)
+		(void)!write(STDERR_FILENO, crashed, sizeof crashed - 1);
+	else
+		(void)!write(STDERR_FILENO, killed, sizeof killed - 1);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigaction(sig, &sa, NULL);
@@ -43,7 +48,11 @@ void
 signals_init(void)
 {
 	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
-	static const int crashes[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	/* Every other signal that kills siprof and can be caught (Ctrl-\ is
+	 * SIGQUIT) must also give the terminal back. */
+	static const int crashes[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT, SIGSYS,
+				       SIGXCPU, SIGXFSZ, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
+				       SIGPROF, SIGPWR };
 	struct sigaction sa;
 	sigset_t block;
 

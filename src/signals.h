@@ -1,8 +1,9 @@
 /* signals.h: siprof's own signal handling.
  *
  * SIGINT, SIGTERM and SIGHUP ask siprof to stop (signals_stop_requested);
- * SIGPIPE is ignored so that writes report EPIPE; a crash runs the fatal hook
- * (the live view restores the terminal) and re-raises. SIGCHLD is blocked in
+ * SIGPIPE is ignored so that writes report EPIPE; a crash, SIGQUIT (Ctrl-\)
+ * or any other signal that would kill siprof runs the fatal hook (the live
+ * view restores the terminal) and re-raises. SIGCHLD is blocked in
  * every thread: the tracer reads it from a signalfd. Call signals_init from
  * main before any thread is created. */
 #ifndef SIPROF_SIGNALS_H
@@ -23,7 +24,8 @@ const sigset_t *signals_wait_mask(void);
 /* In a forked child about to exec: restore the signal mask and
  * dispositions siprof started with. */
 void signals_restore_for_exec(void);
-/* Run hook (async-signal-safe code only) before siprof dies of a crash. */
+/* Run hook (async-signal-safe code only) before siprof dies of a crash or
+ * another fatal signal. */
 void signals_set_crash_hook(void (*hook)(void));
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "hashmap.h"
 #include "signals.h"
+#include "text.h"
 #include "util.h"
 
 enum { C_HEAD = 1, C_WARN, C_SEL, C_TAB, C_MATCH, C_DIM };
@@ -60,11 +61,12 @@ struct tui {
 static struct termios saved_termios;
 static bool have_termios;
 
-/* Async-signal-safe: put the terminal back if siprof crashes. */
+/* Async-signal-safe: put the terminal back if siprof crashes or is killed
+ * (Ctrl-\). CAN first ends an escape sequence the signal cut short. */
 static void
 crash_restore(void)
 {
-	static const char reset[] = "\033[0m\033[?25h\033[?1049l\r\n";
+	static const char reset[] = "\030\033[0m\033[?25h\033[?1049l\r\n";
 
 	if (have_termios)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
@@ -75,6 +77,22 @@ static void
 fatal_restore(void)
 {
 	endwin();
+}
+
+/* Ctrl-S is a key here, not XOFF: with flow control on, it stops the
+ * terminal's output, the next refresh blocks and q is never read. Ctrl-C,
+ * Ctrl-Z and Ctrl-\ keep their signals (cbreak, not raw). ncurses keeps
+ * the mode as the program's own, and endwin restores the user's. */
+static void
+no_flow_control(void)
+{
+	struct termios tio;
+
+	if (tcgetattr(STDIN_FILENO, &tio) != 0)
+		return;
+	tio.c_iflag &= ~(tcflag_t)(IXON | IXOFF);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0)
+		def_prog_mode();
 }
 
 static uint64_t
@@ -248,14 +266,14 @@ format_function(const struct tui *t, uint32_t function, uint32_t file, int32_t l
 {
 	const struct profile *p = &t->r->prof;
 	const char *f = profile_str(p, file);
-	size_t len = (size_t)snprintf(buf, n, "%s", profile_str(p, function));
+	size_t len = (size_t)snprintf(buf, n, "%s", text_safe(profile_str(p, function)));
 
 	if (*f != '\0' && len < n)
 		len += (size_t)snprintf(buf + len, n - len, line > 0 ? " (%s:%d)" : " (%s)",
-					path_basename(f), line);
+					text_safe(path_basename(f)), line);
 	if (module != 0 && len < n)
 		snprintf(buf + len, n - len, " [%s]",
-			 path_basename(profile_str(p, p->modules[module].path)));
+			 text_safe(path_basename(profile_str(p, p->modules[module].path))));
 }
 
 static void
@@ -296,7 +314,7 @@ draw_header(struct tui *t)
 		x += (int)(strlen(spark_rss) / 3);
 		snprintf(line, sizeof line, "  threads %llu  window: %s  thread: %s%s  view: %s%s",
 			 (unsigned long long)m->m.threads, live_window_name(t->view.window),
-			 t->view.tid ? profile_thread_name(&t->r->prof, t->view.tid) : "all",
+			 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all",
 			 "", t->view.flat ? (t->view.by_line ? "lines" : "functions") : "tree",
 			 t->view.flat ? (t->view.sort_total ? " by total" : " by self") : "");
 		put(1, x, 0, line);
@@ -476,7 +494,7 @@ draw_threads(struct tui *t)
 			const struct thread_stat *s = &t->threads.threads[i - 2];
 
 			snprintf(line, sizeof line, "   %-8u %-20s %6.1f%%", s->tid,
-				 profile_thread_name(&t->r->prof, s->tid),
+				 text_safe(profile_thread_name(&t->r->prof, s->tid)),
 				 pct(s->by_class[CLASS_CPU], t->threads.by_class[CLASS_CPU]));
 			attr = t->pick == i - 1 ? selected : attr;
 		} else {
@@ -767,6 +785,7 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	}
 	cbreak();
 	noecho();
+	no_flow_control();
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	timeout(50);

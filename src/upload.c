@@ -20,6 +20,7 @@
 #include "export.h"
 #include "pprof.h"
 #include "signals.h"
+#include "text.h"
 #include "util.h"
 
 /* ---- credentials ---- */
@@ -462,7 +463,7 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
 		*retry_after_s = strtod(h->value, NULL);
 	server_message(&reply, msg, sizeof msg);
-	snprintf(err, errlen, "the server answered %ld%s%s", code, *msg ? ": " : "", msg);
+	snprintf(err, errlen, "the server answered %ld%s%s", code, *msg ? ": " : "", text_safe(msg));
 	return code == 429 || code >= 500 ? RETRY : FAILED;
 }
 

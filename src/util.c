@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 int util_verbose;
 static void (*fatal_hook)(void);
 
@@ -120,13 +122,16 @@ grow_array(void **items, size_t *cap, size_t need, size_t elsize)
 	*cap = n;
 }
 
+/* Messages name threads, modules and files of the target: escaped, so
+ * that none of them can send the terminal a control sequence. */
 static void
 vmsg(const char *prefix, const char *fmt, va_list ap)
 {
-	fputs("siprof: ", stderr);
-	fputs(prefix, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *raw = xvasprintf(fmt, ap), *msg = text_safe_dup(raw);
+
+	fprintf(stderr, "siprof: %s%s\n", prefix, msg);
+	free(msg);
+	free(raw);
 }
 
 void
