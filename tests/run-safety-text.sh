@@ -171,4 +171,46 @@ raw = open(f"{o}/pprof.raw", "rb").read().decode("utf-8")
 for tid, name in kernel.items():
     assert f"thread_id:[{tid}] thread_name:[{name}]" in raw, f"no label for {tid} {name!r}"
 EOF
+
+# ---- a server's error message: JSON, then raw bytes ----
+srv=$tmpdir/srv
+mkdir -p "$srv"
+python3 - "$srv" 2> "$srv/stderr" <<'EOF' &
+import json, os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+n = [0]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        n[0] += 1
+        if n[0] % 2:
+            body = json.dumps({"code": 3, "message": "\x1b]0;srv\x07bad\x1b[2J"}).encode()
+        else:
+            body = b"raw \x1b]0;srv\x07 \x9b2J \xff"
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+s = HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + "/port.tmp", "w").write(str(s.server_port))
+os.rename(sys.argv[1] + "/port.tmp", sys.argv[1] + "/port")
+s.serve_forever()
+EOF
+bg_pids="$bg_pids $!"
+wait_file "$srv/port"
+SIPROF_SPOOL_DIR=$tmpdir/spool "$SIPROF" upload --url "http://127.0.0.1:$(cat "$srv/port")" \
+	"$o/a.siprof" > "$o/upload" 2>&1
+[ $? = 8 ] || fail "upload against a refusing server did not exit 8: $(cat -v "$o/upload")"
+grep -qF 'the server answered 400: \x1b]0;srv\x07bad\x1b[2J' "$o/upload" ||
+	fail "the server's JSON message is not shown escaped: $(cat -v "$o/upload")"
+grep -qF 'the server answered 400: raw \x1b]0;srv\x07 '$'\xef\xbf\xbd''2J '$'\xef\xbf\xbd' "$o/upload" ||
+	fail "the server's raw message is not shown escaped: $(cat -v "$o/upload")"
+python3 - "$o/upload" <<'EOF' || fail "upload printed a control character: $(cat -v "$o/upload")"
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+EOF
 assert_running "$TARGET_PID"
