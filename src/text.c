@@ -72,9 +72,24 @@ utf8_decode(const unsigned char *s, uint32_t *cp, size_t *bad)
 static bool
 shown_escaped(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-	       cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfffe || cp == 0xffff;
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0xfffe || cp == 0xffff;
+}
+
+static size_t
+put_escape(char *out, uint32_t cp)
+{
+	switch (cp) {
+	case '\n':
+		return (size_t)sprintf(out, "\\n");
+	case '\t':
+		return (size_t)sprintf(out, "\\t");
+	case '\r':
+		return (size_t)sprintf(out, "\\r");
+	default:
+		return (size_t)sprintf(out, cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+	}
 }
 
 /* Write the converted s to out (4 bytes per byte of s at most, and a NUL)
@@ -99,14 +114,8 @@ convert(const char *s, bool escape, char *out)
 			continue;
 		}
 		if (escape && shown_escaped(cp)) {
-			if (out != NULL) {
-				if (cp == '\n' || cp == '\t' || cp == '\r')
-					out += sprintf(out, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
-				else if (cp < 0x80)
-					out += sprintf(out, "\\x%02x", (unsigned)cp);
-				else
-					out += sprintf(out, "\\u%04x", (unsigned)cp);
-			}
+			if (out != NULL)
+				out += put_escape(out, cp);
 			p += len;
 			changed = true;
 			continue;
