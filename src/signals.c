@@ -28,8 +28,10 @@ static void
 on_crash(int sig)
 {
 	static const char crashed[] = "siprof: crashed; the target was detached and keeps running\n";
-	static const char killed[] = "siprof: killed by a signal; the target was detached and keeps running\n";
-	bool crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
+	static const char killed[] =
+		"siprof: killed by a signal; any process it traced was detached and keeps running\n";
+	bool crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+		     sig == SIGABRT;
 	struct sigaction sa;
 
 	if (crash_hook != NULL)

@@ -85,7 +85,7 @@ terminal_back ctrl-s
 start_view quit
 keys 'C-\'
 wait_screen 'EXITED 131' "Ctrl-\\"
-screen | grep -q 'siprof: killed by a signal; the target was detached and keeps running' ||
+screen | grep -q 'siprof: killed by a signal; any process it traced was detached and keeps running' ||
 	fail "no word of the kill: $(screen)"
 terminal_back quit
 
