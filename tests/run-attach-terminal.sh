@@ -21,10 +21,10 @@ cd "$tmpdir" || fail "no tmpdir"
 sock="$tmpdir/tmux.sock"
 tm() { tmux -S "$sock" "$@"; }
 screen() { tm capture-pane -p -t live; }
-wait_screen() { # wait_screen PATTERN WHAT: 10 s at most
+wait_screen() { # wait_screen PATTERN WHAT [TENTHS]: 10 s at most, or TENTHS
 	local i=0
 	until screen | grep -qE -- "$1"; do
-		[ $i -lt 100 ] || fail "$2: the screen never showed /$1/:
+		[ $i -lt "${3:-100}" ] || fail "$2: the screen never showed /$1/:
 $(screen)"
 		sleep 0.1
 		i=$((i + 1))
@@ -41,7 +41,8 @@ start_view() {
 	tm kill-session -t live 2> /dev/null
 	tm new-session -d -s live -x 150 -y 40 -c "$tmpdir" \
 		"trap : QUIT; ulimit -c 0; TERM=xterm-256color '$SIPROF' attach $TARGET_PID; echo EXITED \$?; stty -a > '$tmpdir/stty.$1'; sleep 60"
-	wait_screen "^ siprof pid $TARGET_PID " "the live view ($1)"
+	# Starting takes longer on a loaded machine than anything after it.
+	wait_screen "^ siprof pid $TARGET_PID " "the live view ($1)" 300
 	[ "$(tm display -p -t live '#{alternate_on}')" = 1 ] || fail "the live view is not on the alternate screen"
 	VIEW_PID=$(pgrep -P "$(tm display -p -t live '#{pane_pid}')" -x siprof)
 	[ -n "$VIEW_PID" ] || fail "no siprof process in the terminal"
