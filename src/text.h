@@ -3,8 +3,11 @@
  * Thread names, the command line, symbol, file and module names come from a
  * process siprof does not trust (any process may name its threads), and
  * session files from anyone who could write them: none of them may reach a
- * terminal or a file format as they are. Two conversions, one per kind of
- * output:
+ * terminal or a file format as they are. They are made safe where they are
+ * written, not where they enter: a session written by an older siprof or by
+ * hand holds raw names whatever the recorder does, each format needs its
+ * own treatment, and the session keeps what the kernel said. Two
+ * conversions, one per kind of output:
  *
  *   text_safe   for a terminal or a text file: control characters shown as
  *               escapes (\n, \t, \r, \xHH for the other C0 controls and DEL,
