@@ -201,6 +201,11 @@ cmd_record(int argc, char **argv)
 		cmd_free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
 	}
+	if (o.upload != NULL && (rc = cmd_upload_prepare()) != EXIT_OK) {
+		free(o.tags);
+		cmd_free_list(o.filter);
+		return rc;
+	}
 	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		/* A command that could not run has said why; pass its status on. */
