@@ -38,7 +38,8 @@ const char cmd_record_usage[] =
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"  -f, --force            replace FILE if it exists\n"
 	"      --upload=URL       when done, upload the session as 'siprof upload' does\n"
-	"                         (credentials from the environment, see siprof upload)\n"
+	"                         (credentials from the environment, see siprof upload;\n"
+	"                         COMMAND does not inherit them)\n"
 	"  -q, --quiet            no status line\n"
 	"  -h, --help             show this help\n";
 

@@ -107,12 +107,16 @@ spool_open(struct spool *s, const char *path, char **cause)
 	 * directory cannot be swapped after the checks. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		int err = errno;
+
 		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			set_cause(cause, "the spool '%s' is a symlink: use the directory itself, or another --spool-dir", path);
-		else if (errno == ENOTDIR)
-			set_cause(cause, "the spool '%s' is not a directory: remove it, or use another --spool-dir", path);
+			set_cause(cause, "the spool '%s' is a symlink: use the directory itself, "
+					 "or another --spool-dir", path);
+		else if (err == ENOTDIR)
+			set_cause(cause, "the spool '%s' is not a directory: remove it, or use "
+					 "another --spool-dir", path);
 		else
-			set_cause(cause, "cannot open the spool '%s': %s", path, strerror(errno));
+			set_cause(cause, "cannot open the spool '%s': %s", path, strerror(err));
 		goto fail;
 	}
 	if (fstat(fd, &st) != 0) {

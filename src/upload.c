@@ -306,10 +306,16 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	(void)dltotal;
 	(void)dlnow;
 	if (signals_stop_count() > 1 || (p->stop_by != 0 && now_ns() >= p->stop_by)) {
-		/* A second Ctrl-C, or no answer in time: the item stays. */
-		if (!p->quiet)
-			fprintf(stderr, "upload: gave up the request in flight; if the server stored "
-					"it, the next upload sends it again\n");
+		/* The item stays in the spool. */
+		if (!p->quiet && signals_stop_count() > 1)
+			fprintf(stderr, "upload: gave up the request in flight (a second stop "
+					"request); if the server stored it, the next upload sends "
+					"it again\n");
+		else if (!p->quiet)
+			fprintf(stderr, "upload: gave up the request in flight (no answer %d s after "
+					"the stop request); if the server stored it, the next upload "
+					"sends it again\n",
+				UPLOAD_STOP_WAIT_S);
 		return 1;
 	}
 	if (signals_stop_requested() && p->stop_by == 0) {
