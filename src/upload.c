@@ -163,7 +163,7 @@ upload_spool_dir(const char *dir)
 	return xasprintf("%s/.local/state/siprof/spool", home != NULL && *home ? home : "/root");
 }
 
-/* ---- the spool ---- */
+/* ---- the items of a session ---- */
 
 /* A label value as Pyroscope reads it: up to the next ',' or '}', no
  * escaping; so anything but a plain set of characters becomes '_'. */

@@ -164,6 +164,14 @@ for l in sys.stdin:
     assert h.get("x-scope-orgid") == "acme", h
 ' || fail "the upload after the command did not carry the credentials"
 
+# An unusable credentials file stops record before it starts, not after.
+printf 'token=tok-s3cr3t\n' > "$tmpdir/auth"
+chmod 644 "$tmpdir/auth"
+SIPROF_UPLOAD_AUTH_FILE=$tmpdir/auth timeout 60 "$SIPROF" record -q -o "$tmpdir/r2.siprof" --upload "$URL" -- true 2> "$tmpdir/out"; rc=$?
+[ $rc = 1 ] || fail "record with an unusable credentials file: exit $rc: $(cat "$tmpdir/out")"
+grep -q "the credentials file '$tmpdir/auth' can be read by others: chmod 600 it" "$tmpdir/out" || fail "$(cat "$tmpdir/out")"
+[ ! -e "$tmpdir/r2.siprof" ] || fail "record ran with an unusable credentials file"
+
 # ---- Retry-After: 100000 waits 60 s at most; the retry budget ----
 printf '429 100000\n' > "$srv/plan"
 before=$(requests)
