@@ -39,7 +39,8 @@ const char cmd_record_usage[] =
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"  -f, --force            replace FILE if it exists\n"
 	"      --upload=URL       when done, upload the session as 'siprof upload' does\n"
-	"                         (credentials from the environment, see siprof upload)\n"
+	"                         (credentials from the environment, see siprof upload;\n"
+	"                         COMMAND does not inherit them)\n"
 	"  -q, --quiet            no status line\n"
 	"  -h, --help             show this help\n";
 
@@ -201,6 +202,11 @@ cmd_record(int argc, char **argv)
 		free(o.tags);
 		cmd_free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
+	}
+	if (o.upload != NULL && (rc = cmd_upload_prepare()) != EXIT_OK) {
+		free(o.tags);
+		cmd_free_list(o.filter);
+		return rc;
 	}
 	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {

@@ -35,14 +35,26 @@ const char cmd_upload_usage[] =
 	"      --auth-file=FILE   credentials, lines tenant=, user=, password=, token=\n"
 	"                         (default: $SIPROF_UPLOAD_AUTH_FILE; mode 0600)\n"
 	"      --attempts=N       tries per profile (default 4)\n"
-	"      --retry-wait=SECS  the first wait between tries, doubled each time (default 1)\n"
+	"      --retry-wait=SECS  the first wait between tries, doubled each time, and\n"
+	"                         longer if the server asks (Retry-After); 60 at most\n"
+	"                         (default 1)\n"
+	"      --retry-budget=SECS\n"
+	"                         the time one upload may spend on failed requests and\n"
+	"                         waits; then the rest stays in the spool (default 120)\n"
 	"      --timeout=SECS     per request (default 30)\n"
 	"  -q, --quiet            only errors\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Credentials never go on the command line: SIPROF_UPLOAD_TENANT (sent as\n"
 	"X-Scope-OrgID), SIPROF_UPLOAD_USER and SIPROF_UPLOAD_PASSWORD (HTTP Basic),\n"
-	"SIPROF_UPLOAD_TOKEN (bearer token), or the same in --auth-file.\n";
+	"SIPROF_UPLOAD_TOKEN (bearer token), or the same in --auth-file.\n"
+	"\n"
+	"A server that never answers holds siprof for at most --retry-budget plus one\n"
+	"--timeout (150 s with the defaults), however many profiles there are.\n"
+	"Ctrl-C lets the request in flight finish (up to 5 s) so that it is\n"
+	"acknowledged once; a second Ctrl-C gives it up. The spool must be a\n"
+	"directory of the user's own, mode 0700; files in it that siprof did not\n"
+	"make are neither sent nor removed.\n";
 
 struct upload_cmd {
 	struct upload_opts up;
@@ -80,11 +92,21 @@ parse_secs(const char *opt, const char *arg, double min, double max, double *out
 	return 0;
 }
 
+static void
+defaults(struct upload_cmd *o)
+{
+	memset(o, 0, sizeof *o);
+	o->up.attempts = 4;
+	o->up.backoff_s = 1;
+	o->up.retry_budget_s = 120;
+	o->up.timeout_s = 30;
+}
+
 static int
 parse(int argc, char **argv, struct upload_cmd *o)
 {
 	enum { OPT_SPOOL = 256, OPT_SPOOL_DIR, OPT_AUTH_FILE, OPT_ATTEMPTS, OPT_RETRY_WAIT,
-	       OPT_TIMEOUT };
+	       OPT_RETRY_BUDGET, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "app", required_argument, NULL, 'a' },
@@ -93,6 +115,7 @@ parse(int argc, char **argv, struct upload_cmd *o)
 		{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },
 		{ "attempts", required_argument, NULL, OPT_ATTEMPTS },
 		{ "retry-wait", required_argument, NULL, OPT_RETRY_WAIT },
+		{ "retry-budget", required_argument, NULL, OPT_RETRY_BUDGET },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -101,10 +124,7 @@ parse(int argc, char **argv, struct upload_cmd *o)
 	long v;
 	int ch;
 
-	memset(o, 0, sizeof *o);
-	o->up.attempts = 4;
-	o->up.backoff_s = 1;
-	o->up.timeout_s = 30;
+	defaults(o);
 	o->up.url = getenv("SIPROF_UPLOAD_URL");
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":u:a:qh", longopts, NULL)) != -1) {
@@ -120,7 +140,11 @@ parse(int argc, char **argv, struct upload_cmd *o)
 			o->up.attempts = (unsigned)v;
 			break;
 		case OPT_RETRY_WAIT:
-			if (parse_secs("--retry-wait", optarg, 0, 300, &o->up.backoff_s) != 0)
+			if (parse_secs("--retry-wait", optarg, 0, UPLOAD_WAIT_MAX_S, &o->up.backoff_s) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_RETRY_BUDGET:
+			if (parse_secs("--retry-budget", optarg, 0, 86400, &o->up.retry_budget_s) != 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_TIMEOUT:
@@ -160,6 +184,7 @@ run(struct upload_cmd *o)
 			      &cause)) {
 		err_msg("%s", cause);
 		free(cause);
+		upload_auth_release(&o->up.auth);
 		return EXIT_ERROR;
 	}
 	o->up.spool_dir = upload_spool_dir(o->spool_dir);
@@ -167,14 +192,13 @@ run(struct upload_cmd *o)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int i = 0; i < (o->n_files ? o->n_files : 1) && rc == EXIT_OK; i++) {
 		struct session_data d;
-		struct upload_result r;
 		bool have = o->n_files > 0;
 
 		if (have && cmd_load_session(o->files[i], &d) != EXIT_OK) {
 			rc = EXIT_BADFILE;
 			break;
 		}
-		if (!upload_run(&o->up, have ? &d : NULL, &r, &cause)) {
+		if (!upload_run(&o->up, have ? &d : NULL, &total, &cause)) {
 			err_msg("%s", cause);
 			free(cause);
 			cause = NULL;
@@ -182,9 +206,6 @@ run(struct upload_cmd *o)
 		}
 		if (have)
 			session_data_release(&d);
-		total.sent += r.sent;
-		total.skipped += r.skipped;
-		total.kept += r.kept;
 		if (signals_stop_requested())
 			rc = EXIT_INTERRUPTED;
 	}
@@ -216,15 +237,25 @@ cmd_upload_file(const char *file, const char *url, bool quiet)
 	struct upload_cmd o;
 	char *files[1] = { (char *)file };
 
-	memset(&o, 0, sizeof o);
+	defaults(&o);
 	o.up.url = url;
-	o.up.attempts = 4;
-	o.up.backoff_s = 1;
-	o.up.timeout_s = 30;
 	o.up.quiet = quiet;
 	o.files = files;
 	o.n_files = 1;
 	return run(&o);
+}
+
+int
+cmd_upload_prepare(void)
+{
+	char *cause = NULL;
+
+	if (!upload_auth_hide(getenv("SIPROF_UPLOAD_AUTH_FILE"), &cause)) {
+		err_msg("%s", cause);
+		free(cause);
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
 }
 
 int

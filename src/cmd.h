@@ -106,6 +106,10 @@ extern const char cmd_upload_usage[];
 /* Upload one session file as `siprof upload --url URL FILE` does (the
  * spool, retries, credentials from the environment); the exit code. */
 int cmd_upload_file(const char *file, const char *url, bool quiet);
+/* Before record starts a command: read the upload credentials now and take
+ * them out of the environment the command inherits. EXIT_OK, or
+ * EXIT_ERROR after a message. */
+int cmd_upload_prepare(void);
 /* 0 when url is one siprof uploads to, else a usage error for cmd. */
 int cmd_upload_check_url(const char *cmd, const char *url);
 int cmd_export(int argc, char **argv);

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_count;
 static sigset_t wait_mask, original_mask;
 static struct sigaction original_pipe;
 static void (*crash_hook)(void);
@@ -22,6 +22,8 @@ static void
 on_stop(int sig)
 {
 	stop_signal = sig;
+	if (stop_count < 1000)
+		stop_count++;
 }
 
 static void
@@ -102,10 +104,17 @@ signals_stop_requested(void)
 	return stop_signal;
 }
 
+int
+signals_stop_count(void)
+{
+	return stop_count;
+}
+
 void
 signals_clear_stop(void)
 {
 	stop_signal = 0;
+	stop_count = 0;
 }
 
 const sigset_t *

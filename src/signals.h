@@ -15,8 +15,11 @@
 void signals_init(void);
 /* The signal that asked siprof to stop, or 0. */
 int signals_stop_requested(void);
+/* How many stop requests came (since signals_clear_stop): a second one asks
+ * to stop at once rather than after the step in progress. */
+int signals_stop_count(void);
 /* Forget a stop request: the next phase (an upload after the recording a
- * Ctrl-C ended) ends at the next one. */
+ * Ctrl-C ended) ends at the next one; the count starts again. */
 void signals_clear_stop(void);
 /* Mask for ppoll/pselect: everything blocked now except the stop signals, so
  * that a wait returns EINTR when one arrives. */

@@ -1,4 +1,5 @@
-/* upload.c: the spool, the ledger, and the HTTP requests (libcurl). */
+/* upload.c: credentials, the items of a session, and the HTTP requests
+ * (libcurl) with their retries. */
 #include "config.h"
 
 #include "upload.h"
@@ -20,10 +21,18 @@
 #include "export.h"
 #include "pprof.h"
 #include "signals.h"
+#include "spool.h"
 #include "text.h"
 #include "util.h"
 
 /* ---- credentials ---- */
+
+static const char *const secret_vars[] = { "SIPROF_UPLOAD_TENANT", "SIPROF_UPLOAD_USER",
+					   "SIPROF_UPLOAD_PASSWORD", "SIPROF_UPLOAD_TOKEN",
+					   "SIPROF_UPLOAD_AUTH_FILE" };
+/* What upload_auth_hide took out of the environment. */
+static struct upload_auth hidden;
+static bool have_hidden;
 
 static void
 set_secret(char **slot, const char *value)
@@ -41,10 +50,16 @@ upload_auth_load(struct upload_auth *a, const char *file, char **cause)
 	int n = 0;
 
 	memset(a, 0, sizeof *a);
-	set_secret(&a->tenant, getenv("SIPROF_UPLOAD_TENANT"));
-	set_secret(&a->user, getenv("SIPROF_UPLOAD_USER"));
-	set_secret(&a->password, getenv("SIPROF_UPLOAD_PASSWORD"));
-	set_secret(&a->token, getenv("SIPROF_UPLOAD_TOKEN"));
+	if (have_hidden) {
+		*a = hidden;
+		memset(&hidden, 0, sizeof hidden);
+		have_hidden = false;
+	} else {
+		set_secret(&a->tenant, getenv("SIPROF_UPLOAD_TENANT"));
+		set_secret(&a->user, getenv("SIPROF_UPLOAD_USER"));
+		set_secret(&a->password, getenv("SIPROF_UPLOAD_PASSWORD"));
+		set_secret(&a->token, getenv("SIPROF_UPLOAD_TOKEN"));
+	}
 	if (file == NULL)
 		return true;
 	f = fopen(file, "r");
@@ -110,6 +125,30 @@ upload_auth_release(struct upload_auth *a)
 	memset(a, 0, sizeof *a);
 }
 
+bool
+upload_auth_hide(const char *file, char **cause)
+{
+	struct upload_auth a;
+
+	if (!upload_auth_load(&a, file, cause)) {
+		upload_auth_release(&a);
+		return false;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++) {
+		char *v = getenv(secret_vars[i]);
+
+		/* The initial environment is also what /proc/PID/environ
+		 * shows, to anyone who may read siprof's memory: wipe it. */
+		if (v != NULL)
+			explicit_bzero(v, strlen(v));
+		unsetenv(secret_vars[i]);
+	}
+	upload_auth_release(&hidden);
+	hidden = a;
+	have_hidden = true;
+	return true;
+}
+
 char *
 upload_spool_dir(const char *dir)
 {
@@ -125,101 +164,7 @@ upload_spool_dir(const char *dir)
 	return xasprintf("%s/.local/state/siprof/spool", home != NULL && *home ? home : "/root");
 }
 
-/* ---- the spool ---- */
-
-static bool
-mkdirs(const char *path, char **cause)
-{
-	char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			goto fail;
-		*s = '/';
-	}
-	if (mkdir(p, 0700) != 0 && errno != EEXIST)
-		goto fail;
-	free(p);
-	return true;
-fail:
-	set_cause(cause, "cannot create the spool directory '%s': %s", path, strerror(errno));
-	free(p);
-	return false;
-}
-
-static bool
-write_whole(const char *path, const void *buf, size_t len, char **cause)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	const char *p = buf;
-	size_t left = len;
-
-	if (fd < 0)
-		goto fail;
-	while (left > 0) {
-		ssize_t n = write(fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail_fd;
-		p += n;
-		left -= (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail_fd;
-	close(fd);
-	if (rename(tmp, path) != 0)
-		goto fail;
-	free(tmp);
-	return true;
-fail_fd:
-	close(fd);
-fail:
-	set_cause(cause, "cannot write '%s': %s", path, strerror(errno));
-	unlink(tmp);
-	free(tmp);
-	return false;
-}
-
-static bool
-in_ledger(const char *spool, const char *id)
-{
-	char *path = xasprintf("%s/acked", spool), line[256];
-	FILE *f = fopen(path, "r");
-	bool found = false;
-
-	free(path);
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		found = strcmp(line, id) == 0;
-	}
-	fclose(f);
-	return found;
-}
-
-static bool
-ledger_add(const char *spool, const char *id, char **cause)
-{
-	char *path = xasprintf("%s/acked", spool);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	char *line = xasprintf("%s\n", id);
-	bool ok = fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line) && fsync(fd) == 0;
-
-	if (!ok)
-		set_cause(cause, "cannot record the upload in '%s': %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(line);
-	free(path);
-	return ok;
-}
+/* ---- the items of a session ---- */
 
 /* A label value as Pyroscope reads it: up to the next ',' or '}', no
  * escaping; so anything but a plain set of characters becomes '_'. */
@@ -248,7 +193,7 @@ add_label(char *name, size_t n, const char *key, const char *value)
 /* Queue one item per class of the session, unless it is queued already or
  * was acknowledged before. */
 static bool
-spool_session(const struct upload_opts *o, const char *spool, const struct session_data *d,
+spool_session(const struct upload_opts *o, const struct spool *spool, const struct session_data *d,
 	      struct upload_result *r, char **cause)
 {
 	const char *run_id = session_meta(d, "run_id"), *start = session_meta(d, "start_unix_ns");
@@ -273,28 +218,28 @@ spool_session(const struct upload_opts *o, const char *spool, const struct sessi
 					   .rate_hz = export_rate(d),
 					   .start_unix_ns = strtoull(start, NULL, 10),
 					   .duration_ns = (uint64_t)(session_stat(d, "duration_s") * 1e9) };
-		char id[200], name[1024], *path, *meta_text;
+		char id[200], name[1024], file[220], *meta_text;
 		unsigned char *body;
 		size_t len;
 		json_t *meta;
 		bool ok;
+		int acked;
 
 		if (tt.by_class[c] == 0)
 			continue;
 		snprintf(id, sizeof id, "%s-%s-%llu-%llu", run_id, info.class_name,
 			 (unsigned long long)from, (unsigned long long)until);
-		if (in_ledger(spool, id)) {
+		if ((acked = spool_acked(spool, id, cause)) < 0)
+			goto fail;
+		if (acked) {
 			if (!o->quiet)
-				fprintf(stderr, "upload: %s was uploaded before; not sent again\n", id);
+				fprintf(stderr, "upload: %s was uploaded before; not sent again\n", text_safe(id));
 			r->skipped++;
 			continue;
 		}
-		path = xasprintf("%s/%s.meta", spool, id);
-		if (access(path, F_OK) == 0) {
-			free(path);
+		snprintf(file, sizeof file, "%s.meta", id);
+		if (spool_has(spool, file))
 			continue; /* queued already */
-		}
-		free(path);
 		snprintf(name, sizeof name, "%s.%s{", app, info.class_name);
 		add_label(name, sizeof name, "host", session_meta(d, "host"));
 		add_label(name, sizeof name, "pid", session_meta(d, "pid"));
@@ -307,29 +252,26 @@ spool_session(const struct upload_opts *o, const char *spool, const struct sessi
 		selection_init(&sel);
 		sel.cls = c;
 		pprof_encode(&d->prof, &sel, &info, &body, &len);
-		path = xasprintf("%s/%s.pb.gz", spool, id);
-		ok = write_whole(path, body, len, cause);
-		free(path);
+		snprintf(file, sizeof file, "%s.pb.gz", id);
+		ok = spool_write(spool, file, body, len, cause);
 		free(body);
-		if (!ok) {
-			thread_table_release(&tt);
-			return false;
-		}
+		if (!ok)
+			goto fail;
 		meta = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "class", info.class_name,
 				 "from", (json_int_t)from, "until", (json_int_t)until);
 		meta_text = json_dumps(meta, JSON_COMPACT);
 		json_decref(meta);
-		path = xasprintf("%s/%s.meta", spool, id);
-		ok = write_whole(path, meta_text, strlen(meta_text), cause);
-		free(path);
+		snprintf(file, sizeof file, "%s.meta", id);
+		ok = spool_write(spool, file, meta_text, strlen(meta_text), cause);
 		free(meta_text);
-		if (!ok) {
-			thread_table_release(&tt);
-			return false;
-		}
+		if (!ok)
+			goto fail;
 	}
 	thread_table_release(&tt);
 	return true;
+fail:
+	thread_table_release(&tt);
+	return false;
 }
 
 /* ---- HTTP ---- */
@@ -353,7 +295,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 
 struct progress {
 	const char *what;
-	bool show, shown;
+	bool show, shown, quiet;
+	uint64_t stop_by; /* after a first stop request: when to give up */
 };
 
 static int
@@ -363,8 +306,29 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 
 	(void)dltotal;
 	(void)dlnow;
-	if (signals_stop_requested())
-		return 1; /* Ctrl-C: the item stays in the spool */
+	if (signals_stop_count() > 1 || (p->stop_by != 0 && now_ns() >= p->stop_by)) {
+		/* The item stays in the spool. */
+		if (!p->quiet && signals_stop_count() > 1)
+			fprintf(stderr, "upload: gave up the request in flight (a second stop "
+					"request); if the server stored it, the next upload sends "
+					"it again\n");
+		else if (!p->quiet)
+			fprintf(stderr, "upload: gave up the request in flight (no answer %d s after "
+					"the stop request); if the server stored it, the next upload "
+					"sends it again\n",
+				UPLOAD_STOP_WAIT_S);
+		return 1;
+	}
+	if (signals_stop_requested() && p->stop_by == 0) {
+		/* The server may have stored the item already: let its answer
+		 * come, so that the item is acknowledged rather than sent again. */
+		p->stop_by = now_ns() + UPLOAD_STOP_WAIT_S * 1000000000ull;
+		if (!p->quiet)
+			fprintf(stderr, "%supload: stopping: waiting up to %d s for the answer to "
+					"the request in flight (Ctrl-C again to give up)\n",
+				p->shown ? "\r\033[K" : "", UPLOAD_STOP_WAIT_S);
+		p->show = false;
+	}
 	if (p->show && ultotal > 0) {
 		fprintf(stderr, "\rupload: %s %3d%% of %lld kB ", p->what, (int)(100 * ulnow / ultotal),
 			(long long)(ultotal + 1023) / 1024);
@@ -400,7 +364,7 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 {
 	struct curl_slist *headers = NULL;
 	struct reply reply = { .len = 0 };
-	struct progress prog = { .what = what, .show = o->progress };
+	struct progress prog = { .what = what, .show = o->progress, .quiet = o->quiet };
 	struct curl_header *h;
 	char *auth = NULL, *tenant = NULL, msg[512];
 	long code = 0;
@@ -483,51 +447,128 @@ pause_for(double secs)
 	return !signals_stop_requested();
 }
 
-static int
-cmp_str(const void *a, const void *b)
+/* One upload run: what its failures cost so far. */
+struct run {
+	const struct upload_opts *o;
+	const struct spool *spool;
+	CURL *c;
+	double *failing_s; /* spent on failed requests and waits */
+	unsigned untried;  /* items not tried: the retry budget was spent */
+};
+
+/* The item's meta (name, class, from, until) and body, when both are files
+ * siprof made: SPOOL_OK; SPOOL_FOREIGN when either is not (*cause says
+ * which); SPOOL_MISSING when the item is incomplete or damaged. */
+static enum spool_status
+load_item(const struct spool *spool, const char *id, json_t **meta, char **body, size_t *len,
+	  char **cause)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	char file[300], *text;
+	enum spool_status st;
+	size_t tlen;
+
+	*meta = NULL;
+	*body = NULL;
+	snprintf(file, sizeof file, "%s.meta", id);
+	st = spool_read(spool, file, &text, &tlen, cause);
+	if (st != SPOOL_OK)
+		return st;
+	*meta = json_loads(text, 0, NULL);
+	free(text);
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	st = spool_read(spool, file, body, len, cause);
+	if (st == SPOOL_OK && (json_string_value(json_object_get(*meta, "name")) == NULL ||
+			       json_string_value(json_object_get(*meta, "class")) == NULL))
+		st = SPOOL_MISSING;
+	if (st != SPOOL_OK) {
+		json_decref(*meta);
+		free(*body);
+		*meta = NULL;
+		*body = NULL;
+	}
+	return st;
 }
 
-/* Send one spooled item, with retries; on acknowledgement it leaves the
- * spool and enters the ledger. */
-static enum send_status
-send_item(CURL *c, const struct upload_opts *o, const char *spool, const char *id, char **cause)
+static void
+remove_item(const struct spool *spool, const char *id)
 {
-	char *meta_path = xasprintf("%s/%s.meta", spool, id), *body_path = NULL, *url = NULL;
-	char *escaped = NULL, err[700] = "";
-	enum send_status st = FAILED;
-	unsigned char *body = NULL;
-	size_t len = 0;
-	json_t *meta = json_load_file(meta_path, 0, NULL);
-	const char *name = meta ? json_string_value(json_object_get(meta, "name")) : NULL;
-	const char *cls = meta ? json_string_value(json_object_get(meta, "class")) : NULL;
-	double wait = o->backoff_s;
+	char file[300];
 
-	body_path = xasprintf("%s/%s.pb.gz", spool, id);
-	body = (unsigned char *)read_file(body_path, &len);
-	if (name == NULL || cls == NULL || body == NULL) {
-		fprintf(stderr, "upload: %s is damaged in the spool; removed\n", id);
-		unlink(meta_path);
-		unlink(body_path);
-		goto out;
+	snprintf(file, sizeof file, "%s.meta", id);
+	spool_remove(spool, file);
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	spool_remove(spool, file);
+}
+
+/* Send one spooled item, with retries within the run's budget; once it is
+ * acknowledged, it enters the ledger (on disk) and only then leaves the
+ * spool. */
+static enum send_status
+send_item(struct run *run, const char *id, char **cause)
+{
+	const struct upload_opts *o = run->o;
+	enum send_status st = FAILED;
+	char *escaped = NULL, *url = NULL, *body, err[700] = "", *why = NULL;
+	const char *name, *cls;
+	double wait = o->backoff_s;
+	json_t *meta;
+	size_t len;
+
+	switch (load_item(run->spool, id, &meta, &body, &len, &why)) {
+	case SPOOL_FOREIGN:
+		fprintf(stderr, "upload: skipped %s: %s, not a file siprof made; it is neither sent "
+				"nor removed\n", text_safe(id), text_safe(why));
+		free(why);
+		return FAILED;
+	case SPOOL_MISSING:
+		fprintf(stderr, "upload: %s is damaged in the spool; removed\n", text_safe(id));
+		remove_item(run->spool, id);
+		free(why);
+		return FAILED;
+	case SPOOL_OK:
+		break;
 	}
-	escaped = curl_easy_escape(c, name, 0);
+	name = json_string_value(json_object_get(meta, "name"));
+	cls = json_string_value(json_object_get(meta, "class"));
+	escaped = curl_easy_escape(run->c, name, 0);
 	url = xasprintf("%s%singest?name=%s&from=%lld&until=%lld&format=pprof", o->url,
 			o->url[strlen(o->url) - 1] == '/' ? "" : "/", escaped,
 			(long long)json_integer_value(json_object_get(meta, "from")),
 			(long long)json_integer_value(json_object_get(meta, "until")));
 	for (unsigned attempt = 1;; attempt++) {
+		uint64_t t0 = now_ns();
 		double retry_after;
 
-		st = post(c, o, url, body, len, cls, &retry_after, err, sizeof err);
-		if (st != RETRY || attempt >= o->attempts)
+		st = post(run->c, o, url, body, len, cls, &retry_after, err, sizeof err);
+		if (st == SENT || st == STOPPED)
 			break;
+		*run->failing_s += (double)(now_ns() - t0) / 1e9;
+		if (st == FAILED || attempt >= o->attempts)
+			break;
+		if (signals_stop_requested()) {
+			st = STOPPED;
+			break;
+		}
 		if (retry_after > wait)
-			wait = retry_after < 300 ? retry_after : 300;
-		if (!o->quiet)
-			fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u)\n", cls, err,
-				wait, attempt + 1, o->attempts);
+			wait = retry_after;
+		if (wait > UPLOAD_WAIT_MAX_S)
+			wait = UPLOAD_WAIT_MAX_S;
+		if (*run->failing_s + wait >= o->retry_budget_s) {
+			snprintf(err + strlen(err), sizeof err - strlen(err),
+				 "; no time is left to try again (--retry-budget %g s)", o->retry_budget_s);
+			break;
+		}
+		if (!o->quiet) {
+			if (retry_after > UPLOAD_WAIT_MAX_S)
+				fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u; the "
+						"server asked for %g s, %d s at most)\n",
+					text_safe(cls), err, wait, attempt + 1, o->attempts, retry_after,
+					UPLOAD_WAIT_MAX_S);
+			else
+				fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u)\n",
+					text_safe(cls), err, wait, attempt + 1, o->attempts);
+		}
+		*run->failing_s += wait;
 		if (!pause_for(wait)) {
 			st = STOPPED;
 			break;
@@ -535,25 +576,23 @@ send_item(CURL *c, const struct upload_opts *o, const char *spool, const char *i
 		wait *= 2;
 	}
 	if (st == SENT) {
-		if (!ledger_add(spool, id, cause)) {
+		if (!spool_ack(run->spool, id, cause))
 			st = STOPPED;
-			goto out;
+		else {
+			remove_item(run->spool, id);
+			if (!o->quiet)
+				fprintf(stderr, "upload: %s sent (%zu bytes)\n", text_safe(name), len);
 		}
-		unlink(meta_path);
-		unlink(body_path);
-		if (!o->quiet)
-			fprintf(stderr, "upload: %s sent (%zu bytes)\n", name, len);
-	} else if (st != STOPPED) {
-		fprintf(stderr, "upload: %s not sent: %s; kept in %s for the next upload\n", cls, err,
-			spool);
-		st = FAILED;
+	} else if (st == STOPPED) {
+		fprintf(stderr, "upload: %s: stopped; kept in %s for the next upload\n",
+			text_safe(cls), text_safe(run->spool->path));
+	} else {
+		fprintf(stderr, "upload: %s not sent: %s; kept in %s for the next upload\n",
+			text_safe(cls), err, text_safe(run->spool->path));
 	}
-out:
 	curl_free(escaped);
 	free(url);
 	free(body);
-	free(body_path);
-	free(meta_path);
 	json_decref(meta);
 	return st;
 }
@@ -562,63 +601,63 @@ bool
 upload_run(const struct upload_opts *o, const struct session_data *d, struct upload_result *r,
 	   char **cause)
 {
-	DIR *dir;
-	struct dirent *de;
-	char **ids = NULL;
-	size_t n = 0, cap = 0;
-	CURL *c;
-	bool ok = true;
+	struct spool spool;
+	struct run run = { .o = o, .spool = &spool, .failing_s = &r->failing_s };
+	char **ids;
+	size_t n;
+	bool stopped = false;
 
-	memset(r, 0, sizeof *r);
-	if (!mkdirs(o->spool_dir, cause))
+	if (!spool_open(&spool, o->spool_dir, cause))
 		return false;
-	if (d != NULL && !spool_session(o, o->spool_dir, d, r, cause))
-		return false;
-	dir = opendir(o->spool_dir);
-	if (dir == NULL) {
-		set_cause(cause, "cannot read the spool directory '%s': %s", o->spool_dir, strerror(errno));
-		return false;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-
-		if (len > 5 && strcmp(de->d_name + len - 5, ".meta") == 0) {
-			GROW(ids, cap, n + 1);
-			ids[n++] = xasprintf("%.*s", (int)(len - 5), de->d_name);
-		}
-	}
-	closedir(dir);
-	if (n > 1)
-		qsort(ids, n, sizeof *ids, cmp_str);
-	c = curl_easy_init();
-	if (c == NULL)
+	if (d != NULL && !spool_session(o, &spool, d, r, cause))
+		goto fail;
+	ids = spool_list(&spool, &n, cause);
+	if (ids == NULL)
+		goto fail;
+	run.c = curl_easy_init();
+	if (run.c == NULL)
 		fatal("cannot start libcurl");
 	for (size_t i = 0; i < n; i++) {
 		enum send_status st;
+		int acked = spool_acked(&spool, ids[i], cause);
 
-		if (in_ledger(o->spool_dir, ids[i])) {
+		if (acked < 0)
+			break;
+		if (acked) {
 			/* Acknowledged, but not removed (siprof was stopped). */
-			char *p = xasprintf("%s/%s.meta", o->spool_dir, ids[i]);
-
-			unlink(p);
-			free(p);
-			p = xasprintf("%s/%s.pb.gz", o->spool_dir, ids[i]);
-			unlink(p);
-			free(p);
+			remove_item(&spool, ids[i]);
 			r->skipped++;
 			continue;
 		}
-		st = ok ? send_item(c, o, o->spool_dir, ids[i], cause) : FAILED;
+		if (stopped || signals_stop_requested()) {
+			stopped = true;
+			r->kept++;
+			continue;
+		}
+		if (r->failing_s > 0 && r->failing_s >= o->retry_budget_s) {
+			run.untried++;
+			r->kept++;
+			continue;
+		}
+		st = send_item(&run, ids[i], cause);
 		if (st == SENT)
 			r->sent++;
 		else
 			r->kept++;
 		if (st == STOPPED)
-			ok = false;
+			stopped = true;
+		if (*cause != NULL)
+			break;
 	}
-	curl_easy_cleanup(c);
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-	return ok || *cause == NULL;
+	if (run.untried > 0)
+		fprintf(stderr, "upload: %u not tried: %g s went on failed requests and waits "
+				"(--retry-budget); kept in %s for the next upload\n",
+			run.untried, o->retry_budget_s, spool.path);
+	curl_easy_cleanup(run.c);
+	spool_list_free(ids, n);
+	spool_close(&spool);
+	return *cause == NULL;
+fail:
+	spool_close(&spool);
+	return false;
 }

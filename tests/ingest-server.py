@@ -10,6 +10,8 @@ Writes its port to DIR/port. Each request takes the next line of DIR/plan
     200 | 500 | 401 | 400      that status (401 and 400 with a JSON message)
     429 SECS                   429 with Retry-After: SECS
     slow SECS                  wait SECS, then 200
+DIR/always, when it exists, holds the step for requests when the plan is
+empty.
 Every request is logged to DIR/log (one JSON object a line: path, query,
 headers, body size, the status given) and its body kept as DIR/body-N.
 """
@@ -35,7 +37,10 @@ def next_step():
             lines = []
         lines = [l for l in lines if l.strip()]
         if not lines:
-            return ["200"]
+            try:
+                return open(os.path.join(DIR, "always")).read().split() or ["200"]
+            except FileNotFoundError:
+                return ["200"]
         with open(path + ".tmp", "w") as f:
             f.write("".join(l + "\n" for l in lines[1:]))
         os.rename(path + ".tmp", path)

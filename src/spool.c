@@ -1,0 +1,391 @@
+/* spool.c: the upload spool directory, its items and its ledger. */
+#include "config.h"
+
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define LEDGER "acked"
+
+static bool
+mkdirs(const char *path, char **cause)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			goto fail;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) != 0 && errno != EEXIST)
+		goto fail;
+	free(p);
+	return true;
+fail:
+	set_cause(cause, "cannot create the spool directory '%s': %s", path, strerror(errno));
+	free(p);
+	return false;
+}
+
+/* Why a file is not one siprof made (NULL: it is). */
+static const char *
+foreign_why(const struct stat *st, char *buf, size_t n)
+{
+	if (S_ISLNK(st->st_mode))
+		return "is a symlink";
+	if (!S_ISREG(st->st_mode))
+		return "is not a regular file";
+	if (st->st_uid != geteuid()) {
+		snprintf(buf, n, "belongs to uid %u, not to uid %u", (unsigned)st->st_uid,
+			 (unsigned)geteuid());
+		return buf;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(buf, n, "has %lu hard links", (unsigned long)st->st_nlink);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Open name in the spool, never following a symlink and never blocking on
+ * a FIFO or a device, and keep it only when it is a file of ours. */
+static enum spool_status
+open_ours(const struct spool *s, const char *name, int flags, int *fdp, char **cause)
+{
+	int fd = openat(s->fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	const char *why;
+	struct stat st;
+	char buf[64];
+
+	*fdp = -1;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return SPOOL_MISSING;
+		if (errno == ELOOP)
+			set_cause(cause, "'%s/%s' is a symlink", s->path, name);
+		else
+			set_cause(cause, "cannot open '%s/%s': %s", s->path, name, strerror(errno));
+		return SPOOL_FOREIGN;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_cause(cause, "cannot read '%s/%s': %s", s->path, name, strerror(errno));
+		close(fd);
+		return SPOOL_FOREIGN;
+	}
+	if ((why = foreign_why(&st, buf, sizeof buf)) != NULL) {
+		set_cause(cause, "'%s/%s' %s", s->path, name, why);
+		close(fd);
+		return SPOOL_FOREIGN;
+	}
+	*fdp = fd;
+	return SPOOL_OK;
+}
+
+bool
+spool_open(struct spool *s, const char *path, char **cause)
+{
+	struct stat st;
+	int fd;
+
+	s->path = xstrdup(path);
+	s->fd = -1;
+	if (!mkdirs(path, cause))
+		goto fail;
+	/* Checked through the descriptor used from now on, so that the
+	 * directory cannot be swapped after the checks. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			set_cause(cause, "the spool '%s' is a symlink: use the directory itself, "
+					 "or another --spool-dir", path);
+		else if (err == ENOTDIR)
+			set_cause(cause, "the spool '%s' is not a directory: remove it, or use "
+					 "another --spool-dir", path);
+		else
+			set_cause(cause, "cannot open the spool '%s': %s", path, strerror(err));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_cause(cause, "cannot read the spool '%s': %s", path, strerror(errno));
+		goto fail_fd;
+	}
+	if (st.st_uid != geteuid()) {
+		set_cause(cause, "the spool '%s' belongs to uid %u, not to you (uid %u): "
+				 "chown it, or use another --spool-dir",
+			  path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto fail_fd;
+	}
+	if ((st.st_mode & 077) != 0) {
+		set_cause(cause, "the spool '%s' is open to group or others (mode %04o): "
+				 "chmod 700 it, or use another --spool-dir",
+			  path, (unsigned)(st.st_mode & 07777));
+		goto fail_fd;
+	}
+	s->fd = fd;
+	if (open_ours(s, LEDGER, O_RDONLY, &fd, cause) == SPOOL_FOREIGN) {
+		char *why = *cause;
+
+		*cause = NULL;
+		set_cause(cause, "the spool's ledger %s, not a file siprof made: remove it", why);
+		free(why);
+		goto fail;
+	}
+	if (fd >= 0)
+		close(fd);
+	return true;
+fail_fd:
+	close(fd);
+fail:
+	spool_close(s);
+	return false;
+}
+
+void
+spool_close(struct spool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+enum spool_status
+spool_read(const struct spool *s, const char *name, char **buf, size_t *len, char **cause)
+{
+	size_t cap = 4096, n = 0;
+	enum spool_status st;
+	char *p;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	st = open_ours(s, name, O_RDONLY, &fd, cause);
+	if (st != SPOOL_OK)
+		return st;
+	p = xmalloc(cap);
+	for (;;) {
+		ssize_t got;
+
+		if (n + 1 >= cap)
+			p = xrealloc(p, cap *= 2);
+		got = read(fd, p + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			set_cause(cause, "cannot read '%s/%s': %s", s->path, name, strerror(errno));
+			free(p);
+			close(fd);
+			return SPOOL_FOREIGN;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	p[n] = '\0';
+	*buf = p;
+	*len = n;
+	return SPOOL_OK;
+}
+
+/* Nothing siprof did not make is in the way of name (a file of ours, which
+ * a rename replaces, or nothing). */
+static bool
+way_clear(const struct spool *s, const char *name, char **cause)
+{
+	struct stat st;
+	const char *why;
+	char buf[64];
+
+	if (fstatat(s->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return true;
+	if ((why = foreign_why(&st, buf, sizeof buf)) == NULL)
+		return true;
+	set_cause(cause, "'%s/%s' %s, not a file siprof made: remove it", s->path, name, why);
+	return false;
+}
+
+bool
+spool_write(const struct spool *s, const char *name, const void *buf, size_t len, char **cause)
+{
+	char *tmp = xasprintf("%s.tmp", name);
+	const char *p = buf;
+	size_t left = len;
+	int fd;
+
+	if (!way_clear(s, name, cause))
+		goto fail_quiet;
+	fd = openat(s->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* What a killed siprof left behind goes; anything else stays. */
+		if (!way_clear(s, tmp, cause))
+			goto fail_quiet;
+		unlinkat(s->fd, tmp, 0);
+		fd = openat(s->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
+		goto fail;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail_fd;
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail_fd;
+	close(fd);
+	if (renameat(s->fd, tmp, s->fd, name) != 0)
+		goto fail_unlink;
+	fsync(s->fd);
+	free(tmp);
+	return true;
+fail_fd:
+	close(fd);
+fail_unlink:
+	set_cause(cause, "cannot write '%s/%s': %s", s->path, name, strerror(errno));
+	unlinkat(s->fd, tmp, 0);
+	free(tmp);
+	return false;
+fail:
+	set_cause(cause, "cannot write '%s/%s': %s", s->path, name, strerror(errno));
+fail_quiet:
+	free(tmp);
+	return false;
+}
+
+bool
+spool_has(const struct spool *s, const char *name)
+{
+	struct stat st;
+
+	return fstatat(s->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void
+spool_remove(const struct spool *s, const char *name)
+{
+	char *cause = NULL;
+	int fd;
+
+	if (open_ours(s, name, O_RDONLY, &fd, &cause) == SPOOL_OK) {
+		close(fd);
+		unlinkat(s->fd, name, 0);
+	}
+	free(cause);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+spool_list(const struct spool *s, size_t *n, char **cause)
+{
+	int fd = dup(s->fd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	char **ids = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (dir == NULL) {
+		set_cause(cause, "cannot read the spool '%s': %s", s->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && strcmp(de->d_name + len - 5, ".meta") == 0) {
+			GROW(ids, cap, *n + 1);
+			ids[(*n)++] = xasprintf("%.*s", (int)(len - 5), de->d_name);
+		}
+	}
+	closedir(dir);
+	if (*n > 1)
+		qsort(ids, *n, sizeof *ids, cmp_str);
+	if (ids == NULL)
+		ids = xcalloc(1, sizeof *ids);
+	return ids;
+}
+
+void
+spool_list_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int
+spool_acked(const struct spool *s, const char *id, char **cause)
+{
+	char *text, *line, *save;
+	enum spool_status st;
+	size_t len;
+	int found = 0;
+
+	st = spool_read(s, LEDGER, &text, &len, cause);
+	if (st == SPOOL_MISSING)
+		return 0;
+	if (st != SPOOL_OK)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL && !found;
+	     line = strtok_r(NULL, "\n", &save))
+		found = strcmp(line, id) == 0;
+	free(text);
+	return found;
+}
+
+bool
+spool_ack(const struct spool *s, const char *id, char **cause)
+{
+	char *line = xasprintf("%s\n", id);
+	size_t len = strlen(line);
+	bool ok = false;
+	int fd;
+
+	if (open_ours(s, LEDGER, O_WRONLY | O_CREAT | O_APPEND, &fd, cause) != SPOOL_OK) {
+		char *why = *cause;
+
+		*cause = NULL;
+		set_cause(cause, "cannot record the upload in the ledger: %s",
+			  why != NULL ? why : "it is missing");
+		free(why);
+		goto out;
+	}
+	ok = write(fd, line, len) == (ssize_t)len && fsync(fd) == 0;
+	if (!ok)
+		set_cause(cause, "cannot record the upload in '%s/" LEDGER "': %s", s->path,
+			  strerror(errno));
+	close(fd);
+	/* The ledger's own name, on disk too, when it was just created. */
+	if (ok)
+		fsync(s->fd);
+out:
+	free(line);
+	return ok;
+}
