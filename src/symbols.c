@@ -6,10 +6,13 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hashmap.h"
 #include "procfs.h"
@@ -24,6 +27,8 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 struct symbols {
 	pid_t pid;
 	Dwfl *dwfl;
+	int arch_fd;    /* the executable behind arch_elf, -1 when not open */
+	Elf *arch_elf;
 	bool other_mntns;
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
@@ -105,6 +110,7 @@ symbols_new(pid_t pid, char **cause)
 	struct symbols *sym = xcalloc(1, sizeof *sym);
 
 	sym->pid = pid;
+	sym->arch_fd = -1;
 	sym->other_mntns = procfs_other_mntns(pid);
 	sym->callbacks.find_elf = dwfl_linux_proc_find_elf;
 	sym->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
@@ -159,7 +165,35 @@ symbols_free(struct symbols *sym)
 	free(sym->modules);
 	if (sym->dwfl != NULL)
 		dwfl_end(sym->dwfl);
+	/* After dwfl_end: the Dwfl's unwinding backend was made from it. */
+	if (sym->arch_elf != NULL)
+		elf_end(sym->arch_elf);
+	if (sym->arch_fd >= 0)
+		close(sym->arch_fd);
 	free(sym);
+}
+
+Elf *
+symbols_arch_elf(struct symbols *sym)
+{
+	char path[64];
+
+	if (sym->arch_elf != NULL)
+		return sym->arch_elf;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)sym->pid);
+	sym->arch_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sym->arch_fd < 0)
+		return NULL;
+	elf_version(EV_CURRENT);
+	sym->arch_elf = elf_begin(sym->arch_fd, ELF_C_READ_MMAP, NULL);
+	if (sym->arch_elf == NULL || elf_kind(sym->arch_elf) != ELF_K_ELF) {
+		if (sym->arch_elf != NULL)
+			elf_end(sym->arch_elf);
+		sym->arch_elf = NULL;
+		close(sym->arch_fd);
+		sym->arch_fd = -1;
+	}
+	return sym->arch_elf;
 }
 
 Dwfl *

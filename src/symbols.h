@@ -50,6 +50,12 @@ void symbols_free(struct symbols *sym);
 
 /* The Dwfl, for the libdw unwinder. */
 Dwfl *symbols_dwfl(struct symbols *sym);
+/* The process's executable as an ELF file that lives as long as the Dwfl,
+ * for dwfl_attach_state, which makes its unwinding backend from it. Given
+ * none, libdw borrows the backend of the first module it finds and keeps
+ * using it after that module is gone (an exec, a dlclose) and freed. NULL
+ * when it cannot be opened. */
+Elf *symbols_arch_elf(struct symbols *sym);
 
 /* Re-read the process's mappings (after dlopen or exec); modules that did
  * not move keep their caches. Rate-limited to a few times a second unless

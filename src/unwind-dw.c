@@ -119,7 +119,7 @@ dw_open(pid_t pid, struct symbols *sym, char **cause)
 	d->dwfl = symbols_dwfl(sym);
 	d->sym = sym;
 	d->pid = pid;
-	if (!dwfl_attach_state(d->dwfl, NULL, pid, &callbacks, d)) {
+	if (!dwfl_attach_state(d->dwfl, symbols_arch_elf(sym), pid, &callbacks, d)) {
 		set_cause(cause, "cannot prepare libdw unwinding for %d: %s", (int)pid,
 			  dwfl_errmsg(-1));
 		free(d);
