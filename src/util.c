@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,4 +303,73 @@ path_basename(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	return slash != NULL ? slash + 1 : path;
+}
+
+int
+file_create_temp(const char *path, char **tmp, char **cause)
+{
+	int fd;
+
+	/* mkostemp opens with O_CREAT|O_EXCL, mode 0600: a name planted in
+	 * advance (a symbolic link, another user's file) makes it try another
+	 * name, never open what is there. */
+	*tmp = xasprintf("%s.tmpXXXXXX", path);
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		set_cause(cause, "cannot create '%s': %s", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return fd;
+}
+
+int
+file_commit_temp(int fd, const char *tmp, const char *path, _Bool replace, char **cause)
+{
+	struct stat ours, there;
+	int saved;
+
+	if (fstat(fd, &ours) != 0 || lstat(tmp, &there) != 0 ||
+	    ours.st_dev != there.st_dev || ours.st_ino != there.st_ino) {
+		/* Only in a directory others may write to without the sticky
+		 * bit: what is at tmp now is not ours, so leave it alone. */
+		set_cause(cause, "cannot create '%s': its temporary file '%s' was replaced while "
+			  "siprof wrote it; write to a directory only you can change", path, tmp);
+		errno = EPERM;
+		return -1;
+	}
+	if (replace ? rename(tmp, path) == 0 : renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+							 RENAME_NOREPLACE) == 0)
+		return 0;
+	if (!replace && errno == EINVAL) {
+		/* A file system without RENAME_NOREPLACE: link(2) also refuses
+		 * to replace a name. */
+		if (link(tmp, path) == 0) {
+			unlink(tmp);
+			return 0;
+		}
+	}
+	saved = errno;
+	set_cause(cause, "cannot create '%s': %s", path, strerror(saved));
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+_Bool
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return 0;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 1;
 }

@@ -57,4 +57,17 @@ _Bool parse_size(const char *s, size_t *out);
 /* Last component of a path (no allocation). */
 const char *path_basename(const char *path);
 
+/* Create a new file beside path, named path.tmpXXXXXX (six random
+ * characters), mode 0600, exclusively: never through a symbolic link, never
+ * over a file that exists. Returns its descriptor and sets *tmp (to free),
+ * or -1 after setting *cause. */
+int file_create_temp(const char *path, char **tmp, char **cause);
+/* Give the file fd, made by file_create_temp as tmp, the name path:
+ * replacing path when replace, else failing with errno EEXIST when path
+ * exists. Only a tmp that is still fd's file is renamed; on failure tmp is
+ * removed if it is. 0, or -1 after setting *cause (errno kept). */
+int file_commit_temp(int fd, const char *tmp, const char *path, _Bool replace, char **cause);
+/* Write all of buf to fd; false with errno set. */
+_Bool write_all(int fd, const void *buf, size_t n);
+
 #endif
