@@ -162,7 +162,7 @@ create_side_files(const char *path, char **cause)
 	return true;
 }
 
-/* An empty session (the schema, the classes, the schema version) as the
+/* An empty session (the schema, the classes, the versions) as the
  * bytes of a database file, built in memory; sqlite3_free it. */
 static unsigned char *
 empty_session(sqlite3_int64 *size, char **cause)
@@ -184,7 +184,8 @@ empty_session(sqlite3_int64 *size, char **cause)
 	}
 	if (ok) {
 		char *sql = sqlite3_mprintf("INSERT INTO meta VALUES('schema_version', '%d');"
-					    " COMMIT", SESSION_SCHEMA_VERSION);
+					    " INSERT INTO meta VALUES('siprof_version', %Q); COMMIT",
+					    SESSION_SCHEMA_VERSION, PACKAGE_VERSION);
 
 		ok = sqlite3_exec(db, sql, NULL, NULL, &sql_err) == SQLITE_OK;
 		sqlite3_free(sql);
