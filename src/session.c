@@ -132,8 +132,8 @@ check_side_files(const char *path, bool force, char **cause)
 	return true;
 }
 
-/* Create the WAL and its index ourselves, empty, 0600, exclusively, so that
- * the files SQLite opens are ours. */
+/* Create the WAL and its index (the first two side files) ourselves,
+ * empty, 0600, exclusively, so that the files SQLite opens are ours. */
 static bool
 create_side_files(const char *path, char **cause)
 {
