@@ -229,8 +229,8 @@ place_empty_session(const char *path, bool force, char **cause)
 	}
 	ok = write_all(fd, img, (size_t)size) && fsync(fd) == 0;
 	if (!ok) {
-		set_cause(cause, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
+		set_cause(cause, "cannot write %s: %s", path, strerror(errno));
+		file_discard_temp(tmp);
 	} else if (file_commit_temp(fd, tmp, path, force, cause) != 0) {
 		if (errno == EEXIST)
 			set_cause(cause, "%s exists; choose another name, or use --force to replace it",

@@ -148,7 +148,7 @@ cmd_output_open(struct cmd_output *k, const char *out)
 	if (fd >= 0 && (k->f = fdopen(fd, "w")) == NULL) {
 		set_cause(&cause, "cannot create '%s': %s", out, strerror(errno));
 		close(fd);
-		unlink(k->tmp);
+		file_discard_temp(k->tmp);
 		free(k->tmp);
 		fd = -1;
 	}
@@ -170,7 +170,7 @@ cmd_output_close(struct cmd_output *k)
 		return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
 	if (ferror(k->f) || fflush(k->f) != 0 || fsync(fileno(k->f)) != 0) {
 		err_msg("cannot write '%s': %s", k->out, strerror(errno));
-		unlink(k->tmp);
+		file_discard_temp(k->tmp);
 		rc = EXIT_ERROR;
 	} else if (file_commit_temp(fileno(k->f), k->tmp, k->out, true, &cause) != 0) {
 		err_msg("%s", cause);
