@@ -59,10 +59,10 @@ int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
 struct session_data;
 int cmd_load_session(const char *path, struct session_data *d);
 
-/* Output to a file, written as FILE.tmpPID (mode 0600), fsynced and
- * renamed over FILE when complete, so that no reader sees half of it; or
- * to standard output for NULL or "-". open returns 0 after a message;
- * close returns the exit code. */
+/* Output to a file, written to a new file of its own (file_create_temp:
+ * mode 0600, never one that was there), fsynced and renamed over FILE when
+ * complete, so that no reader sees half of it; or to standard output for
+ * NULL or "-". open returns 0 after a message; close returns the exit code. */
 struct cmd_output {
 	FILE *f;
 	char *tmp;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -74,74 +75,221 @@ db_cause(sqlite3 *db, char **cause, const char *what, const char *path)
 	set_cause(cause, "cannot %s %s: %s", what, path, db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+/* The files SQLite keeps beside a database while it is written. */
+static const char *const side_suffix[] = { "-wal", "-shm", "-journal" };
+
+/* What makes an existing file not one SQLite may be given: NULL when it is
+ * a regular file of ours with no other name. */
+static const char *
+not_ours(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link";
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_uid != geteuid())
+		return "owned by another user";
+	if (st->st_nlink != 1)
+		return "a hard link to another file";
+	return NULL;
+}
+
+/* SQLite opens side files that exist as it finds them: one planted in
+ * advance would receive the session (a reader holding it open sees it
+ * all), and a stale WAL would be applied to the new file. None may exist,
+ * except ours, which force removes. */
+static bool
+check_side_files(const char *path, bool force, char **cause)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(side_suffix); i++) {
+		char *side = xasprintf("%s%s", path, side_suffix[i]);
+		struct stat st;
+		const char *why;
+
+		if (lstat(side, &st) != 0) {
+			if (errno != ENOENT) {
+				set_cause(cause, "cannot check %s: %s", side, strerror(errno));
+				free(side);
+				return false;
+			}
+		} else if ((why = not_ours(&st)) != NULL) {
+			set_cause(cause, "%s exists and is %s: siprof does not let SQLite use it; "
+				  "remove it, or choose another name", side, why);
+			free(side);
+			return false;
+		} else if (!force) {
+			set_cause(cause, "%s exists, left by an earlier recording; remove it, or use "
+				  "--force to replace it", side);
+			free(side);
+			return false;
+		} else if (unlink(side) != 0 && errno != ENOENT) {
+			set_cause(cause, "cannot remove %s: %s", side, strerror(errno));
+			free(side);
+			return false;
+		}
+		free(side);
+	}
+	return true;
+}
+
+/* Create the WAL and its index (the first two side files) ourselves,
+ * empty, 0600, exclusively, so that the files SQLite opens are ours. */
+static bool
+create_side_files(const char *path, char **cause)
+{
+	for (size_t i = 0; i < 2; i++) {
+		char *side = xasprintf("%s%s", path, side_suffix[i]);
+		int fd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			if (errno == EEXIST)
+				set_cause(cause, "%s appeared while siprof created %s: someone else "
+					  "writes in this directory; choose one only you can change",
+					  side, path);
+			else
+				set_cause(cause, "cannot create %s: %s", side, strerror(errno));
+			free(side);
+			while (i-- > 0) {
+				side = xasprintf("%s%s", path, side_suffix[i]);
+				unlink(side);
+				free(side);
+			}
+			return false;
+		}
+		close(fd);
+		free(side);
+	}
+	return true;
+}
+
+/* An empty session (the schema, the classes, the versions) as the
+ * bytes of a database file, built in memory; sqlite3_free it. */
+static unsigned char *
+empty_session(sqlite3_int64 *size, char **cause)
+{
+	sqlite3 *db = NULL;
+	unsigned char *img = NULL;
+	char *sql_err = NULL;
+	bool ok;
+
+	ok = sqlite3_open(":memory:", &db) == SQLITE_OK &&
+	     sqlite3_exec(db, "BEGIN", NULL, NULL, &sql_err) == SQLITE_OK &&
+	     sqlite3_exec(db, schema_sql, NULL, NULL, &sql_err) == SQLITE_OK;
+	for (int c = 0; ok && c < CLASS_COUNT; c++) {
+		char *sql = sqlite3_mprintf("INSERT INTO classes VALUES(%d, %Q)", c,
+					    class_name((enum sample_class)c));
+
+		ok = sqlite3_exec(db, sql, NULL, NULL, &sql_err) == SQLITE_OK;
+		sqlite3_free(sql);
+	}
+	if (ok) {
+		char *sql = sqlite3_mprintf("INSERT INTO meta VALUES('schema_version', '%d');"
+					    " INSERT INTO meta VALUES('siprof_version', %Q); COMMIT",
+					    SESSION_SCHEMA_VERSION, PACKAGE_VERSION);
+
+		ok = sqlite3_exec(db, sql, NULL, NULL, &sql_err) == SQLITE_OK;
+		sqlite3_free(sql);
+	}
+	if (ok)
+		img = sqlite3_serialize(db, "main", size, 0);
+	if (img == NULL || *size < 100) {
+		set_cause(cause, "cannot build the session schema: %s",
+			  sql_err ? sql_err : db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_free(img);
+		img = NULL;
+	} else {
+		/* The header's write and read versions (bytes 18 and 19) say
+		 * WAL: the file opens in WAL mode at once, without the rollback
+		 * journal that switching to it would write. */
+		img[18] = img[19] = 2;
+	}
+	sqlite3_free(sql_err);
+	sqlite3_close(db);
+	return img;
+}
+
+/* Put an empty session at path, whole: it is written to a temporary file
+ * beside it and renamed into place, so that path is a readable session from
+ * the moment it exists, and never replaces a file unless force. */
+static bool
+place_empty_session(const char *path, bool force, char **cause)
+{
+	sqlite3_int64 size;
+	unsigned char *img = empty_session(&size, cause);
+	char *tmp = NULL;
+	int fd;
+	bool ok;
+
+	if (img == NULL)
+		return false;
+	fd = file_create_temp(path, &tmp, cause);
+	if (fd < 0) {
+		sqlite3_free(img);
+		return false;
+	}
+	ok = write_all(fd, img, (size_t)size) && fsync(fd) == 0;
+	if (!ok) {
+		set_cause(cause, "cannot write %s: %s", path, strerror(errno));
+		file_discard_temp(tmp);
+	} else if (file_commit_temp(fd, tmp, path, force, cause) != 0) {
+		if (errno == EEXIST)
+			set_cause(cause, "%s exists; choose another name, or use --force to replace it",
+				  path);
+		ok = false;
+	}
+	close(fd);
+	free(tmp);
+	sqlite3_free(img);
+	return ok;
+}
+
+/* Remove the session files session_create made. */
+static void
+remove_created(const char *path)
+{
+	unlink(path);
+	for (size_t i = 0; i < 2; i++) {
+		char *side = xasprintf("%s%s", path, side_suffix[i]);
+
+		unlink(side);
+		free(side);
+	}
+}
+
 struct session_writer *
 session_create(const char *path, bool force, char **cause)
 {
 	struct session_writer *w;
-	char *sql_err = NULL;
-	int fd;
+	struct stat st;
 
-	if (force) {
-		char side[4096];
-
-		unlink(path);
-		snprintf(side, sizeof side, "%s-wal", path);
-		unlink(side);
-		snprintf(side, sizeof side, "%s-shm", path);
-		unlink(side);
-	}
-	/* Create it ourselves: 0600 whatever the umask, and never over an
-	 * existing file. SQLite gives its -wal and -shm files the same mode. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			set_cause(cause, "%s exists; choose another name, or use --force to replace it", path);
-		else
-			set_cause(cause, "cannot create %s: %s", path, strerror(errno));
+	if (!force && lstat(path, &st) == 0) {
+		set_cause(cause, "%s exists; choose another name, or use --force to replace it", path);
 		return NULL;
 	}
-	close(fd);
+	if (!check_side_files(path, force, cause) || !place_empty_session(path, force, cause))
+		return NULL;
+	if (!create_side_files(path, cause)) {
+		unlink(path);
+		return NULL;
+	}
 	w = xcalloc(1, sizeof *w);
 	w->path = xstrdup(path);
 	w->done_strings = w->done_modules = w->done_frames = w->done_nodes = 1;
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_exec(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-			 NULL, NULL, &sql_err) != SQLITE_OK ||
-	    sqlite3_exec(w->db, "BEGIN", NULL, NULL, &sql_err) != SQLITE_OK ||
-	    sqlite3_exec(w->db, schema_sql, NULL, NULL, &sql_err) != SQLITE_OK) {
-		set_cause(cause, "cannot set up %s: %s", path,
-			  sql_err ? sql_err : sqlite3_errmsg(w->db));
-		sqlite3_free(sql_err);
+	    sqlite3_exec(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		db_cause(w->db, cause, "open", path);
 		session_abandon(w);
-		unlink(path);
+		remove_created(path);
 		return NULL;
 	}
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v2(w->db, insert_sql[i], -1, &w->st[i], NULL) != SQLITE_OK) {
 			db_cause(w->db, cause, "prepare statements for", path);
 			session_abandon(w);
-			unlink(path);
+			remove_created(path);
 			return NULL;
 		}
-	}
-	for (int c = 0; c < CLASS_COUNT; c++) {
-		char *sql = sqlite3_mprintf("INSERT INTO classes VALUES(%d, %Q)", c,
-					    class_name((enum sample_class)c));
-		sqlite3_exec(w->db, sql, NULL, NULL, NULL);
-		sqlite3_free(sql);
-	}
-	{
-		char *sql = sqlite3_mprintf("INSERT INTO meta VALUES('schema_version', '%d')",
-					    SESSION_SCHEMA_VERSION);
-
-		sqlite3_exec(w->db, sql, NULL, NULL, NULL);
-		sqlite3_free(sql);
-	}
-	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_cause(w->db, cause, "write", path);
-		session_abandon(w);
-		unlink(path);
-		return NULL;
 	}
 	return w;
 }
@@ -325,7 +473,7 @@ session_close(struct session_writer *w, const struct profile *p,
 	bool ok = session_flush(w, p, UINT32_MAX, metrics, stats, nstats, cause);
 
 	if (ok && sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE);"
-			       " PRAGMA journal_mode=DELETE;", NULL, NULL, NULL) != SQLITE_OK) {
+			       " PRAGMA journal_mode=MEMORY;", NULL, NULL, NULL) != SQLITE_OK) {
 		db_cause(w->db, cause, "finish", w->path);
 		ok = false;
 	}
@@ -383,18 +531,43 @@ col_text(sqlite3_stmt *st, int i)
 #define EXPECT_ID(st, have) \
 	if (sqlite3_column_int64((st), 0) != (sqlite3_int64)(have)) goto bad_ids;
 
+/* What a file that is not a regular file is, for a message. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
 enum session_error
 session_load(const char *path, struct session_data *d, char **cause)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	enum session_error err;
+	struct stat sb;
 	long version;
 	const char *v;
 	int rc;
 
 	memset(d, 0, sizeof *d);
 	profile_init(&d->prof);
+	/* Before SQLite opens it: opening a FIFO blocks until someone writes,
+	 * and a device or a directory is no session either. */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		set_cause(cause, "%s is %s, not a session file: siprof reads sessions from "
+			  "regular files only", path, file_kind(sb.st_mode));
+		return SESSION_NOT_SESSION;
+	}
 	if (access(path, R_OK) != 0) {
 		set_cause(cause, "cannot read %s: %s", path, strerror(errno));
 		return SESSION_MISSING;

@@ -24,7 +24,11 @@ struct session_stat {
 	double value;
 };
 
-/* Create path (refusing to replace an existing file unless force). */
+/* Create path, refusing to replace an existing file unless force: an empty
+ * session is renamed into place whole (path is readable from the moment it
+ * exists), and its -wal and -shm are made by siprof, mode 0600, before
+ * SQLite opens them. Side files already there are refused, except the
+ * user's own, which force removes. */
 struct session_writer *session_create(const char *path, bool force, char **cause);
 /* Set a context value (meta table); written with the next flush. */
 void session_set_meta(struct session_writer *w, const char *key, const char *value);
@@ -63,6 +67,8 @@ struct session_data {
 	size_t n_stats, cap_stats;
 };
 
+/* Read the session at path, a regular file (anything else is refused
+ * before SQLite opens it: a FIFO would block). */
 enum session_error session_load(const char *path, struct session_data *d, char **cause);
 void session_data_release(struct session_data *d);
 /* A meta value, or NULL. */

@@ -134,6 +134,7 @@ cmd_load_session(const char *path, struct session_data *d)
 int
 cmd_output_open(struct cmd_output *k, const char *out)
 {
+	char *cause = NULL;
 	int fd;
 
 	k->out = out;
@@ -143,15 +144,17 @@ cmd_output_open(struct cmd_output *k, const char *out)
 		k->out = NULL;
 		return 1;
 	}
-	k->tmp = xasprintf("%s.tmp%ld", out, (long)getpid());
-	fd = open(k->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (k->f = fdopen(fd, "w")) == NULL) {
-		err_msg("cannot create '%s': %s", out, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(k->tmp);
-		}
+	fd = file_create_temp(out, &k->tmp, &cause);
+	if (fd >= 0 && (k->f = fdopen(fd, "w")) == NULL) {
+		set_cause(&cause, "cannot create '%s': %s", out, strerror(errno));
+		close(fd);
+		file_discard_temp(k->tmp);
 		free(k->tmp);
+		fd = -1;
+	}
+	if (fd < 0) {
+		err_msg("%s", cause);
+		free(cause);
 		return 0;
 	}
 	return 1;
@@ -160,24 +163,24 @@ cmd_output_open(struct cmd_output *k, const char *out)
 int
 cmd_output_close(struct cmd_output *k)
 {
+	char *cause = NULL;
 	int rc = EXIT_OK;
 
 	if (k->out == NULL)
 		return cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
 	if (ferror(k->f) || fflush(k->f) != 0 || fsync(fileno(k->f)) != 0) {
 		err_msg("cannot write '%s': %s", k->out, strerror(errno));
+		file_discard_temp(k->tmp);
+		rc = EXIT_ERROR;
+	} else if (file_commit_temp(fileno(k->f), k->tmp, k->out, true, &cause) != 0) {
+		err_msg("%s", cause);
+		free(cause);
 		rc = EXIT_ERROR;
 	}
 	if (fclose(k->f) != 0 && rc == EXIT_OK) {
 		err_msg("cannot write '%s': %s", k->out, strerror(errno));
 		rc = EXIT_ERROR;
 	}
-	if (rc == EXIT_OK && rename(k->tmp, k->out) != 0) {
-		err_msg("cannot create '%s': %s", k->out, strerror(errno));
-		rc = EXIT_ERROR;
-	}
-	if (rc != EXIT_OK)
-		unlink(k->tmp);
 	free(k->tmp);
 	return rc;
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,4 +309,162 @@ path_basename(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	return slash != NULL ? slash + 1 : path;
+}
+
+/* The directory part of path ("." for a bare name). */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xasprintf("%.*s", (int)(slash - path), path);
+}
+
+int
+file_create_temp(const char *path, char **tmp, char **cause)
+{
+	char *dir = dir_of(path);
+	int fd;
+
+	/* Unnamed first: nothing can be planted at a name it does not have,
+	 * and a kill before it is linked into place leaves nothing. */
+	*tmp = NULL;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	free(dir);
+	if (fd >= 0)
+		return fd;
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+		/* No O_TMPFILE on this file system. mkostemp opens with
+		 * O_CREAT|O_EXCL, mode 0600: a name planted in advance (a
+		 * symbolic link, another user's file) makes it try another
+		 * name, never open what is there. */
+		*tmp = xasprintf("%s.tmpXXXXXX", path);
+		fd = mkostemp(*tmp, O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		free(*tmp);
+		*tmp = NULL;
+	}
+	set_cause(cause, "cannot create '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+/* Give the unnamed file fd the name path (never replacing a file). */
+static int
+link_unnamed(int fd, const char *path)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+/* Link the unnamed file fd at a new name path.tmpXXXXXX; the name, or NULL
+ * with errno set. */
+static char *
+link_unnamed_temp(int fd, const char *path)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		char *name;
+
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return NULL;
+		name = xasprintf("%s.tmp%c%c%c%c%c%c", path, chars[r[0] % 62], chars[r[1] % 62],
+				 chars[r[2] % 62], chars[r[3] % 62], chars[r[4] % 62], chars[r[5] % 62]);
+		if (link_unnamed(fd, name) == 0)
+			return name;
+		free(name);
+		if (errno != EEXIST)
+			return NULL;
+	}
+	return NULL;
+}
+
+int
+file_commit_temp(int fd, const char *tmp, const char *path, _Bool replace, char **cause)
+{
+	struct stat ours, there;
+	char *named = NULL;
+	int saved;
+
+	if (tmp == NULL && !replace) {
+		if (link_unnamed(fd, path) == 0)
+			return 0;
+		saved = errno;
+		set_cause(cause, "cannot create '%s': %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (tmp == NULL) {
+		/* rename(2) alone replaces a name: give the file one first. */
+		named = link_unnamed_temp(fd, path);
+		if (named == NULL) {
+			saved = errno;
+			set_cause(cause, "cannot create '%s': %s", path, strerror(saved));
+			errno = saved;
+			return -1;
+		}
+		tmp = named;
+	}
+	if (fstat(fd, &ours) != 0 || lstat(tmp, &there) != 0 ||
+	    ours.st_dev != there.st_dev || ours.st_ino != there.st_ino) {
+		/* Only in a directory others may write to without the sticky
+		 * bit: what is at tmp now is not ours, so leave it alone. */
+		set_cause(cause, "cannot create '%s': its temporary file '%s' was replaced while "
+			  "siprof wrote it; write to a directory only you can change", path, tmp);
+		free(named);
+		errno = EPERM;
+		return -1;
+	}
+	if (replace ? rename(tmp, path) == 0 : renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+							 RENAME_NOREPLACE) == 0) {
+		free(named);
+		return 0;
+	}
+	if (!replace && errno == EINVAL) {
+		/* A file system without RENAME_NOREPLACE: link(2) also refuses
+		 * to replace a name. */
+		if (link(tmp, path) == 0) {
+			unlink(tmp);
+			return 0;
+		}
+	}
+	saved = errno;
+	set_cause(cause, "cannot create '%s': %s", path, strerror(saved));
+	unlink(tmp);
+	free(named);
+	errno = saved;
+	return -1;
+}
+
+void
+file_discard_temp(const char *tmp)
+{
+	if (tmp != NULL)
+		unlink(tmp);
+}
+
+_Bool
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return 0;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 1;
 }

@@ -57,4 +57,21 @@ _Bool parse_size(const char *s, size_t *out);
 /* Last component of a path (no allocation). */
 const char *path_basename(const char *path);
 
+/* Create a new file, mode 0600, to become path: unnamed in path's
+ * directory (O_TMPFILE; *tmp set to NULL), or where the file system has no
+ * such files, named path.tmpXXXXXX (six random characters; *tmp set, to
+ * free), created exclusively: never through a symbolic link, never over a
+ * file that exists. Returns its descriptor, or -1 after setting *cause. */
+int file_create_temp(const char *path, char **tmp, char **cause);
+/* Give the file fd made by file_create_temp (tmp as it set it) the name
+ * path: replacing path when replace, else failing with errno EEXIST when
+ * path exists. A named tmp is renamed only if it is still fd's file; on
+ * failure it is removed if it is. 0, or -1 after setting *cause (errno
+ * kept). */
+int file_commit_temp(int fd, const char *tmp, const char *path, _Bool replace, char **cause);
+/* Remove a file made by file_create_temp that will not be committed. */
+void file_discard_temp(const char *tmp);
+/* Write all of buf to fd; false with errno set. */
+_Bool write_all(int fd, const void *buf, size_t n);
+
 #endif
