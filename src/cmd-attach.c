@@ -68,7 +68,6 @@ parse(int argc, char **argv, struct attach_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum sample_class cls;
-	char *end;
 	int ch, pid, rc, unwinder;
 
 	memset(o, 0, sizeof *o);
@@ -133,9 +132,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 				return cmd_usage_error("attach", "--iterations takes a number from 1, not '%s'", optarg);
 			break;
 		case 'd':
-			errno = 0;
-			o->delay = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o->delay < 0.1 || o->delay > 3600)
+			if (!parse_number(optarg, NUM_FRACTION, 0.1, 3600, &o->delay, NULL))
 				return cmd_usage_error("attach", "--delay takes seconds from 0.1 to 3600, not '%s'", optarg);
 			break;
 		case 'h':

@@ -79,7 +79,6 @@ parse(int argc, char **argv, struct record_opts *o)
 	const char *env;
 	int ch, pid, rc, unwinder;
 	long v;
-	char *end;
 
 	memset(o, 0, sizeof *o);
 	o->rec.sampler.rate_hz = 99;
@@ -97,10 +96,9 @@ parse(int argc, char **argv, struct record_opts *o)
 			o->pid = pid;
 			break;
 		case 'd':
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o->duration <= 0)
-				return cmd_usage_error("record", "--duration takes a number of seconds above 0, not '%s'", optarg);
+			if (!parse_number(optarg, NUM_FRACTION, 0, 4e9, &o->duration, NULL) ||
+			    o->duration <= 0)
+				return cmd_usage_error("record", "--duration takes a number of seconds above 0, such as 10 or 0.5, not '%s'", optarg);
 			break;
 		case 'r':
 			if ((rc = cmd_opt_rate("record", optarg, &o->rec.sampler.rate_hz)) != 0)

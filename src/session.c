@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,8 +580,28 @@ session_meta(const struct session_data *d, const char *key)
 double
 session_stat(const struct session_data *d, const char *key)
 {
+	double v;
+
 	for (size_t i = 0; i < d->n_stats; i++)
 		if (strcmp(d->stats[i].key, key) == 0)
-			return strtod(d->stats[i].value, NULL);
+			return parse_number(d->stats[i].value, NUM_FRACTION | NUM_EXPONENT, 0, 1e15,
+					    &v, NULL) ? v : 0;
 	return 0;
+}
+
+double
+session_duration(const struct session_data *d)
+{
+	double v = session_stat(d, "duration_s");
+
+	return v <= 4e9 ? v : 0;
+}
+
+uint64_t
+session_meta_u64(const struct session_data *d, const char *key)
+{
+	const char *s = session_meta(d, key);
+	long v;
+
+	return s != NULL && parse_long(s, 0, LONG_MAX, &v) ? (uint64_t)v : 0;
 }

@@ -223,12 +223,10 @@ cmd_opt_class(const char *cmd, const char *arg, int *cls)
 int
 cmd_opt_time(const char *cmd, const char *opt, const char *arg, uint32_t *secs)
 {
-	char *end;
+	const char *end;
 	double v, mul = 1;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno == 0 && end != arg && v >= 0) {
+	if (parse_number(arg, NUM_FRACTION, 0, 4e9, &v, &end)) {
 		if (*end == 's')
 			end++;
 		else if (*end == 'm')
