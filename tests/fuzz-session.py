@@ -243,6 +243,8 @@ def judge(cmd, rc, err):
         lines = [l for l in err.splitlines() if l.strip()]
         if len(lines) != 1 or not lines[0].startswith("siprof: "):
             return "exit 7 without a one-line message"
+        if any(ord(ch) < 0x20 and ch not in "\n" for ch in err):
+            return "exit 7 with a control character in its message"
     return None
 
 
