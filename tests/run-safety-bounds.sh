@@ -102,6 +102,15 @@ read -r -u "${WL[0]}" ready pid _ || fail "the workload did not start"
 bg_pids="$bg_pids $pid"
 bounded_record $((128 * 1024 + MARGIN)) big -s 8M -r 1000 --max-memory 128M -d 3 -p "$pid"
 bounded_record $((256 * 1024 + MARGIN)) default -s 8M -r 1000 -d 3 -p "$pid"
+# The status line on a terminal counts them as they go.
+if command -v script > /dev/null; then
+	SIPROF_TEST_UNWIND_US=1000 script -qec "'$SIPROF' record -o '$tmpdir/tty.siprof' -s 8M -r 1000 --max-memory 128M -d 2.5 -p $pid" \
+		/dev/null > "$tmpdir/tty" 2>&1 || fail "record on a terminal failed: $(cat -v "$tmpdir/tty")"
+	grep -aqE 'held p50 [0-9]+ us.*[^0-9][1-9][0-9]* dropped' "$tmpdir/tty" ||
+		fail "the status line does not show the dropped samples: $(cat -v "$tmpdir/tty")"
+else
+	echo "note: script(1) is missing; the status line is not checked"
+fi
 assert_running "$pid"
 echo quit >&"${WL[1]}"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
