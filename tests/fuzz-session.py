@@ -88,7 +88,7 @@ def mutate_bytes(rng, data):
 def sql_mutation(rng, db):
     """One damage done through SQL; returns its description."""
     c = db.cursor()
-    kind = rng.randrange(14)
+    kind = rng.randrange(15)
     if kind == 0:
         t = rng.choice(TABLES)
         c.execute("DROP TABLE IF EXISTS %s" % t)
@@ -165,6 +165,13 @@ def sql_mutation(rng, db):
         c.execute("UPDATE metrics SET t = ?, cpu_percent = ? WHERE rowid IN (SELECT rowid FROM metrics ORDER BY random() LIMIT 2)",
                   (rng.choice([2**32 - 1, 10**6, -5]), rng.choice([1e308, -50, 1e9, None])))
         return "odd metrics"
+    if kind == 13:  # the schema itself, as stored: columns renamed, text broken
+        t = rng.choice(TABLES)
+        new = rng.choice(["CREATE TABLE %s(x)" % t, "CREATE TABLE %s(" % t, "\x1b[2J\n",
+                          "CREATE VIEW %s AS SELECT 1" % t])
+        c.execute("PRAGMA writable_schema = ON")
+        c.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (new, t))
+        return "schema of %s = %r" % (t, new)
     # ids that are not dense: a gap in strings, frames or stacks
     t = rng.choice(["strings", "frames", "stacks", "modules"])
     c.execute("UPDATE %s SET id = id + 1000 WHERE id = (SELECT max(id) FROM %s)" % (t, t))
