@@ -29,6 +29,8 @@ const char cmd_attach_usage[] =
 	"  -r, --rate=HZ          samples per second per thread (default 99)\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
+	"                         256M); past it samples are dropped and counted\n"
 	"      --threads=LIST     only threads whose id or name matches LIST\n"
 	"  -c, --class=CLASS      the class shown first (default cpu; wall for all)\n"
 	"      --window=WINDOW    5s (default), 60s, or all: the time shown\n"
@@ -52,11 +54,12 @@ struct attach_opts {
 static int
 parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum { OPT_THREADS = 256, OPT_WINDOW, OPT_RECORD };
+	enum { OPT_THREADS = 256, OPT_WINDOW, OPT_RECORD, OPT_MAX_MEMORY };
 	static const struct option longopts[] = {
 		{ "rate", required_argument, NULL, 'r' },
 		{ "unwinder", required_argument, NULL, 'u' },
 		{ "stack-size", required_argument, NULL, 's' },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "class", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
@@ -69,12 +72,12 @@ parse(int argc, char **argv, struct attach_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum sample_class cls;
-	char *end;
 	int ch, pid, rc, unwinder;
 
 	memset(o, 0, sizeof *o);
 	o->rec.sampler.rate_hz = 99;
 	o->rec.sampler.stack_size = 64 * 1024;
+	o->rec.sampler.max_memory = SAMPLER_DEFAULT_MAX_MEMORY;
 	o->rec.unwinder = UNWIND_DW;
 	live_view_init(&o->view);
 	o->view.cls = CLASS_CPU;
@@ -94,6 +97,10 @@ parse(int argc, char **argv, struct attach_opts *o)
 			break;
 		case 's':
 			if ((rc = cmd_opt_stack_size("attach", optarg, &o->rec.sampler.stack_size)) != 0)
+				return rc;
+			break;
+		case OPT_MAX_MEMORY:
+			if ((rc = cmd_opt_max_memory("attach", optarg, &o->rec.sampler.max_memory)) != 0)
 				return rc;
 			break;
 		case OPT_THREADS:
@@ -134,9 +141,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 				return cmd_usage_error("attach", "--iterations takes a number from 1, not '%s'", optarg);
 			break;
 		case 'd':
-			errno = 0;
-			o->delay = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o->delay < 0.1 || o->delay > 3600)
+			if (!parse_number(optarg, NUM_FRACTION, 0.1, 3600, &o->delay, NULL))
 				return cmd_usage_error("attach", "--delay takes seconds from 0.1 to 3600, not '%s'", optarg);
 			break;
 		case 'h':
@@ -146,6 +151,9 @@ parse(int argc, char **argv, struct attach_opts *o)
 			return cmd_bad_option("attach", ch, argv);
 		}
 	}
+	if ((rc = cmd_check_max_memory("attach", o->rec.sampler.max_memory,
+				       o->rec.sampler.stack_size)) != 0)
+		return rc;
 	if (optind != argc - 1)
 		return cmd_usage_error("attach", optind >= argc ? "a PID is needed" : "only one PID, please");
 	if (!cmd_parse_pid("attach", argv[optind], &pid))

@@ -121,11 +121,10 @@ static void
 selection_span(const struct session_data *d, const struct selection *sel, uint64_t *start_ns,
 	       uint64_t *duration_ns)
 {
-	const char *s = session_meta(d, "start_unix_ns");
-	double dur = session_stat(d, "duration_s");
+	double dur = session_duration(d);
 	double since = sel->since, until = sel->until < dur ? sel->until : dur;
 
-	*start_ns = (s != NULL ? strtoull(s, NULL, 10) : 0) + (uint64_t)(since * 1e9);
+	*start_ns = session_meta_u64(d, "start_unix_ns") + (uint64_t)(since * 1e9);
 	*duration_ns = until > since ? (uint64_t)((until - since) * 1e9) : 0;
 }
 

@@ -36,6 +36,8 @@ const char cmd_record_usage[] =
 	"                         (comma-separated ids and name patterns, e.g. 'worker*,1234')\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
+	"                         256M); past it samples are dropped and counted\n"
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"  -f, --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
 	"                         FILE-journal if they are your own files\n"
@@ -61,7 +63,7 @@ struct record_opts {
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_THREADS, OPT_UPLOAD };
+	enum { OPT_JITTER = 256, OPT_THREADS, OPT_UPLOAD, OPT_MAX_MEMORY };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -72,6 +74,7 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
 		{ "unwinder", required_argument, NULL, 'u' },
 		{ "stack-size", required_argument, NULL, 's' },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "tag", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -82,11 +85,11 @@ parse(int argc, char **argv, struct record_opts *o)
 	const char *env;
 	int ch, pid, rc, unwinder;
 	long v;
-	char *end;
 
 	memset(o, 0, sizeof *o);
 	o->rec.sampler.rate_hz = 99;
 	o->rec.sampler.stack_size = 64 * 1024;
+	o->rec.sampler.max_memory = SAMPLER_DEFAULT_MAX_MEMORY;
 	o->rec.unwinder = UNWIND_DW;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
@@ -100,10 +103,9 @@ parse(int argc, char **argv, struct record_opts *o)
 			o->pid = pid;
 			break;
 		case 'd':
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o->duration <= 0)
-				return cmd_usage_error("record", "--duration takes a number of seconds above 0, not '%s'", optarg);
+			if (!parse_number(optarg, NUM_FRACTION, 0, 4e9, &o->duration, NULL) ||
+			    o->duration <= 0)
+				return cmd_usage_error("record", "--duration takes a number of seconds above 0, such as 10 or 0.5, not '%s'", optarg);
 			break;
 		case 'r':
 			if ((rc = cmd_opt_rate("record", optarg, &o->rec.sampler.rate_hz)) != 0)
@@ -125,6 +127,10 @@ parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case 's':
 			if ((rc = cmd_opt_stack_size("record", optarg, &o->rec.sampler.stack_size)) != 0)
+				return rc;
+			break;
+		case OPT_MAX_MEMORY:
+			if ((rc = cmd_opt_max_memory("record", optarg, &o->rec.sampler.max_memory)) != 0)
 				return rc;
 			break;
 		case 't':
@@ -156,6 +162,9 @@ parse(int argc, char **argv, struct record_opts *o)
 		o->argv = argv + optind;
 	if (o->rec.output == NULL)
 		return cmd_usage_error("record", "-o FILE is needed: where to write the session");
+	if ((rc = cmd_check_max_memory("record", o->rec.sampler.max_memory,
+				       o->rec.sampler.stack_size)) != 0)
+		return rc;
 	if ((o->pid != 0) == (o->argv != NULL))
 		return cmd_usage_error("record", o->pid ? "give -p PID or a COMMAND, not both"
 						      : "give -p PID, or -- COMMAND [ARGS...]");
@@ -164,6 +173,9 @@ parse(int argc, char **argv, struct record_opts *o)
 	env = getenv("SIPROF_TEST_HOLD_US");
 	if (env != NULL && parse_long(env, 0, 10000000, &v))
 		o->rec.sampler.extra_hold_us = (unsigned)v;
+	env = getenv("SIPROF_TEST_UNWIND_US");
+	if (env != NULL && parse_long(env, 0, 10000000, &v))
+		o->rec.extra_unwind_us = (unsigned)v;
 	return 0;
 }
 
@@ -184,6 +196,8 @@ status_line(struct recorder *r, bool final)
 	if (st.missed_ticks > 0)
 		fprintf(stderr, "  \033[31mbehind: %llu missed ticks\033[0m",
 			(unsigned long long)st.missed_ticks);
+	if (st.dropped > 0)
+		fprintf(stderr, "  \033[31m%llu dropped\033[0m", (unsigned long long)st.dropped);
 	if (final)
 		fputc('\n', stderr);
 }
@@ -259,6 +273,11 @@ cmd_record(int argc, char **argv)
 				recorder_elapsed(&r), (unsigned long long)st.samples,
 				r.prof.n_threads, o.rec.output,
 				status >= 0 ? " (the process exited)" : "");
+		if (st.dropped > 0)
+			warn_msg("%llu samples dropped: unwinding fell behind and the "
+				 "samples waiting reached --max-memory (%zuM); a lower --rate, "
+				 "--stack-size or --threads selection takes fewer",
+				 (unsigned long long)st.dropped, o.rec.sampler.max_memory >> 20);
 		if (o.argv != NULL && status >= 0)
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}

@@ -79,7 +79,6 @@ parse(int argc, char **argv, struct report_opts *o)
 	};
 	int ch, rc, views = 0;
 	long v;
-	char *end;
 
 	memset(o, 0, sizeof *o);
 	selection_init(&o->sel);
@@ -107,9 +106,7 @@ parse(int argc, char **argv, struct report_opts *o)
 				return cmd_usage_error("report", "--sort takes self or total, not '%s'", optarg);
 			break;
 		case OPT_MIN:
-			errno = 0;
-			o->min_percent = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o->min_percent < 0 || o->min_percent > 100)
+			if (!parse_number(optarg, NUM_FRACTION, 0, 100, &o->min_percent, NULL))
 				return cmd_usage_error("report", "--min-percent takes a number from 0 to 100, not '%s'", optarg);
 			break;
 		case 'j': o->json = true; break;
@@ -209,7 +206,7 @@ print_context(const struct session_data *d, const char *file)
 	       meta_or(d, "kernel"));
 	printf("time      %s .. %s (%.1f s), %s Hz, unwinder %s\n",
 	       meta_or(d, "start"), meta_or(d, "end"),
-	       session_stat(d, "duration_s"), meta_or(d, "rate_hz"),
+	       session_duration(d), meta_or(d, "rate_hz"),
 	       meta_or(d, "unwinder"));
 	for (size_t i = 0; i < d->n_meta; i++) {
 		if (strncmp(d->meta[i].key, "tag.", 4) != 0)
@@ -225,7 +222,7 @@ print_context(const struct session_data *d, const char *file)
 static void
 print_sampling(const struct session_data *d)
 {
-	double dur = session_stat(d, "duration_s");
+	double dur = session_duration(d);
 
 	printf("\nsampling  %.0f ticks (%.1f Hz achieved), %.0f thread-samples, %.0f missed ticks\n",
 	       session_stat(d, "ticks"), dur > 0 ? session_stat(d, "ticks") / dur : 0.0,
@@ -384,7 +381,7 @@ context_json(const struct session_data *d)
 	json_object_set_new(ctx, "tags", tags);
 	for (size_t i = 0; i < d->n_stats; i++)
 		json_object_set_new(stats, text_utf8(d->stats[i].key),
-				    json_real(strtod(d->stats[i].value, NULL)));
+				    json_real(session_stat(d, d->stats[i].key)));
 	json_object_set_new(ctx, "stats", stats);
 	return ctx;
 }

@@ -82,10 +82,9 @@ check_url(const char *cmd, const char *url)
 static int
 parse_secs(const char *opt, const char *arg, double min, double max, double *out)
 {
-	char *end;
-	double v = strtod(arg, &end);
+	double v;
 
-	if (end == arg || *end != '\0' || !(v >= min && v <= max))
+	if (!parse_number(arg, NUM_FRACTION, min, max, &v, NULL))
 		return cmd_usage_error("upload", "%s takes seconds from %g to %g, not '%s'", opt, min,
 				       max, arg);
 	*out = v;

@@ -54,6 +54,9 @@ int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
 int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
 int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
 int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
+int cmd_opt_max_memory(const char *cmd, const char *arg, size_t *size);
+/* After the options: max_memory holds SAMPLER_MIN_COPIES stack copies. */
+int cmd_check_max_memory(const char *cmd, size_t max_memory, size_t stack_size);
 /* Load a session file: EXIT_OK, or EXIT_BADFILE after the one-line
  * message (d is then released). */
 struct session_data;

@@ -16,9 +16,9 @@ double
 export_rate(const struct session_data *d)
 {
 	const char *r = session_meta(d, "rate_hz");
-	double hz = r != NULL ? strtod(r, NULL) : 0;
+	double hz;
 
-	return hz > 0 ? hz : 99;
+	return r != NULL && parse_number(r, NUM_FRACTION | NUM_EXPONENT, 1, 1000, &hz, NULL) ? hz : 99;
 }
 
 const char *

@@ -354,7 +354,7 @@ subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t 
 
 	return xasprintf("%s, %llu thread-samples, pid %s on %s, %s, %.0f s at %s Hz",
 			 export_class_name(sel), (unsigned long long)samples, pid ? pid : "?",
-			 host ? host : "?", start ? start : "?", session_stat(d, "duration_s"),
+			 host ? host : "?", start ? start : "?", session_duration(d),
 			 session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
 }
 

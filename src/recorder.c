@@ -249,6 +249,8 @@ consume(struct recorder *r, struct sample_item *it)
 			return; /* its stack went with an exec */
 		stack = (uint32_t)((uintptr_t)v - 1);
 	} else {
+		if (r->opts.extra_unwind_us > 0)
+			usleep(r->opts.extra_unwind_us);
 		unwinder_unwind(r->uw, it->snap, ur);
 		sampler_recycle(r->sampler, it->snap);
 		it->snap = NULL;

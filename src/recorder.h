@@ -22,6 +22,7 @@ struct recorder_opts {
 	const char *output;  /* session file, or NULL */
 	bool force;          /* replace an existing output file */
 	char **tags;         /* NULL-terminated KEY=VALUE */
+	unsigned extra_unwind_us; /* tests only: a consumer that falls behind */
 };
 
 struct recorder {

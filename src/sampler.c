@@ -19,7 +19,9 @@
 #include "tracer.h"
 #include "util.h"
 
-#define POOL_MAX 4096
+/* The queue's share of max_memory (the rest is for stack copies): items
+ * that count a stack again need no copy, and are the ones dropped. */
+#define QUEUE_SHARE 16
 #define SAMPLER_NICE (-10)
 /* How long one tick waits for a thread to stop. A runnable thread queued
  * behind others for a CPU takes the stop only when it runs, which on a
@@ -68,8 +70,11 @@ struct sampler {
 	pthread_cond_t cond;    /* queue not empty, attach done, pool refill */
 	struct sample_item *queue;
 	size_t q_head, q_len, q_cap;
+	size_t q_reuse_max;     /* reuse items are queued below this length */
+	size_t q_max;           /* the queue's length, at most */
 	struct snapshot **pool; /* free snapshots */
 	size_t n_pool, cap_pool, n_allocated;
+	size_t pool_max;        /* snapshots allocated, at most */
 	bool attach_done, ended, stop, paused;
 	int attach_status;
 	char *cause;
@@ -120,11 +125,20 @@ struct sampler *
 sampler_new(pid_t pid, char *const *argv, const struct sampler_opts *opts)
 {
 	struct sampler *s = xcalloc(1, sizeof *s);
+	size_t budget;
 
 	s->pid = pid;
 	s->argv = argv;
 	s->opts = *opts;
 	s->exit_status = -1;
+	budget = opts->max_memory ? opts->max_memory : SAMPLER_DEFAULT_MAX_MEMORY;
+	/* Every snapshot item in the queue holds one of pool_max copies, so a
+	 * queue of pool_max + q_reuse_max items never drops a copy. */
+	s->q_reuse_max = budget / QUEUE_SHARE / sizeof(struct sample_item);
+	s->pool_max = (budget - budget / QUEUE_SHARE) / (sizeof(struct snapshot) + opts->stack_size);
+	if (s->pool_max < 2)
+		s->pool_max = 2;
+	s->q_max = s->pool_max + s->q_reuse_max;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	return s;
@@ -162,7 +176,7 @@ sampler_pid(const struct sampler *s)
 	return s->pid;
 }
 
-/* A pre-faulted snapshot from the pool, growing it up to POOL_MAX; NULL
+/* A pre-faulted snapshot from the pool, growing it up to pool_max; NULL
  * when the consumer holds them all (the sample is dropped). */
 static struct snapshot *
 pool_get(struct sampler *s)
@@ -173,7 +187,7 @@ pool_get(struct sampler *s)
 	pthread_mutex_lock(&s->lock);
 	if (s->n_pool > 0)
 		snap = s->pool[--s->n_pool];
-	else if (s->n_allocated < POOL_MAX)
+	else if (s->n_allocated < s->pool_max)
 		grow = true, s->n_allocated++;
 	pthread_mutex_unlock(&s->lock);
 	if (grow) {
@@ -192,18 +206,26 @@ sampler_recycle(struct sampler *s, struct snapshot *snap)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void
+/* Queue items for the consumer. A consumer that falls behind (a slow
+ * disk, a terminal that does not read) must not make siprof grow: items
+ * that only count a stack again are dropped once q_reuse_max are waiting.
+ * Returns the samples dropped. */
+static uint64_t
 push_items(struct sampler *s, const struct sample_item *items, size_t n)
 {
+	uint64_t dropped = 0;
+
 	if (n == 0)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->lock);
-	if (s->q_len + n > s->q_cap) {
+	if (s->q_len + n > s->q_cap && s->q_cap < s->q_max) {
 		size_t cap = s->q_cap ? s->q_cap : 256;
 		struct sample_item *q;
 
-		while (cap < s->q_len + n)
+		while (cap < s->q_len + n && cap < s->q_max)
 			cap *= 2;
+		if (cap > s->q_max)
+			cap = s->q_max;
 		q = xcalloc(cap, sizeof *q);
 		for (size_t i = 0; i < s->q_len; i++)
 			q[i] = s->queue[(s->q_head + i) % s->q_cap];
@@ -212,11 +234,22 @@ push_items(struct sampler *s, const struct sample_item *items, size_t n)
 		s->q_cap = cap;
 		s->q_head = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		s->queue[(s->q_head + s->q_len + i) % s->q_cap] = items[i];
-	s->q_len += n;
+	for (size_t i = 0; i < n; i++) {
+		if (s->q_len >= s->q_cap || (items[i].snap == NULL && s->q_len >= s->q_reuse_max)) {
+			/* (A copy finds room by construction; this is the guard.) */
+			if (items[i].snap != NULL) {
+				GROW(s->pool, s->cap_pool, s->n_pool + 1);
+				s->pool[s->n_pool++] = items[i].snap;
+			}
+			dropped += items[i].count;
+			continue;
+		}
+		s->queue[(s->q_head + s->q_len) % s->q_cap] = items[i];
+		s->q_len++;
+	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	return dropped;
 }
 
 size_t
@@ -612,12 +645,15 @@ flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
 static void
 out_flush(struct sampler *s, struct tick_out *o, bool tick)
 {
-	push_items(s, o->items, o->nitems);
+	uint64_t dropped = push_items(s, o->items, o->nitems);
+
 	settle(s, o->stopped, o->nstopped);
 	pthread_mutex_lock(&s->lock);
 	s->stats.ticks += tick;
 	for (size_t i = 0; i < o->nitems; i++)
 		s->stats.samples += o->items[i].count;
+	s->stats.samples -= dropped;
+	s->stats.dropped += dropped;
 	s->stats.reused += o->d.reused;
 	s->stats.stops += o->d.stops;
 	s->stats.nonstop += o->d.nonstop;

@@ -23,10 +23,17 @@
 
 struct sampler;
 
+/* The default max_memory, and the smallest for a stack size: 16 copies. */
+#define SAMPLER_DEFAULT_MAX_MEMORY ((size_t)256 << 20)
+#define SAMPLER_MIN_COPIES 16
+
 struct sampler_opts {
 	double rate_hz;          /* ticks a second */
 	bool jitter;             /* random offset of each tick, up to a quarter period */
 	size_t stack_size;       /* bytes of stack copied */
+	size_t max_memory;       /* bytes for samples waiting to be unwound (the
+				  * snapshot pool and the queue); past it they
+				  * are dropped and counted */
 	char **thread_filter;    /* NULL-terminated: tids or name patterns (fnmatch) */
 	unsigned extra_hold_us;  /* tests only */
 };
@@ -41,7 +48,8 @@ double hold_hist_percentile(const struct hold_hist *h, double pct); /* in us */
 
 struct sampler_stats {
 	uint64_t ticks, samples, missed_ticks, stops, nonstop, reused;
-	uint64_t failed, dropped;
+	uint64_t failed;
+	uint64_t dropped; /* samples left out: max_memory was reached */
 	uint64_t late; /* stops that did not arrive in time (previous stack reused
 			* if the thread had not run since, else left out) */
 	uint64_t threads_seen, threads_exited, signals_passed;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,14 +495,20 @@ static enum session_error
 load_error(sqlite3 *db, const char *path, char **cause)
 {
 	int code = sqlite3_errcode(db) & 0xff;
+	char msg[256];
 
 	if (code == SQLITE_NOTADB) {
 		set_cause(cause, "%s is not a siprof session (not an SQLite database)", path);
 		return SESSION_NOT_SESSION;
 	}
+	/* SQLite quotes the damaged schema text, which comes from the file:
+	 * a newline or an escape sequence must not reach the terminal. */
+	snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db));
+	for (char *c = msg; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	set_cause(cause, "%s is damaged or truncated (%s); a recording that was killed "
-		  "keeps what it committed, but this file cannot be read", path,
-		  sqlite3_errmsg(db));
+		  "keeps what it committed, but this file cannot be read", path, msg);
 	return SESSION_CORRUPT;
 }
 
@@ -752,8 +759,28 @@ session_meta(const struct session_data *d, const char *key)
 double
 session_stat(const struct session_data *d, const char *key)
 {
+	double v;
+
 	for (size_t i = 0; i < d->n_stats; i++)
 		if (strcmp(d->stats[i].key, key) == 0)
-			return strtod(d->stats[i].value, NULL);
+			return parse_number(d->stats[i].value, NUM_FRACTION | NUM_EXPONENT, 0, 1e15,
+					    &v, NULL) ? v : 0;
 	return 0;
+}
+
+double
+session_duration(const struct session_data *d)
+{
+	double v = session_stat(d, "duration_s");
+
+	return v <= 4e9 ? v : 0;
+}
+
+uint64_t
+session_meta_u64(const struct session_data *d, const char *key)
+{
+	const char *s = session_meta(d, key);
+	long v;
+
+	return s != NULL && parse_long(s, 0, LONG_MAX, &v) ? (uint64_t)v : 0;
 }

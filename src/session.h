@@ -73,7 +73,13 @@ enum session_error session_load(const char *path, struct session_data *d, char *
 void session_data_release(struct session_data *d);
 /* A meta value, or NULL. */
 const char *session_meta(const struct session_data *d, const char *key);
-/* A stats value, or 0. */
+/* A stats value: a finite number from 0 to 1e15 (counts and times are
+ * never negative), or 0 when it is missing or anything else. */
 double session_stat(const struct session_data *d, const char *key);
+/* The duration_s stat, from 0 to 4e9 seconds (so that it converts to
+ * nanoseconds in 64 bits), or 0. */
+double session_duration(const struct session_data *d);
+/* A meta value that is a whole number from 0 (start_unix_ns, pid), or 0. */
+uint64_t session_meta_u64(const struct session_data *d, const char *key);
 
 #endif

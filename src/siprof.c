@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "analyze.h"
+#include "sampler.h"
 #include "session.h"
 #include "classes.h"
 #include "signals.h"
@@ -226,12 +227,10 @@ cmd_opt_class(const char *cmd, const char *arg, int *cls)
 int
 cmd_opt_time(const char *cmd, const char *opt, const char *arg, uint32_t *secs)
 {
-	char *end;
+	const char *end;
 	double v, mul = 1;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno == 0 && end != arg && v >= 0) {
+	if (parse_number(arg, NUM_FRACTION, 0, 4e9, &v, &end)) {
 		if (*end == 's')
 			end++;
 		else if (*end == 'm')
@@ -262,6 +261,25 @@ cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size)
 {
 	if (!parse_size(arg, size) || *size < 4096 || *size > 8 << 20)
 		return cmd_usage_error(cmd, "--stack-size takes a size from 4K to 8M, not '%s'", arg);
+	return 0;
+}
+
+int
+cmd_opt_max_memory(const char *cmd, const char *arg, size_t *size)
+{
+	if (!parse_size(arg, size) || *size < ((size_t)1 << 20) || *size > ((size_t)1 << 40))
+		return cmd_usage_error(cmd, "--max-memory takes a size from 1M to 1024G, such as 256M, not '%s'", arg);
+	return 0;
+}
+
+int
+cmd_check_max_memory(const char *cmd, size_t max_memory, size_t stack_size)
+{
+	if (max_memory / SAMPLER_MIN_COPIES < stack_size)
+		return cmd_usage_error(cmd, "--max-memory must hold %d stack copies: at least %zuM with --stack-size %zuK",
+				       SAMPLER_MIN_COPIES,
+				       (SAMPLER_MIN_COPIES * stack_size + (1 << 20) - 1) >> 20,
+				       stack_size >> 10);
 	return 0;
 }
 

@@ -432,6 +432,30 @@ traced_by_us(pid_t tid)
 	return procfs_status(tid, &ps) && ps.tracer_pid == (pid_t)syscall(SYS_gettid);
 }
 
+/* Whether thread tid of pid has a tracer other than siprof (TracerPid in
+ * the thread's own status); then *cause names it and what to do. */
+static bool
+thread_tracer_busy(pid_t pid, pid_t tid, const char *comm, char **cause)
+{
+	struct proc_status ps;
+	char tcomm[PROCFS_COMM_MAX];
+
+	if (!procfs_status(tid, &ps) || ps.tracer_pid == 0 ||
+	    ps.tracer_pid == (pid_t)syscall(SYS_gettid))
+		return false;
+	procfs_comm(ps.tracer_pid, tcomm, sizeof tcomm);
+	if (tid == pid)
+		set_cause(cause, "process %d (%s) is already traced by %d (%s); a process "
+			  "can have one tracer only: stop that one first",
+			  (int)pid, comm, (int)ps.tracer_pid, tcomm);
+	else
+		set_cause(cause, "thread %d of process %d (%s) is already traced by %d (%s); "
+			  "a thread can have one tracer only: stop that one first, or "
+			  "profile another process", (int)tid, (int)pid, comm,
+			  (int)ps.tracer_pid, tcomm);
+	return true;
+}
+
 /* One pass over /proc/PID/task: seize what is new. Returns the number of
  * threads seized, or -1 with *cause set. */
 static int
@@ -463,21 +487,15 @@ seize_new(struct tracer *t, const char *comm, enum tracer_status *st, char **cau
 			added++;
 			continue;
 		}
+		if (errno == EPERM && thread_tracer_busy(t->pid, tids[i], comm, cause)) {
+			/* Another tracer holds this thread (strace -p TID). */
+			*st = TRACER_BUSY;
+			free(tids);
+			return -1;
+		}
 		if (errno == EPERM && t->threads.n == 0) {
-			struct proc_status ps;
-
-			if (procfs_status(t->pid, &ps) && ps.tracer_pid != 0) {
-				char tcomm[PROCFS_COMM_MAX];
-
-				procfs_comm(ps.tracer_pid, tcomm, sizeof tcomm);
-				*st = TRACER_BUSY;
-				set_cause(cause, "process %d (%s) is already traced by %d (%s); "
-					  "a process can have one tracer only: stop that one first",
-					  (int)t->pid, comm, (int)ps.tracer_pid, tcomm);
-			} else {
-				*st = TRACER_PERM;
-				explain_eperm(t->pid, comm, cause);
-			}
+			*st = TRACER_PERM;
+			explain_eperm(t->pid, comm, cause);
 			free(tids);
 			return -1;
 		}

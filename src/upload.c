@@ -207,8 +207,8 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		set_cause(cause, "the session has no run id or start time: it cannot be uploaded");
 		return false;
 	}
-	from = strtoull(start, NULL, 10) / 1000000000u;
-	until = from + (uint64_t)(session_stat(d, "duration_s") + 0.999);
+	from = session_meta_u64(d, "start_unix_ns") / 1000000000u;
+	until = from + (uint64_t)(session_duration(d) + 0.999);
 	label_value(app, sizeof app, o->app ? o->app : session_meta(d, "tag.app") ? session_meta(d, "tag.app") : comm ? comm : "siprof");
 	selection_init(&all);
 	analyze_threads(&d->prof, &all, &tt);
@@ -216,8 +216,8 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		struct selection sel;
 		struct pprof_info info = { .class_name = class_name((enum sample_class)c),
 					   .rate_hz = export_rate(d),
-					   .start_unix_ns = strtoull(start, NULL, 10),
-					   .duration_ns = (uint64_t)(session_stat(d, "duration_s") * 1e9) };
+					   .start_unix_ns = session_meta_u64(d, "start_unix_ns"),
+					   .duration_ns = (uint64_t)(session_duration(d) * 1e9) };
 		char id[200], name[1024], file[220], *meta_text;
 		unsigned char *body;
 		size_t len;
@@ -425,7 +425,8 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 	if (code >= 200 && code < 300)
 		return SENT;
 	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
-		*retry_after_s = strtod(h->value, NULL);
+		/* Delta-seconds; an HTTP date or junk keeps the usual backoff. */
+		(void)parse_number(h->value, NUM_FRACTION, 0, 86400, retry_after_s, NULL);
 	server_message(&reply, msg, sizeof msg);
 	snprintf(err, errlen, "the server answered %ld%s%s", code, *msg ? ": " : "", text_safe(msg));
 	return code == 429 || code >= 500 ? RETRY : FAILED;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,17 +258,73 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The one scanner behind every number siprof reads: the length of the
+ * decimal number s starts with, or 0 when it does not start with one. A
+ * number is an optional '-' (with NUM_NEGATIVE), digits and, with
+ * NUM_FRACTION, an optional '.' and digits, and with NUM_EXPONENT an
+ * optional exponent (e+20, as SQLite writes a REAL). strtod and strtol
+ * alone would also take leading spaces, '+', hex, octal-looking
+ * prefixes, "inf" and "nan". */
+static size_t
+scan_number(const char *s, unsigned flags)
+{
+	size_t i = 0, digits;
+
+	if (s[i] == '-' && (flags & NUM_NEGATIVE))
+		i++;
+	for (digits = i; isdigit((unsigned char)s[i]); i++)
+		;
+	if (i == digits)
+		return 0;
+	if (s[i] == '.' && (flags & NUM_FRACTION) && isdigit((unsigned char)s[i + 1]))
+		for (i++; isdigit((unsigned char)s[i]); i++)
+			;
+	if ((s[i] == 'e' || s[i] == 'E') && (flags & NUM_EXPONENT)) {
+		size_t j = i + 1;
+
+		if (s[j] == '+' || s[j] == '-')
+			j++;
+		if (isdigit((unsigned char)s[j])) {
+			for (i = j; isdigit((unsigned char)s[i]); i++)
+				;
+		}
+	}
+	return i;
+}
+
+_Bool
+parse_number(const char *s, unsigned flags, double min, double max, double *out,
+	     const char **rest)
+{
+	size_t len;
+	double v;
+
+	if (s == NULL || (len = scan_number(s, flags | (min < 0 ? NUM_NEGATIVE : 0))) == 0)
+		return 0;
+	if (rest == NULL && s[len] != '\0')
+		return 0;
+	errno = 0;
+	v = strtod(s, NULL);
+	if (errno != 0 || !isfinite(v) || v < min || v > max)
+		return 0;
+	if (rest != NULL)
+		*rest = s + len;
+	*out = v;
+	return 1;
+}
+
 _Bool
 parse_long(const char *s, long min, long max, long *out)
 {
-	char *end;
+	size_t len;
 	long v;
 
-	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+	if (s == NULL || (len = scan_number(s, min < 0 ? NUM_NEGATIVE : 0)) == 0 ||
+	    s[len] != '\0')
 		return 0;
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
+	v = strtol(s, NULL, 10);
+	if (errno != 0 || v < min || v > max)
 		return 0;
 	*out = v;
 	return 1;
@@ -277,26 +334,28 @@ _Bool
 parse_size(const char *s, size_t *out)
 {
 	unsigned long long v, mul = 1;
-	char *end;
+	size_t len;
+	const char *end;
 
-	if (s == NULL || !isdigit((unsigned char)*s))
+	if (s == NULL || (len = scan_number(s, 0)) == 0)
 		return 0;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	v = strtoull(s, NULL, 10);
 	if (errno != 0)
 		return 0;
+	end = s + len;
 	switch (*end) {
 	case '\0': break;
 	case 'k': case 'K': mul = 1024; end++; break;
 	case 'm': case 'M': mul = 1024 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024 * 1024 * 1024; end++; break;
 	default: return 0;
 	}
-	if (*end == 'i' || *end == 'B') {
-		if (*end == 'i')
-			end++;
-		if (*end == 'B')
-			end++;
-	}
+	/* 64K, 64Ki, 64KiB and 64KB all mean 65536. */
+	if (mul > 1 && *end == 'i')
+		end++;
+	if (mul > 1 && *end == 'B')
+		end++;
 	if (*end != '\0' || v > SIZE_MAX / mul)
 		return 0;
 	*out = (size_t)(v * mul);

@@ -49,9 +49,22 @@ char *read_file(const char *path, size_t *len);
  * No allocation: for hot paths. */
 ssize_t read_file_buf(const char *path, char *buf, size_t n);
 
-/* Parse a decimal integer in [min, max]; false on junk or out of range. */
+/* Strict parsers for every number siprof reads, from the command line,
+ * the environment or a file: decimal digits only (a '-' only when min is
+ * negative), no spaces, '+', hex, inf or nan, nothing after the number
+ * unless rest is given. */
+enum {
+	NUM_NEGATIVE = 1, /* implied by min < 0 */
+	NUM_FRACTION = 2, /* 1.5 */
+	NUM_EXPONENT = 4, /* 1.5e+20: only for what a program wrote */
+};
+/* A finite number in [min, max]; with rest, *rest gets what follows it
+ * (a unit), else nothing may follow. */
+_Bool parse_number(const char *s, unsigned flags, double min, double max, double *out,
+		   const char **rest);
+/* A decimal integer in [min, max]. */
 _Bool parse_long(const char *s, long min, long max, long *out);
-/* Parse a size such as 64K, 1M, 65536; false on junk. */
+/* A size such as 65536, 64K, 64KiB, 8M, 1G; false on junk or overflow. */
 _Bool parse_size(const char *s, size_t *out);
 
 /* Last component of a path (no allocation). */
