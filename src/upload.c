@@ -426,7 +426,7 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 		return SENT;
 	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
 		/* Delta-seconds; an HTTP date or junk keeps the usual backoff. */
-		(void)parse_number(h->value, NUM_FRACTION, 0, 86400, retry_after_s, NULL);
+		(void)parse_number(h->value, NUM_FRACTION, 0, 1e9, retry_after_s, NULL);
 	server_message(&reply, msg, sizeof msg);
 	snprintf(err, errlen, "the server answered %ld%s%s", code, *msg ? ": " : "", text_safe(msg));
 	return code == 429 || code >= 500 ? RETRY : FAILED;
