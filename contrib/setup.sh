@@ -20,7 +20,7 @@ libunwind-dev libncurses-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev
 libjansson-dev libc6-dbg elfutils binutils util-linux python3 procps tmux"
 # What the tests read siprof's exports with.
 if [ "$mode" = check ]; then
-	packages="$packages golang-go python3-jsonschema chromium strace"
+	packages="$packages golang-go python3-jsonschema chromium strace valgrind"
 fi
 
 missing=

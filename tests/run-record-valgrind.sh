@@ -1,0 +1,26 @@
+#!/bin/bash
+# record -- COMMAND under valgrind: the launch, the exec that replaces
+# every module, and unwinding afterwards read no freed or undefined memory
+# (libdw once kept using the backend of a module the exec had dropped),
+# and the program's own functions are named after the exec.
+. "$(dirname "$0")/test-subr.sh"
+need_ptrace
+command -v valgrind > /dev/null || skip "valgrind is not installed (contrib/setup.sh --check installs it)"
+
+VG="valgrind -q --error-exitcode=99 --leak-check=no --track-fds=no"
+$VG "$SIPROF" record -q -o "$tmpdir/s.siprof" -- "$TARGETS/target-exit" 3000 > "$tmpdir/vg" 2>&1
+rc=$?
+[ $rc = 0 ] || fail "record -- target-exit under valgrind: exit $rc
+$(head -40 "$tmpdir/vg")"
+grep -q '^==' "$tmpdir/vg" && fail "valgrind reported errors in record:
+$(head -40 "$tmpdir/vg")"
+
+$VG "$SIPROF" report --json -c cpu "$tmpdir/s.siprof" > "$tmpdir/cpu.json" 2> "$tmpdir/vg"
+rc=$?
+[ $rc = 0 ] || fail "report under valgrind: exit $rc
+$(head -40 "$tmpdir/vg")"
+# target-exit's second thread spins in spin() (tests/targets/exit.c).
+json_check "$tmpdir/cpu.json" '
+f = {x["function"]: x["self_percent"] for x in doc["functions"]}
+assert f.get("spin", 0) >= 50, f'
+exit 0
