@@ -407,6 +407,12 @@ update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap)
 	struct task_stat stat = snap->stat;
 	struct task_syscall sc = snap->sc;
 
+	if (snap->stopped) {
+		st->cls = CLASS_STOPPED;
+		st->sysnr = 0;
+		return;
+	}
+
 	if (snap->how == SNAP_STOPPED) {
 		/* A call the stop interrupted (it will restart) is exact, and
 		 * /proc may have shown the thread runnable only because siprof's
@@ -704,6 +710,22 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			continue;
 		if (st->in_flight) {
 			st->skipped++;
+			continue;
+		}
+		/* The process is stopped (SIGSTOP): the thread does not run, and
+		 * an interrupt would only wake it to stop again. Counted as
+		 * stopped, with the stack it had, untouched; its first sample
+		 * (a thread stopped before siprof came) needs one stop. */
+		if (st->have_stack && tracer_thread_stopped(t, st->tid)) {
+			if (st->owed > 0)
+				emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+			st->owed = 0;
+			st->idle_streak = 0;
+			st->idle_mark = false; /* continued, it is checked at once */
+			st->cls = CLASS_STOPPED;
+			st->sysnr = 0;
+			emit(out_item(&o), st, t_ns, o.gen, NULL);
+			o.d.reused++;
 			continue;
 		}
 		if (st->idle_mark && tickno < st->next_check) {

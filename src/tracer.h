@@ -61,6 +61,10 @@ pid_t tracer_pid(const struct tracer *t);
 /* Live thread ids, ascending (owned by the tracer, valid until its next call). */
 const pid_t *tracer_threads(struct tracer *t, size_t *n);
 bool tracer_thread_alive(const struct tracer *t, pid_t tid);
+/* True while tid is in a group-stop (the process was stopped with SIGSTOP
+ * and the like, and not continued since): it does not run, and only an
+ * interrupt would wake it. */
+bool tracer_thread_stopped(const struct tracer *t, pid_t tid);
 /* True once every thread has exited (the process is gone). */
 bool tracer_process_exited(const struct tracer *t);
 /* Incremented by every exec: modules must be re-read. */
@@ -71,10 +75,12 @@ const struct tracer_stats *tracer_stats(const struct tracer *t);
  * the first (0: do not wait). Returns false when a stop signal arrived. */
 bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
 
-/* Start argv as a child, stopped before exec, seize it, and let it exec:
- * the program is traced from its first instruction. Returns once it runs
- * the program; TRACER_NOPROC when it could not (tracer_exit_status says
- * how the child ended, 127 for a program that cannot be run). */
+/* Start argv as a child that waits (not stopped) until it is seized, then
+ * execs: the program is traced from its first instruction. A child whose
+ * siprof dies before letting it go exits (127) without running the
+ * program; none is ever left stopped. Returns once it runs the program;
+ * TRACER_NOPROC when it could not (tracer_exit_status says how the child
+ * ended, 127 for a program that cannot be run). */
 enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **cause);
 /* The wait status of the process's main thread once it exited (valid when
  * tracer_process_exited), as waitpid gives it; -1 when unknown. */
