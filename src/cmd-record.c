@@ -185,6 +185,21 @@ status_line(struct recorder *r, bool final)
 		fputc('\n', stderr);
 }
 
+/* Ctrl-Z: let go of the process, stop, and trace it again once continued. */
+static int
+suspend(struct recorder *r, bool quiet, bool tty, char **cause)
+{
+	if (!recorder_suspend(r, cause))
+		return TRACER_ERROR;
+	if (!quiet)
+		fprintf(stderr, "%ssiprof: suspended; process %d runs untraced until siprof "
+			"is continued (fg)\n", tty ? "\r\033[K" : "", (int)r->pid);
+	signals_suspend_self();
+	if (!quiet && !signals_stop_requested())
+		fprintf(stderr, "siprof: continued; tracing process %d again\n", (int)r->pid);
+	return recorder_resume(r, cause);
+}
+
 int
 cmd_record(int argc, char **argv)
 {
@@ -201,6 +216,7 @@ cmd_record(int argc, char **argv)
 		cmd_free_list(o.filter);
 		return rc < 0 ? EXIT_OK : rc;
 	}
+	signals_catch_suspend();
 	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		/* A command that could not run has said why; pass its status on. */
@@ -224,6 +240,15 @@ cmd_record(int argc, char **argv)
 		}
 		if (signals_stop_requested())
 			break;
+		if (signals_suspend_requested()) {
+			if ((rc = suspend(&r, o.quiet, tty, &cause)) != TRACER_OK) {
+				/* Not traced again: what was recorded is kept. */
+				err_msg("%s", cause);
+				ret = cmd_exit_for_tracer(rc);
+				break;
+			}
+			continue;
+		}
 		if (o.duration > 0 && recorder_elapsed(&r) >= o.duration)
 			break;
 		if (tty && now_ns() - last_status >= 1000000000u) {
@@ -235,6 +260,8 @@ cmd_record(int argc, char **argv)
 		err_msg("%s", cause);
 		ret = EXIT_ERROR;
 	}
+	free(cause);
+	cause = NULL;
 	if (!recorder_finish(&r, &cause)) {
 		err_msg("%s", cause);
 		ret = EXIT_ERROR;

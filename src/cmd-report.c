@@ -218,6 +218,15 @@ print_context(const struct session_data *d, const char *file)
 	}
 	if (tags)
 		putchar('\n');
+	for (size_t i = 0; i < d->n_gaps; i++) {
+		const struct session_gap *g = &d->gaps[i];
+
+		/* A gap with no end lasted until the end of the session. */
+		printf("%s%s from %.1f s to %.1f s", i ? ", " : "gaps      ", g->reason, g->start,
+		       g->end >= 0 ? g->end : session_stat(d, "duration_s"));
+		if (i + 1 == d->n_gaps)
+			printf(": not sampled\n");
+	}
 }
 
 static void
@@ -370,6 +379,7 @@ static json_t *
 context_json(const struct session_data *d)
 {
 	json_t *ctx = json_object(), *stats = json_object(), *tags = json_object();
+	json_t *gaps = json_array();
 
 	for (size_t i = 0; i < d->n_meta; i++) {
 		if (strncmp(d->meta[i].key, "tag.", 4) == 0)
@@ -381,6 +391,14 @@ context_json(const struct session_data *d)
 	for (size_t i = 0; i < d->n_stats; i++)
 		json_object_set_new(stats, d->stats[i].key, json_real(strtod(d->stats[i].value, NULL)));
 	json_object_set_new(ctx, "stats", stats);
+	for (size_t i = 0; i < d->n_gaps; i++) {
+		const struct session_gap *g = &d->gaps[i];
+
+		json_array_append_new(gaps, json_pack("{s:f, s:f, s:s}", "start", g->start, "end",
+						      g->end >= 0 ? g->end : session_stat(d, "duration_s"),
+						      "reason", g->reason));
+	}
+	json_object_set_new(ctx, "gaps", gaps);
 	return ctx;
 }
 

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 #include "sampler.h"
+#include "session.h"
 #include "unwind.h"
 
 struct recorder_opts {
@@ -42,6 +43,8 @@ struct recorder {
 	pid_t pid;
 	bool ended;
 	char comm[PROCFS_COMM_MAX];
+	struct session_gap *gaps;  /* times siprof was suspended */
+	size_t n_gaps, cap_gaps;
 };
 
 /* Attach to pid (argv NULL) or launch argv, and start sampling. Returns a
@@ -58,6 +61,17 @@ bool recorder_step(struct recorder *r, int timeout_ms, char **cause);
 double recorder_elapsed(const struct recorder *r);
 /* The bucket (second) samples are being counted in now. */
 uint32_t recorder_bucket(const struct recorder *r);
+/* Ctrl-Z (signals_suspend_requested): end the sampling thread, which
+ * detaches every thread of the process without stopping one, process what
+ * was sampled, and mark the start of a gap in the session. The caller then
+ * stops siprof (signals_suspend_self) and calls recorder_resume. False on a
+ * write error (*cause). */
+bool recorder_suspend(struct recorder *r, char **cause);
+/* After recorder_suspend: the gap ends now, and (unless siprof was asked
+ * to stop meanwhile) the process is attached again. Returns a
+ * tracer_status: TRACER_OK also when the process ended meanwhile (sampling
+ * then ends); otherwise sampling is over and *cause says why. */
+int recorder_resume(struct recorder *r, char **cause);
 /* Stop sampling (detaching), process the rest, finish the file. */
 bool recorder_finish(struct recorder *r, char **cause);
 void recorder_release(struct recorder *r);

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, suspend_signal;
 static sigset_t wait_mask, original_mask;
 static struct sigaction original_pipe;
 static void (*crash_hook)(void);
@@ -22,6 +22,12 @@ static void
 on_stop(int sig)
 {
 	stop_signal = sig;
+}
+
+static void
+on_suspend(int sig)
+{
+	suspend_signal = sig;
 }
 
 static void
@@ -83,6 +89,56 @@ void
 signals_set_crash_hook(void (*hook)(void))
 {
 	crash_hook = hook;
+}
+
+static const int suspends[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+
+void
+signals_catch_suspend(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_suspend;
+	for (size_t i = 0; i < ARRAY_SIZE(suspends); i++) {
+		/* Ignored when siprof was started: it stays so, as for ncurses. */
+		if (sigaction(suspends[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(suspends[i], &sa, NULL);
+		sigdelset(&wait_mask, suspends[i]);
+	}
+}
+
+int
+signals_suspend_requested(void)
+{
+	return suspend_signal;
+}
+
+void
+signals_suspend_self(void)
+{
+	int sig = suspend_signal;
+	struct sigaction dfl, old;
+
+	if (sig == 0)
+		return;
+	suspend_signal = 0;
+	memset(&dfl, 0, sizeof dfl);
+	sigemptyset(&dfl.sa_mask);
+	dfl.sa_handler = SIG_DFL;
+	/* The same signal with its default action, so that the shell sees
+	 * the job stopped as it asked; returns once siprof is continued. */
+	sigaction(sig, &dfl, &old);
+	raise(sig);
+	sigaction(sig, &old, NULL);
+}
+
+int
+signals_pending(void)
+{
+	return stop_signal != 0 ? stop_signal : suspend_signal;
 }
 
 int

@@ -1,6 +1,7 @@
 /* signals.h: siprof's own signal handling.
  *
  * SIGINT, SIGTERM and SIGHUP ask siprof to stop (signals_stop_requested);
+ * SIGTSTP and the other stop signals, where caught, ask it to suspend;
  * SIGPIPE is ignored so that writes report EPIPE; a crash runs the fatal hook
  * (the live view restores the terminal) and re-raises. SIGCHLD is blocked in
  * every thread: the tracer reads it from a signalfd. Call signals_init from
@@ -17,8 +18,20 @@ int signals_stop_requested(void);
 /* Forget a stop request: the next phase (an upload after the recording a
  * Ctrl-C ended) ends at the next one. */
 void signals_clear_stop(void);
-/* Mask for ppoll/pselect: everything blocked now except the stop signals, so
- * that a wait returns EINTR when one arrives. */
+/* record and attach: SIGTSTP, SIGTTIN and SIGTTOU (Ctrl-Z) ask siprof to
+ * suspend (signals_suspend_requested) instead of stopping it at once, so
+ * that it can first let go of the target; those ignored at start stay so. */
+void signals_catch_suspend(void);
+/* The signal that asked siprof to suspend, or 0. */
+int signals_suspend_requested(void);
+/* Stop siprof with the signal that asked (its default action), and return
+ * once it is continued (SIGCONT); the request is then forgotten. */
+void signals_suspend_self(void);
+/* A stop or a suspend request (its signal), or 0: what ends the tracer's
+ * waits early. */
+int signals_pending(void);
+/* Mask for ppoll/pselect: everything blocked now except the stop (and caught
+ * suspend) signals, so that a wait returns EINTR when one arrives. */
 const sigset_t *signals_wait_mask(void);
 /* In a forked child about to exec: restore the signal mask and
  * dispositions siprof started with. */

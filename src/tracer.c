@@ -378,20 +378,27 @@ reap(struct tracer *t)
 		reap_all(t);
 }
 
-bool
-tracer_poll(struct tracer *t, uint64_t timeout_ns)
+/* Wait up to timeout_ns for a SIGCHLD (or a signal of siprof's) and
+ * handle what it brought. */
+static void
+wait_events(struct tracer *t, uint64_t timeout_ns)
 {
 	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
 	struct timespec ts;
 
+	ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
+	ts.tv_nsec = (long)(timeout_ns % 1000000000u);
+	ppoll(&pfd, 1, &ts, signals_wait_mask());
 	reap(t);
-	if (timeout_ns > 0 && signals_stop_requested() == 0) {
-		ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
-		ts.tv_nsec = (long)(timeout_ns % 1000000000u);
-		ppoll(&pfd, 1, &ts, signals_wait_mask());
-		reap(t);
-	}
-	return signals_stop_requested() == 0;
+}
+
+bool
+tracer_poll(struct tracer *t, uint64_t timeout_ns)
+{
+	reap(t);
+	if (timeout_ns > 0 && signals_pending() == 0)
+		wait_events(t, timeout_ns);
+	return signals_pending() == 0;
 }
 
 static bool
@@ -637,9 +644,9 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 	/* Return once it runs the program (or failed to start it), so that
 	 * what the caller reads of it is the program's, not siprof's copy.
 	 * A suspend request waits until then. */
-	while (t->exec_gen == 0 && !tracer_process_exited(t))
-		if (!tracer_poll(t, 100000000u) && signals_stop_requested())
-			break;
+	reap(t);
+	while (t->exec_gen == 0 && !tracer_process_exited(t) && signals_stop_requested() == 0)
+		wait_events(t, 100000000u);
 	if (t->exec_gen == 0 && tracer_process_exited(t)) {
 		/* The child said why on stderr; its exit status says the rest. */
 		set_cause(cause, "%s did not start", argv[0]);
@@ -691,7 +698,7 @@ tracer_next_held(struct tracer *t, uint64_t deadline_ns, struct tracer_held *out
 				return 1;
 			}
 		}
-		if (signals_stop_requested())
+		if (signals_pending())
 			return -1;
 		now = now_ns();
 		if (now >= deadline_ns)

@@ -72,7 +72,8 @@ unsigned tracer_exec_generation(const struct tracer *t);
 const struct tracer_stats *tracer_stats(const struct tracer *t);
 
 /* Handle whatever ptrace events are pending, waiting up to timeout_ns for
- * the first (0: do not wait). Returns false when a stop signal arrived. */
+ * the first (0: do not wait). Returns false when a stop or suspend request
+ * arrived (signals_pending). */
 bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
 
 /* Start argv as a child that waits (not stopped) until it is seized, then
@@ -91,8 +92,8 @@ int tracer_exit_status(const struct tracer *t);
 bool tracer_interrupt(struct tracer *t, pid_t tid);
 /* Wait until deadline_ns (now_ns clock) for the next interrupted thread to
  * stop, handling every other event meanwhile. Returns 1 with out filled
- * in (the thread is held), 0 at the deadline, -1 when a stop signal asked siprof
- * to end. Threads come out in the order they stopped. */
+ * in (the thread is held), 0 at the deadline, -1 when a stop or suspend
+ * request asked siprof to end. Threads come out in the order they stopped. */
 struct tracer_held {
 	pid_t tid;
 	enum hold_kind kind;
@@ -105,7 +106,7 @@ void tracer_cancel(struct tracer *t, pid_t tid);
 
 /* Stop tid and wait up to timeout_ms for it. Returns 1 when it is held
  * (*kind says how), 0 when it exited or did not stop in time (the caller
- * skips it), -1 when a stop signal asked siprof to end. Events from other
+ * skips it), -1 when a stop or suspend request asked siprof to end. Events from other
  * threads are handled while waiting. */
 int tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind);
 /* Read a held thread's registers. */
