@@ -161,9 +161,18 @@ run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
 	for (long i = 0; i < o->iterations && !signals_stop_requested(); i++) {
 		double until = recorder_elapsed(r) + o->delay;
 
-		while (!r->ended && recorder_elapsed(r) < until && !signals_stop_requested())
+		while (!r->ended && recorder_elapsed(r) < until && !signals_stop_requested()) {
 			if (!recorder_step(r, 50, cause) && !r->ended)
 				return false;
+			if (signals_suspend_requested()) {
+				/* Ctrl-Z: the process runs untraced while siprof is stopped. */
+				if (!recorder_suspend(r, cause))
+					return false;
+				signals_suspend_self();
+				if (recorder_resume(r, cause) != TRACER_OK)
+					return false;
+			}
+		}
 		live_print_frame(stdout, r, &o->view, 20);
 		if (fflush(stdout) != 0)
 			break;
@@ -193,6 +202,7 @@ cmd_attach(int argc, char **argv)
 		cmd_free_list(o.filter);
 		return EXIT_USAGE;
 	}
+	signals_catch_suspend();
 	rc = recorder_start(&r, o.pid, NULL, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		err_msg("%s", cause);
