@@ -106,7 +106,8 @@ signals_catch_suspend(void)
 		if (sigaction(suspends[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			continue;
 		sigaction(suspends[i], &sa, NULL);
-		sigdelset(&wait_mask, suspends[i]);
+		if (!sigismember(&original_mask, suspends[i]))
+			sigdelset(&wait_mask, suspends[i]);
 	}
 }
 

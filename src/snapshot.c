@@ -196,7 +196,7 @@ snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struc
 	s->stack_len = 0;
 	s->held_ns = 0;
 	s->stop_latency_ns = 0;
-	s->stopped = false;
+	s->stopped = tracer_thread_stopped(t, tid);
 	/* State first: once the thread is stopped /proc says 't'. */
 	if (!read_state(s, tf))
 		return 0;
