@@ -180,7 +180,7 @@ session_mark_gap(struct session_writer *w, const struct session_gap *gap)
 		GROW(w->gap_dirty, w->cap_dirty, w->n_gaps + 1);
 		w->n_gaps++;
 	} else {
-		free(w->gaps[i].reason);
+		free((char *)w->gaps[i].reason);
 	}
 	w->gaps[i] = *gap;
 	w->gaps[i].reason = xstrdup(gap->reason);
@@ -355,7 +355,7 @@ writer_free(struct session_writer *w)
 	}
 	free(w->meta);
 	for (size_t i = 0; i < w->n_gaps; i++)
-		free(w->gaps[i].reason);
+		free((char *)w->gaps[i].reason);
 	free(w->gaps);
 	free(w->gap_dirty);
 	free(w->path);
@@ -620,7 +620,7 @@ session_data_release(struct session_data *d)
 	}
 	free(d->stats);
 	for (size_t i = 0; i < d->n_gaps; i++)
-		free(d->gaps[i].reason);
+		free((char *)d->gaps[i].reason);
 	free(d->gaps);
 	memset(d, 0, sizeof *d);
 }

@@ -28,7 +28,7 @@ struct session_stat {
  * start; end is -1 while it lasts. */
 struct session_gap {
 	double start, end;
-	char *reason; /* "suspended" */
+	const char *reason; /* "suspended" */
 };
 
 /* Create path (refusing to replace an existing file unless force). */
