@@ -283,6 +283,7 @@ cmd_record(int argc, char **argv)
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
 	recorder_release(&r);
+	signals_release_suspend();
 	if (o.upload != NULL && (ret == EXIT_OK || o.argv != NULL)) {
 		/* The session is complete on disk: send it. A failure to send
 		 * is reported (exit 8) unless a command's own status is due. */

@@ -92,23 +92,37 @@ signals_set_crash_hook(void (*hook)(void))
 }
 
 static const int suspends[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+static struct sigaction original_suspend[ARRAY_SIZE(suspends)];
+static bool suspend_caught;
 
 void
 signals_catch_suspend(void)
 {
-	struct sigaction sa, old;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_suspend;
 	for (size_t i = 0; i < ARRAY_SIZE(suspends); i++) {
+		sigaction(suspends[i], NULL, &original_suspend[i]);
 		/* Ignored when siprof was started: it stays so, as for ncurses. */
-		if (sigaction(suspends[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (original_suspend[i].sa_handler == SIG_IGN)
 			continue;
 		sigaction(suspends[i], &sa, NULL);
-		if (!sigismember(&original_mask, suspends[i]))
-			sigdelset(&wait_mask, suspends[i]);
 	}
+	suspend_caught = true;
+}
+
+void
+signals_release_suspend(void)
+{
+	if (!suspend_caught)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(suspends); i++)
+		sigaction(suspends[i], &original_suspend[i], NULL);
+	suspend_caught = false;
+	/* A Ctrl-Z that came too late to be handled takes effect now. */
+	signals_suspend_self();
 }
 
 int

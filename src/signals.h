@@ -22,6 +22,9 @@ void signals_clear_stop(void);
  * suspend (signals_suspend_requested) instead of stopping it at once, so
  * that it can first let go of the target; those ignored at start stay so. */
 void signals_catch_suspend(void);
+/* Give the suspend signals their dispositions back (nothing is traced any
+ * more); a request still pending stops siprof now. */
+void signals_release_suspend(void);
 /* The signal that asked siprof to suspend, or 0. */
 int signals_suspend_requested(void);
 /* Stop siprof with the signal that asked (its default action), and return
@@ -30,8 +33,9 @@ void signals_suspend_self(void);
 /* A stop or a suspend request (its signal), or 0: what ends the tracer's
  * waits early. */
 int signals_pending(void);
-/* Mask for ppoll/pselect: everything blocked now except the stop (and caught
- * suspend) signals, so that a wait returns EINTR when one arrives. */
+/* Mask for ppoll/pselect: everything blocked now except the stop signals, so
+ * that a wait returns EINTR when one arrives (or a suspend signal, which is
+ * not blocked). */
 const sigset_t *signals_wait_mask(void);
 /* In a forked child about to exec: restore the signal mask and
  * dispositions siprof started with. */
