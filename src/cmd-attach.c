@@ -159,6 +159,8 @@ parse(int argc, char **argv, struct attach_opts *o)
 static bool
 run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
 {
+	int rc;
+
 	for (long i = 0; i < o->iterations && !signals_stop_requested(); i++) {
 		double until = recorder_elapsed(r) + o->delay;
 
@@ -170,8 +172,9 @@ run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
 				if (!recorder_suspend(r, cause))
 					return false;
 				signals_suspend_self();
-				if (recorder_resume(r, cause) != TRACER_OK)
-					return false;
+				rc = recorder_resume(r, cause);
+				if (rc != TRACER_OK && rc != TRACER_NOPROC)
+					return false; /* an exit shows in the next frame */
 			}
 		}
 		live_print_frame(stdout, r, &o->view, 20);

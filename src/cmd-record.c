@@ -190,15 +190,24 @@ status_line(struct recorder *r, bool final)
 static int
 suspend(struct recorder *r, bool quiet, bool tty, char **cause)
 {
+	int rc;
+
 	if (!recorder_suspend(r, cause))
 		return TRACER_ERROR;
 	if (!quiet)
 		fprintf(stderr, "%ssiprof: suspended; process %d runs untraced until siprof "
 			"is continued (fg)\n", tty ? "\r\033[K" : "", (int)r->pid);
 	signals_suspend_self();
-	if (!quiet && !signals_stop_requested())
+	rc = recorder_resume(r, cause);
+	if (rc == TRACER_NOPROC) {
+		/* Sampling is over; the recording ends as if it exited now. */
+		if (!quiet)
+			fprintf(stderr, "siprof: %s\n", *cause);
+		return TRACER_OK;
+	}
+	if (rc == TRACER_OK && !quiet && !signals_stop_requested())
 		fprintf(stderr, "siprof: continued; tracing process %d again\n", (int)r->pid);
-	return recorder_resume(r, cause);
+	return rc;
 }
 
 int

@@ -356,12 +356,8 @@ recorder_resume(struct recorder *r, char **cause)
 		return TRACER_OK;
 	}
 	rc = sampler_resume(r->sampler, cause);
-	if (rc == TRACER_NOPROC) {
-		/* It ended while nobody watched: sampling is over. */
-		free(*cause);
-		*cause = NULL;
-		return TRACER_OK;
-	}
+	if (rc == TRACER_NOPROC)
+		set_cause(cause, "process %d exited while siprof was suspended", (int)r->pid);
 	return rc;
 }
 

@@ -69,8 +69,8 @@ uint32_t recorder_bucket(const struct recorder *r);
 bool recorder_suspend(struct recorder *r, char **cause);
 /* After recorder_suspend: the gap ends now, and (unless siprof was asked
  * to stop meanwhile) the process is attached again. Returns a
- * tracer_status: TRACER_OK also when the process ended meanwhile (sampling
- * then ends); otherwise sampling is over and *cause says why. */
+ * tracer_status; unless TRACER_OK, sampling is over and *cause says why:
+ * TRACER_NOPROC when the process exited meanwhile (not an error). */
 int recorder_resume(struct recorder *r, char **cause);
 /* Stop sampling (detaching), process the rest, finish the file. */
 bool recorder_finish(struct recorder *r, char **cause);

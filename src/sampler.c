@@ -75,6 +75,7 @@ struct sampler {
 	bool resume;        /* the next start attaches again after a suspend */
 	bool suspended;     /* the sampling thread left for a suspend request */
 	unsigned gen_base;  /* added to the tracer's exec generation */
+	uint64_t starttime; /* of the process: its id may be reused after it exits */
 	int attach_status;
 	char *cause;
 	int exit_status;
@@ -818,6 +819,16 @@ xorshift(uint64_t *state)
 	return *state = x;
 }
 
+/* Whether s->pid is still the process first attached to. */
+static bool
+same_process(const struct sampler *s)
+{
+	struct task_stat ts;
+
+	return procfs_task_stat(s->pid, s->pid, &ts) && ts.starttime == s->starttime &&
+	       ts.state != 'Z' && ts.state != 'X';
+}
+
 /* Attach (launch the command the first time), and say how it went. */
 static int
 sampler_attach(struct sampler *s, struct tracer *t)
@@ -825,10 +836,25 @@ sampler_attach(struct sampler *s, struct tracer *t)
 	char *cause = NULL;
 	int status;
 
-	if (s->argv != NULL && !s->resume)
+	if (s->resume && !same_process(s)) {
+		status = TRACER_NOPROC;
+		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
+	} else if (s->argv != NULL && !s->resume) {
 		status = tracer_launch(t, s->argv, &cause);
-	else
+	} else {
 		status = tracer_attach(t, s->pid, &cause);
+	}
+	if (status == TRACER_OK && !s->resume) {
+		struct task_stat ts;
+
+		if (procfs_task_stat(tracer_pid(t), tracer_pid(t), &ts))
+			s->starttime = ts.starttime;
+	} else if (status == TRACER_OK && !same_process(s)) {
+		/* Another process took the id between the check and the seize:
+		 * let it go (ending this thread detaches it). */
+		status = TRACER_NOPROC;
+		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
+	}
 	pthread_mutex_lock(&s->lock);
 	s->attach_status = status;
 	free(s->cause);

@@ -762,6 +762,10 @@ suspend(struct tui *t, char **cause)
 	clearok(curscr, TRUE);
 	refresh();
 	rc = recorder_resume(t->r, cause);
+	if (rc == TRACER_NOPROC) {
+		set_message(t, "%s", *cause);
+		return true;
+	}
 	if (rc != TRACER_OK)
 		return false;
 	set_message(t, "suspended for %.1f s: the process was not traced meanwhile",

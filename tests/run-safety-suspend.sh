@@ -5,7 +5,8 @@
 # signals arrive (its own count) and its thread-creating loop goes on; after
 # fg siprof traces it again, and the session shows the gap. A process
 # stopped with SIGSTOP during record is not woken at every tick (its context
-# switches stand still) and stays stopped until SIGCONT. SIGKILL of
+# switches stand still) and stays stopped until SIGCONT. A process that
+# exits while siprof is suspended ends the recording. SIGKILL of
 # `record -- CMD` at random moments of its start-up never leaves CMD stopped.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
@@ -81,7 +82,7 @@ check_result() {
 	[ "$(result_field eintr "$res")" = 0 ] || fail "$1: epoll_wait saw EINTR ($res)"
 }
 
-tm new-session -d -s sh -x 150 -y 40 -c "$tmpdir" "env -i PATH=$PATH HOME=$tmpdir TERM=xterm-256color PS1='$ ' bash --norc --noprofile -i"
+tm new-session -d -s sh -x 150 -y 40 -c "$tmpdir" "env -i PATH=$PATH HOME=$tmpdir HISTFILE=/dev/null TERM=xterm-256color PS1='$ ' bash --norc --noprofile -i"
 wait_screen '^\$' "the shell's prompt"
 
 # --- Ctrl-Z of record ---
@@ -180,6 +181,23 @@ c = doc["classes"]
 assert c.get("stopped", 0) > 0 and c.get("cpu", 0) > 0, c
 '
 stop_chain > /dev/null
+
+# --- the process exits while siprof is suspended ---
+start_chain
+"$SIPROF" record -o "$tmpdir/gone.siprof" -p "$TARGET_PID" 2> "$tmpdir/gone.err" &
+rec=$!
+bg_pids="$bg_pids $rec"
+wait_for "record traces the chain target" traced_by "$rec"
+kill -TSTP "$rec"
+wait_for "record is stopped" eval '[ "$(state_of "$rec")" = T ]'
+wait_for "the target is not traced while record is stopped" untraced
+stop_chain > /dev/null
+kill -CONT "$rec"
+wait "$rec" || fail "record of a process that exited while it was suspended failed: $(cat "$tmpdir/gone.err")"
+grep -q "siprof: process $TARGET_PID exited while siprof was suspended" "$tmpdir/gone.err" ||
+	fail "record did not say the process exited meanwhile: $(cat "$tmpdir/gone.err")"
+"$SIPROF" report "$tmpdir/gone.siprof" > "$tmpdir/gone.txt" || fail "that session cannot be read"
+grep -qE '^gaps +suspended from' "$tmpdir/gone.txt" || fail "no gap in that session: $(cat "$tmpdir/gone.txt")"
 
 # --- SIGKILL of record -- CMD during its start-up, 50 times ---
 for i in $(seq 1 50); do
