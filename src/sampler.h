@@ -6,7 +6,9 @@
  *    same stack: it is counted again, untouched (one pread of schedstat);
  *  - a blocked thread is copied without a stop where a stop would disturb
  *    it (snapshot.h), and stopped briefly otherwise;
- *  - a running thread is stopped, copied and released, one at a time.
+ *  - a running thread is stopped, copied and released, one at a time;
+ *  - a thread of a stopped process (SIGSTOP) is counted as class stopped
+ *    with the stack it had, untouched: an interrupt would wake it.
  * Snapshots go to the consumer through a queue; unwinding and symbols
  * happen there, never while a thread is held. Falling behind is counted
  * as missed ticks, never as drift. A suspend request (Ctrl-Z) ends the
