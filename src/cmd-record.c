@@ -170,11 +170,11 @@ status_line(struct recorder *r, bool final)
 {
 	struct sampler_stats st;
 	const struct metric_row *m = metrics_last(&r->metrics);
-	double el = recorder_elapsed(r);
+	double el = recorder_elapsed(r), sampled = recorder_sampled(r);
 
 	sampler_get_stats(r->sampler, &st);
 	fprintf(stderr, "\r\033[K%5.0fs  %llu samples  %.1f Hz  held p50 %.0f us",
-		el, (unsigned long long)st.samples, el > 0 ? (double)st.ticks / el : 0.0,
+		el, (unsigned long long)st.samples, sampled > 0 ? (double)st.ticks / sampled : 0.0,
 		hold_hist_percentile(&st.held, 50));
 	if (m != NULL)
 		fprintf(stderr, "  CPU %.0f%%  RSS %.1f MiB", m->cpu_percent,

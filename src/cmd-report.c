@@ -234,6 +234,10 @@ print_sampling(const struct session_data *d)
 {
 	double dur = session_stat(d, "duration_s");
 
+	/* The rate is over the time that was sampled, without the gaps. */
+	for (size_t i = 0; i < d->n_gaps; i++)
+		dur -= (d->gaps[i].end >= 0 ? d->gaps[i].end : session_stat(d, "duration_s")) -
+		       d->gaps[i].start;
 	printf("\nsampling  %.0f ticks (%.1f Hz achieved), %.0f thread-samples, %.0f missed ticks\n",
 	       session_stat(d, "ticks"), dur > 0 ? session_stat(d, "ticks") / dur : 0.0,
 	       session_stat(d, "samples"), session_stat(d, "missed_ticks"));

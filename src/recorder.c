@@ -26,6 +26,16 @@ recorder_elapsed(const struct recorder *r)
 	return (double)((r->stop_ns ? r->stop_ns : now_ns()) - r->start_ns) / 1e9;
 }
 
+double
+recorder_sampled(const struct recorder *r)
+{
+	double el = recorder_elapsed(r);
+
+	for (size_t i = 0; i < r->n_gaps; i++)
+		el -= (r->gaps[i].end >= 0 ? r->gaps[i].end : recorder_elapsed(r)) - r->gaps[i].start;
+	return el;
+}
+
 uint32_t
 recorder_bucket(const struct recorder *r)
 {

@@ -59,6 +59,8 @@ int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 bool recorder_step(struct recorder *r, int timeout_ms, char **cause);
 /* Seconds of sampling: since the start, or until sampling ended. */
 double recorder_elapsed(const struct recorder *r);
+/* The same, without the gaps (the time that was sampled). */
+double recorder_sampled(const struct recorder *r);
 /* The bucket (second) samples are being counted in now. */
 uint32_t recorder_bucket(const struct recorder *r);
 /* Ctrl-Z (signals_suspend_requested): end the sampling thread, which
