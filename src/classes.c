@@ -14,6 +14,7 @@ static const char *const names[CLASS_COUNT] = {
 	[CLASS_DISK] = "disk", [CLASS_IPC] = "ipc", [CLASS_POLL] = "poll",
 	[CLASS_SLEEP] = "sleep", [CLASS_CHILD] = "child", [CLASS_AIO] = "aio",
 	[CLASS_SYSCALL] = "syscall", [CLASS_FAULT] = "fault",
+	[CLASS_STOPPED] = "stopped",
 };
 
 const char *
@@ -50,6 +51,8 @@ class_of(pid_t pid, const struct task_stat *st, const struct task_syscall *sc)
 {
 	if (st->state == 'R')
 		return CLASS_CPU;
+	if (st->state == 'T')
+		return CLASS_STOPPED;
 	if (sc->nr == SYSCALL_NONE)
 		return st->state == 'D' ? CLASS_FAULT : CLASS_SYSCALL;
 	if (sc->nr < 0)

@@ -23,6 +23,7 @@ enum sample_class {
 	CLASS_AIO,     /* io_getevents, io_uring_enter */
 	CLASS_SYSCALL, /* any other system call, kept by name */
 	CLASS_FAULT,   /* uninterruptible sleep outside a system call (page fault) */
+	CLASS_STOPPED, /* the process was stopped (SIGSTOP, SIGTSTP, ...) */
 	CLASS_COUNT
 };
 

@@ -23,7 +23,8 @@ const char cmd_attach_usage[] =
 	"Attach to a running process and show, live, where its threads spend their\n"
 	"time and what they wait for: a call tree or a flat list per class (CPU,\n"
 	"Wall, Lock, Net, Disk, ...), with health figures. Press ? for the keys.\n"
-	"Quitting detaches; the process keeps running.\n"
+	"Quitting detaches; the process keeps running. Ctrl-Z lets it go, untraced,\n"
+	"until siprof is continued (fg).\n"
 	"\n"
 	"Options:\n"
 	"  -r, --rate=HZ          samples per second per thread (default 99)\n"
@@ -167,12 +168,24 @@ parse(int argc, char **argv, struct attach_opts *o)
 static bool
 run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
 {
+	int rc;
+
 	for (long i = 0; i < o->iterations && !signals_stop_requested(); i++) {
 		double until = recorder_elapsed(r) + o->delay;
 
-		while (!r->ended && recorder_elapsed(r) < until && !signals_stop_requested())
+		while (!r->ended && recorder_elapsed(r) < until && !signals_stop_requested()) {
 			if (!recorder_step(r, 50, cause) && !r->ended)
 				return false;
+			if (signals_suspend_requested()) {
+				/* Ctrl-Z: the process runs untraced while siprof is stopped. */
+				if (!recorder_suspend(r, cause))
+					return false;
+				signals_suspend_self();
+				rc = recorder_resume(r, cause);
+				if (rc != TRACER_OK && rc != TRACER_NOPROC)
+					return false; /* an exit shows in the next frame */
+			}
+		}
 		live_print_frame(stdout, r, &o->view, 20);
 		if (fflush(stdout) != 0)
 			break;
@@ -202,6 +215,7 @@ cmd_attach(int argc, char **argv)
 		cmd_free_list(o.filter);
 		return EXIT_USAGE;
 	}
+	signals_catch_suspend();
 	rc = recorder_start(&r, o.pid, NULL, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		err_msg("%s", cause);

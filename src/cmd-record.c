@@ -24,7 +24,8 @@ const char cmd_record_usage[] =
 	"instruction to its exit) and record a session file: stacks with their class\n"
 	"(cpu, lock, net, disk, ...), health metrics, and the context. Ends at\n"
 	"Ctrl-C, after --duration, or when the process exits; with COMMAND, siprof\n"
-	"exits with COMMAND's exit status.\n"
+	"exits with COMMAND's exit status. Ctrl-Z lets the process go, untraced,\n"
+	"until siprof is continued (fg): the session marks the gap.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output=FILE      the session file to create (mode 0600)\n"
@@ -184,11 +185,11 @@ status_line(struct recorder *r, bool final)
 {
 	struct sampler_stats st;
 	const struct metric_row *m = metrics_last(&r->metrics);
-	double el = recorder_elapsed(r);
+	double el = recorder_elapsed(r), sampled = recorder_sampled(r);
 
 	sampler_get_stats(r->sampler, &st);
 	fprintf(stderr, "\r\033[K%5.0fs  %llu samples  %.1f Hz  held p50 %.0f us",
-		el, (unsigned long long)st.samples, el > 0 ? (double)st.ticks / el : 0.0,
+		el, (unsigned long long)st.samples, sampled > 0 ? (double)st.ticks / sampled : 0.0,
 		hold_hist_percentile(&st.held, 50));
 	if (m != NULL)
 		fprintf(stderr, "  CPU %.0f%%  RSS %.1f MiB", m->cpu_percent,
@@ -200,6 +201,30 @@ status_line(struct recorder *r, bool final)
 		fprintf(stderr, "  \033[31m%llu dropped\033[0m", (unsigned long long)st.dropped);
 	if (final)
 		fputc('\n', stderr);
+}
+
+/* Ctrl-Z: let go of the process, stop, and trace it again once continued. */
+static int
+suspend(struct recorder *r, bool quiet, bool tty, char **cause)
+{
+	int rc;
+
+	if (!recorder_suspend(r, cause))
+		return TRACER_ERROR;
+	if (!quiet)
+		fprintf(stderr, "%ssiprof: suspended; process %d runs untraced until siprof "
+			"is continued (fg)\n", tty ? "\r\033[K" : "", (int)r->pid);
+	signals_suspend_self();
+	rc = recorder_resume(r, cause);
+	if (rc == TRACER_NOPROC) {
+		/* Sampling is over; the recording ends as if it exited now. */
+		if (!quiet)
+			fprintf(stderr, "siprof: %s\n", *cause);
+		return TRACER_OK;
+	}
+	if (rc == TRACER_OK && !quiet && !signals_stop_requested())
+		fprintf(stderr, "siprof: continued; tracing process %d again\n", (int)r->pid);
+	return rc;
 }
 
 int
@@ -223,6 +248,7 @@ cmd_record(int argc, char **argv)
 		cmd_free_list(o.filter);
 		return rc;
 	}
+	signals_catch_suspend();
 	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		/* A command that could not run has said why; pass its status on. */
@@ -246,6 +272,15 @@ cmd_record(int argc, char **argv)
 		}
 		if (signals_stop_requested())
 			break;
+		if (signals_suspend_requested()) {
+			if ((rc = suspend(&r, o.quiet, tty, &cause)) != TRACER_OK) {
+				/* Not traced again: what was recorded is kept. */
+				err_msg("%s", cause);
+				ret = cmd_exit_for_tracer(rc);
+				break;
+			}
+			continue;
+		}
 		if (o.duration > 0 && recorder_elapsed(&r) >= o.duration)
 			break;
 		if (tty && now_ns() - last_status >= 1000000000u) {
@@ -257,6 +292,8 @@ cmd_record(int argc, char **argv)
 		err_msg("%s", cause);
 		ret = EXIT_ERROR;
 	}
+	free(cause);
+	cause = NULL;
 	if (!recorder_finish(&r, &cause)) {
 		err_msg("%s", cause);
 		ret = EXIT_ERROR;
@@ -282,6 +319,7 @@ cmd_record(int argc, char **argv)
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
 	recorder_release(&r);
+	signals_release_suspend();
 	if (o.upload != NULL && (ret == EXIT_OK || o.argv != NULL)) {
 		/* The session is complete on disk: send it. A failure to send
 		 * is reported (exit 8) unless a command's own status is due. */

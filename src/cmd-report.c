@@ -217,6 +217,15 @@ print_context(const struct session_data *d, const char *file)
 	}
 	if (tags)
 		putchar('\n');
+	for (size_t i = 0; i < d->n_gaps; i++) {
+		const struct session_gap *g = &d->gaps[i];
+
+		/* A gap with no end lasted until the end of the session. */
+		printf("%s%s from %.1f s to %.1f s", i ? ", " : "gaps      ", text_safe(g->reason),
+		       g->start, g->end >= 0 ? g->end : session_duration(d));
+		if (i + 1 == d->n_gaps)
+			printf(": not sampled\n");
+	}
 }
 
 static void
@@ -224,6 +233,10 @@ print_sampling(const struct session_data *d)
 {
 	double dur = session_duration(d);
 
+	/* The rate is over the time that was sampled, without the gaps. */
+	for (size_t i = 0; i < d->n_gaps; i++)
+		dur -= (d->gaps[i].end >= 0 ? d->gaps[i].end : session_duration(d)) -
+		       d->gaps[i].start;
 	printf("\nsampling  %.0f ticks (%.1f Hz achieved), %.0f thread-samples, %.0f missed ticks\n",
 	       session_stat(d, "ticks"), dur > 0 ? session_stat(d, "ticks") / dur : 0.0,
 	       session_stat(d, "samples"), session_stat(d, "missed_ticks"));
@@ -369,6 +382,7 @@ static json_t *
 context_json(const struct session_data *d)
 {
 	json_t *ctx = json_object(), *stats = json_object(), *tags = json_object();
+	json_t *gaps = json_array();
 
 	for (size_t i = 0; i < d->n_meta; i++) {
 		const char *value = text_utf8(d->meta[i].value);
@@ -383,6 +397,14 @@ context_json(const struct session_data *d)
 		json_object_set_new(stats, text_utf8(d->stats[i].key),
 				    json_real(session_stat(d, d->stats[i].key)));
 	json_object_set_new(ctx, "stats", stats);
+	for (size_t i = 0; i < d->n_gaps; i++) {
+		const struct session_gap *g = &d->gaps[i];
+
+		json_array_append_new(gaps, json_pack("{s:f, s:f, s:s}", "start", g->start, "end",
+						      g->end >= 0 ? g->end : session_duration(d),
+						      "reason", text_utf8(g->reason)));
+	}
+	json_object_set_new(ctx, "gaps", gaps);
 	return ctx;
 }
 

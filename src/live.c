@@ -67,7 +67,7 @@ live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *war
 {
 	struct sampler_stats st;
 	char up[32];
-	double el = recorder_elapsed(r);
+	double el = recorder_sampled(r);
 
 	sampler_get_stats(r->sampler, &st);
 	uptime(r->pid, up, sizeof up);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "signals.h"
 #include "symbols.h"
 #include "tracer.h"
 #include "util.h"
@@ -23,6 +24,16 @@ double
 recorder_elapsed(const struct recorder *r)
 {
 	return (double)((r->stop_ns ? r->stop_ns : now_ns()) - r->start_ns) / 1e9;
+}
+
+double
+recorder_sampled(const struct recorder *r)
+{
+	double el = recorder_elapsed(r);
+
+	for (size_t i = 0; i < r->n_gaps; i++)
+		el -= (r->gaps[i].end >= 0 ? r->gaps[i].end : recorder_elapsed(r)) - r->gaps[i].start;
+	return el;
 }
 
 uint32_t
@@ -304,6 +315,64 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 	return !ended;
 }
 
+/* Record the gap that starts or ends now, and commit it with the rest. */
+static bool
+mark_gap(struct recorder *r, bool start, char **cause)
+{
+	struct session_stat stats[MAX_STATS];
+	struct session_gap *g;
+	size_t n;
+
+	if (start) {
+		GROW(r->gaps, r->cap_gaps, r->n_gaps + 1);
+		r->gaps[r->n_gaps++] = (struct session_gap){ recorder_elapsed(r), -1, "suspended" };
+	}
+	g = &r->gaps[r->n_gaps - 1];
+	if (!start)
+		g->end = recorder_elapsed(r);
+	if (r->writer == NULL)
+		return true;
+	session_mark_gap(r->writer, g);
+	end_meta(r, r->writer);
+	n = collect_stats(r, stats);
+	return session_flush(r->writer, &r->prof, recorder_bucket(r), &r->metrics, stats, n,
+			     cause);
+}
+
+bool
+recorder_suspend(struct recorder *r, char **cause)
+{
+	struct sample_item items[BATCH];
+	bool ended;
+	size_t n;
+
+	if (!sampler_suspend(r->sampler))
+		return true; /* sampling was over: nothing to let go of */
+	while ((n = sampler_take(r->sampler, items, BATCH, 0, &ended)) > 0)
+		for (size_t i = 0; i < n; i++)
+			consume(r, &items[i]);
+	return mark_gap(r, true, cause);
+}
+
+int
+recorder_resume(struct recorder *r, char **cause)
+{
+	int rc;
+
+	if (r->n_gaps == 0 || r->gaps[r->n_gaps - 1].end >= 0)
+		return TRACER_OK;
+	if (!mark_gap(r, false, cause))
+		return TRACER_ERROR;
+	if (signals_stop_requested()) {
+		sampler_stop(r->sampler);
+		return TRACER_OK;
+	}
+	rc = sampler_resume(r->sampler, cause);
+	if (rc == TRACER_NOPROC)
+		set_cause(cause, "process %d exited while siprof was suspended", (int)r->pid);
+	return rc;
+}
+
 bool
 recorder_finish(struct recorder *r, char **cause)
 {
@@ -334,6 +403,8 @@ recorder_save(struct recorder *r, const char *path, char **cause)
 
 	if (w == NULL)
 		return false;
+	for (size_t i = 0; i < r->n_gaps; i++)
+		session_mark_gap(w, &r->gaps[i]);
 	write_context(r, w);
 	end_meta(r, w);
 	n = collect_stats(r, stats);
@@ -350,5 +421,6 @@ recorder_release(struct recorder *r)
 	profile_release(&r->prof);
 	metrics_release(&r->metrics);
 	hashmap_release(&r->last_stack);
+	free(r->gaps);
 	memset(r, 0, sizeof *r);
 }

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 #include "sampler.h"
+#include "session.h"
 #include "unwind.h"
 
 struct recorder_opts {
@@ -43,6 +44,8 @@ struct recorder {
 	pid_t pid;
 	bool ended;
 	char comm[PROCFS_COMM_MAX];
+	struct session_gap *gaps;  /* times siprof was suspended */
+	size_t n_gaps, cap_gaps;
 };
 
 /* Attach to pid (argv NULL) or launch argv, and start sampling. Returns a
@@ -57,8 +60,21 @@ int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 bool recorder_step(struct recorder *r, int timeout_ms, char **cause);
 /* Seconds of sampling: since the start, or until sampling ended. */
 double recorder_elapsed(const struct recorder *r);
+/* The same, without the gaps (the time that was sampled). */
+double recorder_sampled(const struct recorder *r);
 /* The bucket (second) samples are being counted in now. */
 uint32_t recorder_bucket(const struct recorder *r);
+/* Ctrl-Z (signals_suspend_requested): end the sampling thread, which
+ * detaches every thread of the process without stopping one, process what
+ * was sampled, and mark the start of a gap in the session. The caller then
+ * stops siprof (signals_suspend_self) and calls recorder_resume. False on a
+ * write error (*cause). */
+bool recorder_suspend(struct recorder *r, char **cause);
+/* After recorder_suspend: the gap ends now, and (unless siprof was asked
+ * to stop meanwhile) the process is attached again. Returns a
+ * tracer_status; unless TRACER_OK, sampling is over and *cause says why:
+ * TRACER_NOPROC when the process exited meanwhile (not an error). */
+int recorder_resume(struct recorder *r, char **cause);
 /* Stop sampling (detaching), process the rest, finish the file. */
 bool recorder_finish(struct recorder *r, char **cause);
 void recorder_release(struct recorder *r);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hashmap.h"
@@ -76,6 +77,10 @@ struct sampler {
 	size_t n_pool, cap_pool, n_allocated;
 	size_t pool_max;        /* snapshots allocated, at most */
 	bool attach_done, ended, stop, paused;
+	bool resume;        /* the next start attaches again after a suspend */
+	bool suspended;     /* the sampling thread left for a suspend request */
+	unsigned gen_base;  /* added to the tracer's exec generation */
+	uint64_t starttime; /* of the process: its id may be reused after it exits */
 	int attach_status;
 	char *cause;
 	int exit_status;
@@ -440,6 +445,12 @@ update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap)
 	struct task_stat stat = snap->stat;
 	struct task_syscall sc = snap->sc;
 
+	if (snap->stopped) {
+		st->cls = CLASS_STOPPED;
+		st->sysnr = 0;
+		return;
+	}
+
 	if (snap->how == SNAP_STOPPED) {
 		/* A call the stop interrupted (it will restart) is exact, and
 		 * /proc may have shown the thread runnable only because siprof's
@@ -591,7 +602,7 @@ flight_remove(struct flight *f, size_t k)
 /* Copy the threads in flight as they stop, until deadline_ns or until none
  * is left; those asked longer than TICK_STOP_TIMEOUT_MS ago are given up.
  * With until_room, returns as soon as another blocked thread may be asked.
- * Returns false when a stop signal asked siprof to end. */
+ * Returns false when a stop or suspend request asked siprof to end. */
 static bool
 flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
 	       uint64_t deadline_ns, bool until_room, struct tick_out *o)
@@ -683,7 +694,7 @@ static bool
 between_ticks(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 	      struct flight *f, uint64_t until_ns)
 {
-	struct tick_out o = { .t = t, .gen = tracer_exec_generation(t) };
+	struct tick_out o = { .t = t, .gen = s->gen_base + tracer_exec_generation(t) };
 	bool ok = flight_collect(s, maps, f, until_ns, false, &o);
 
 	out_flush(s, &o, false);
@@ -716,7 +727,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
      struct hashmap *threads, struct flight *f, unsigned tickno, uint64_t t_ns,
      uint64_t deadline_ns)
 {
-	struct tick_out o = { .t = t, .gen = tracer_exec_generation(t) };
+	struct tick_out o = { .t = t, .gen = s->gen_base + tracer_exec_generation(t) };
 	struct sthread **to_stop;
 	const pid_t *tids;
 	size_t n, nto_stop = 0, next = 0;
@@ -740,6 +751,22 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 			continue;
 		if (st->in_flight) {
 			st->skipped++;
+			continue;
+		}
+		/* The process is stopped (SIGSTOP): the thread does not run, and
+		 * an interrupt would only wake it to stop again. Counted as
+		 * stopped, with the stack it had, untouched; its first sample
+		 * (a thread stopped before siprof came) needs one stop. */
+		if (st->have_stack && tracer_thread_stopped(t, st->tid)) {
+			if (st->owed > 0)
+				emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+			st->owed = 0;
+			st->idle_streak = 0;
+			st->idle_mark = false; /* continued, it is checked at once */
+			st->cls = CLASS_STOPPED;
+			st->sysnr = 0;
+			emit(out_item(&o), st, t_ns, o.gen, NULL);
+			o.d.reused++;
 			continue;
 		}
 		if (st->idle_mark && tickno < st->next_check) {
@@ -828,6 +855,54 @@ xorshift(uint64_t *state)
 	return *state = x;
 }
 
+/* Whether s->pid is still the process first attached to. */
+static bool
+same_process(const struct sampler *s)
+{
+	struct task_stat ts;
+
+	return procfs_task_stat(s->pid, s->pid, &ts) && ts.starttime == s->starttime &&
+	       ts.state != 'Z' && ts.state != 'X';
+}
+
+/* Attach (launch the command the first time), and say how it went. */
+static int
+sampler_attach(struct sampler *s, struct tracer *t)
+{
+	char *cause = NULL;
+	int status;
+
+	if (s->resume && !same_process(s)) {
+		status = TRACER_NOPROC;
+		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
+	} else if (s->argv != NULL && !s->resume) {
+		status = tracer_launch(t, s->argv, &cause);
+	} else {
+		status = tracer_attach(t, s->pid, &cause);
+	}
+	if (status == TRACER_OK && !s->resume) {
+		struct task_stat ts;
+
+		if (procfs_task_stat(tracer_pid(t), tracer_pid(t), &ts))
+			s->starttime = ts.starttime;
+	} else if (status == TRACER_OK && !same_process(s)) {
+		/* Another process took the id between the check and the seize:
+		 * let it go (ending this thread detaches it). */
+		status = TRACER_NOPROC;
+		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
+	}
+	pthread_mutex_lock(&s->lock);
+	s->attach_status = status;
+	free(s->cause);
+	s->cause = cause;
+	if (status == TRACER_OK)
+		s->pid = tracer_pid(t);
+	s->attach_done = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return status;
+}
+
 static void *
 sampler_main(void *arg)
 {
@@ -838,22 +913,18 @@ sampler_main(void *arg)
 	uint64_t period = (uint64_t)(1e9 / s->opts.rate_hz), base, rng = now_ns() | 1;
 	unsigned tickno = 0;
 	struct flight flight = { 0 };
-	char *cause = NULL;
+	bool suspended;
 	int status;
 
-	status = s->argv != NULL ? tracer_launch(t, s->argv, &cause)
-				 : tracer_attach(t, s->pid, &cause);
-	pthread_mutex_lock(&s->lock);
-	s->attach_status = status;
-	s->cause = cause;
-	if (status == TRACER_OK)
-		s->pid = tracer_pid(t);
-	s->attach_done = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	status = sampler_attach(s, t);
 	if (status != TRACER_OK) {
 		int exit_status = tracer_exit_status(t);
 
+		/* The command siprof started ended while siprof was suspended:
+		 * it is siprof's child still, and its status is to be had. */
+		if (s->resume && s->argv != NULL && status == TRACER_NOPROC &&
+		    waitpid(s->pid, &exit_status, __WALL) != s->pid)
+			exit_status = -1;
 		tracer_free(t);
 		pthread_mutex_lock(&s->lock);
 		s->exit_status = exit_status;
@@ -890,7 +961,7 @@ sampler_main(void *arg)
 		stop = s->stop;
 		paused = s->paused;
 		pthread_mutex_unlock(&s->lock);
-		if (stop || signals_stop_requested() || tracer_process_exited(t))
+		if (stop || signals_pending() || tracer_process_exited(t))
 			break;
 		now = now_ns();
 		if (now > base + period) {
@@ -919,14 +990,22 @@ sampler_main(void *arg)
 	free(flight.v);
 	tracer_poll(t, 0);
 	pthread_mutex_lock(&s->lock);
+	/* Leaving for Ctrl-Z: the process goes on, and so will sampling, in a
+	 * new thread, after siprof is continued. */
+	suspended = !s->stop && !tracer_process_exited(t) && signals_suspend_requested() != 0 &&
+		    signals_stop_requested() == 0;
 	if (tracer_process_exited(t))
 		s->exit_status = tracer_exit_status(t);
-	s->stats.threads_seen = tracer_stats(t)->threads_seen;
-	s->stats.threads_exited = tracer_stats(t)->threads_exited;
-	s->stats.signals_passed = tracer_stats(t)->signals_passed;
-	s->ended = true;
+	s->stats.threads_seen += tracer_stats(t)->threads_seen;
+	s->stats.threads_exited += tracer_stats(t)->threads_exited;
+	s->stats.signals_passed += tracer_stats(t)->signals_passed;
+	s->suspended = suspended;
+	s->ended = !suspended;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	/* Whether the process exec'd while nobody traced it is not known:
+	 * what comes after a resume counts as a new generation. */
+	s->gen_base += tracer_exec_generation(t) + 1;
 	{
 		struct sthread *st;
 		size_t it = 0;
@@ -946,17 +1025,16 @@ sampler_main(void *arg)
 	return NULL;
 }
 
-int
-sampler_start(struct sampler *s, char **cause)
+/* Start the sampling thread and wait until it attached. */
+static int
+start_thread(struct sampler *s, char **cause)
 {
-	struct rlimit rl;
 	int rc;
 
-	/* One schedstat fd per thread: allow as many as the hard limit does. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	pthread_mutex_lock(&s->lock);
+	s->attach_done = false;
+	s->suspended = false;
+	pthread_mutex_unlock(&s->lock);
 	rc = pthread_create(&s->thread, NULL, sampler_main, s);
 	if (rc != 0) {
 		set_cause(cause, "cannot start the sampling thread: %s", strerror(rc));
@@ -980,14 +1058,57 @@ sampler_start(struct sampler *s, char **cause)
 	return rc;
 }
 
+int
+sampler_start(struct sampler *s, char **cause)
+{
+	struct rlimit rl;
+
+	/* One schedstat fd per thread: allow as many as the hard limit does. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return start_thread(s, cause);
+}
+
+bool
+sampler_suspend(struct sampler *s)
+{
+	bool suspended;
+
+	if (!s->started)
+		return false;
+	pthread_join(s->thread, NULL);
+	s->started = false;
+	pthread_mutex_lock(&s->lock);
+	suspended = s->suspended;
+	pthread_mutex_unlock(&s->lock);
+	return suspended;
+}
+
+int
+sampler_resume(struct sampler *s, char **cause)
+{
+	if (s->started || !s->suspended)
+		return TRACER_OK;
+	s->resume = true;
+	return start_thread(s, cause);
+}
+
 void
 sampler_stop(struct sampler *s)
 {
-	if (!s->started)
-		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+	/* A sampler left suspended ends here. */
 	pthread_mutex_lock(&s->lock);
-	s->stop = true;
+	s->suspended = false;
+	s->ended = true;
+	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-	s->started = false;
 }

@@ -6,10 +6,13 @@
  *    same stack: it is counted again, untouched (one pread of schedstat);
  *  - a blocked thread is copied without a stop where a stop would disturb
  *    it (snapshot.h), and stopped briefly otherwise;
- *  - a running thread is stopped, copied and released, one at a time.
+ *  - a running thread is stopped, copied and released, one at a time;
+ *  - a thread of a stopped process (SIGSTOP) is counted as class stopped
+ *    with the stack it had, untouched: an interrupt would wake it.
  * Snapshots go to the consumer through a queue; unwinding and symbols
  * happen there, never while a thread is held. Falling behind is counted
- * as missed ticks, never as drift. */
+ * as missed ticks, never as drift. A suspend request (Ctrl-Z) ends the
+ * thread, detaching everything; sampler_resume attaches again. */
 #ifndef SIPROF_SAMPLER_H
 #define SIPROF_SAMPLER_H
 
@@ -86,8 +89,18 @@ size_t sampler_take(struct sampler *s, struct sample_item *items, size_t max,
 		    int timeout_ms, bool *ended);
 /* Give back a snapshot taken from an item. */
 void sampler_recycle(struct sampler *s, struct snapshot *snap);
-/* Ask the sampling thread to end, and wait for it. */
+/* Ask the sampling thread to end, and wait for it; a suspended sampler
+ * ends too. */
 void sampler_stop(struct sampler *s);
+/* After a suspend request (signals_suspend_requested), which makes the
+ * sampling thread leave, wait for it: its exit detaches every thread of
+ * the process, which runs on untraced, none of them stopped or woken.
+ * True when it left for the suspend; false when sampling had ended. */
+bool sampler_suspend(struct sampler *s);
+/* Attach again in a new sampling thread, after sampler_suspend. Returns a
+ * tracer_status (TRACER_NOPROC when the process ended meanwhile, then
+ * sampling is over); on failure *cause says why. */
+int sampler_resume(struct sampler *s, char **cause);
 /* Pause or resume sampling (the live view's space key). */
 void sampler_pause(struct sampler *s, bool paused);
 /* A copy of the statistics so far. */

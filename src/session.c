@@ -37,6 +37,8 @@ static const char schema_sql[] =
 	" majflt INTEGER, io_rchar INTEGER, io_wchar INTEGER, io_read_bytes INTEGER,"
 	" io_write_bytes INTEGER, fds INTEGER);"
 	"CREATE TABLE stats(key TEXT PRIMARY KEY, value REAL NOT NULL);"
+	"CREATE TABLE gaps(id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL,"
+	" reason TEXT NOT NULL);"
 	"CREATE VIEW frame_names AS SELECT f.id, fn.value AS function,"
 	" fl.value AS file, f.line, mp.value AS module, f.inlined"
 	" FROM frames f LEFT JOIN strings fn ON fn.id = f.function"
@@ -44,7 +46,7 @@ static const char schema_sql[] =
 	" LEFT JOIN strings mp ON mp.id = m.path;";
 
 enum { ST_META, ST_STRING, ST_MODULE, ST_FRAME, ST_STACK, ST_THREAD, ST_SAMPLE,
-       ST_METRIC, ST_STAT, ST_COUNT };
+       ST_METRIC, ST_STAT, ST_GAP, ST_COUNT };
 
 static const char *const insert_sql[ST_COUNT] = {
 	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
@@ -57,6 +59,7 @@ static const char *const insert_sql[ST_COUNT] = {
 	[ST_METRIC] = "INSERT OR REPLACE INTO metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?,"
 		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_STAT] = "INSERT OR REPLACE INTO stats VALUES(?, ?)",
+	[ST_GAP] = "INSERT OR REPLACE INTO gaps VALUES(?, ?, ?, ?)",
 };
 
 struct session_writer {
@@ -68,6 +71,9 @@ struct session_writer {
 	size_t done_strings, done_modules, done_frames, done_nodes, done_samples,
 	       done_metrics;
 	size_t threads_hash; /* cheap change detection for thread names */
+	struct session_gap *gaps;
+	bool *gap_dirty;
+	size_t n_gaps, cap_gaps, cap_dirty;
 };
 
 static void
@@ -311,6 +317,25 @@ session_set_meta(struct session_writer *w, const char *key, const char *value)
 	w->n_meta++;
 }
 
+void
+session_mark_gap(struct session_writer *w, const struct session_gap *gap)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_gaps && w->gaps[i].start != gap->start; i++)
+		;
+	if (i == w->n_gaps) {
+		GROW(w->gaps, w->cap_gaps, w->n_gaps + 1);
+		GROW(w->gap_dirty, w->cap_dirty, w->n_gaps + 1);
+		w->n_gaps++;
+	} else {
+		free((char *)w->gaps[i].reason);
+	}
+	w->gaps[i] = *gap;
+	w->gaps[i].reason = xstrdup(gap->reason);
+	w->gap_dirty[i] = true;
+}
+
 static bool
 step(sqlite3_stmt *st)
 {
@@ -422,6 +447,20 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 		if (!step(st))
 			return false;
 	}
+	for (size_t i = 0; i < w->n_gaps; i++) {
+		if (!w->gap_dirty[i])
+			continue;
+		st = w->st[ST_GAP];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+		sqlite3_bind_double(st, 2, w->gaps[i].start);
+		if (w->gaps[i].end >= 0)
+			sqlite3_bind_double(st, 3, w->gaps[i].end);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_text(st, 4, w->gaps[i].reason, -1, SQLITE_STATIC);
+		if (!step(st))
+			return false;
+	}
 	for (size_t i = 0; i < nstats; i++) {
 		st = w->st[ST_STAT];
 		sqlite3_bind_text(st, 1, stats[i].key, -1, SQLITE_STATIC);
@@ -445,6 +484,8 @@ session_flush(struct session_writer *w, const struct profile *p, uint32_t before
 	}
 	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
+	for (size_t i = 0; i < w->n_gaps; i++)
+		w->gap_dirty[i] = false;
 	return true;
 fail:
 	db_cause(w->db, cause, "write", w->path);
@@ -462,6 +503,10 @@ writer_free(struct session_writer *w)
 		free(w->meta[i].value);
 	}
 	free(w->meta);
+	for (size_t i = 0; i < w->n_gaps; i++)
+		free((char *)w->gaps[i].reason);
+	free(w->gaps);
+	free(w->gap_dirty);
 	free(w->path);
 	free(w);
 }
@@ -708,6 +753,20 @@ session_load(const char *path, struct session_data *d, char **cause)
 		GROW(d->metrics.rows, d->metrics.cap, d->metrics.n + 1);
 		d->metrics.rows[d->metrics.n++] = r;
 	});
+	/* Version 1 had no gaps. */
+	if (version >= 2)
+		LOAD_TABLE(db, "SELECT start, end, reason FROM gaps ORDER BY id", st, {
+			double start = sqlite3_column_double(st, 0);
+			double end = sqlite3_column_type(st, 1) == SQLITE_NULL
+					     ? -1 : sqlite3_column_double(st, 1);
+
+			/* A gap outside any session's time is damage: left out. */
+			if (!(start >= 0 && start <= 4e9) || !(end == -1 || (end >= start && end <= 4e9)))
+				continue;
+			GROW(d->gaps, d->cap_gaps, d->n_gaps + 1);
+			d->gaps[d->n_gaps++] = (struct session_gap){
+				.start = start, .end = end, .reason = xstrdup(col_text(st, 2)) };
+		});
 	LOAD_TABLE(db, "SELECT key, value FROM stats", st, {
 		GROW(d->stats, d->cap_stats, d->n_stats + 1);
 		d->stats[d->n_stats].key = xstrdup(col_text(st, 0));
@@ -744,6 +803,9 @@ session_data_release(struct session_data *d)
 		free(d->stats[i].value);
 	}
 	free(d->stats);
+	for (size_t i = 0; i < d->n_gaps; i++)
+		free((char *)d->gaps[i].reason);
+	free(d->gaps);
 	memset(d, 0, sizeof *d);
 }
 

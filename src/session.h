@@ -14,7 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 
-#define SESSION_SCHEMA_VERSION 1
+#define SESSION_SCHEMA_VERSION 2
 
 struct session_writer;
 
@@ -22,6 +22,13 @@ struct session_writer;
 struct session_stat {
 	const char *key;
 	double value;
+};
+
+/* A time nobody sampled (siprof was suspended), in seconds since the
+ * start; end is -1 while it lasts. */
+struct session_gap {
+	double start, end;
+	const char *reason; /* "suspended" */
 };
 
 /* Create path, refusing to replace an existing file unless force: an empty
@@ -32,6 +39,8 @@ struct session_stat {
 struct session_writer *session_create(const char *path, bool force, char **cause);
 /* Set a context value (meta table); written with the next flush. */
 void session_set_meta(struct session_writer *w, const char *key, const char *value);
+/* Record a gap, or (same start) its end; written with the next flush. */
+void session_mark_gap(struct session_writer *w, const struct session_gap *gap);
 /* Write what is new in p (samples of buckets before `before` only, the
  * newest bucket being still open), in metrics, and the stats; one commit. */
 bool session_flush(struct session_writer *w, const struct profile *p, uint32_t before,
@@ -65,6 +74,8 @@ struct session_data {
 	size_t n_meta, cap_meta;
 	struct session_meta *stats; /* value as text */
 	size_t n_stats, cap_stats;
+	struct session_gap *gaps; /* in the order they happened */
+	size_t n_gaps, cap_gaps;
 };
 
 /* Read the session at path, a regular file (anything else is refused

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal, stop_count;
+static volatile sig_atomic_t stop_signal, stop_count, suspend_signal;
 static sigset_t wait_mask, original_mask;
 static struct sigaction original_pipe;
 static void (*crash_hook)(void);
@@ -24,6 +24,12 @@ on_stop(int sig)
 	stop_signal = sig;
 	if (stop_count < 1000)
 		stop_count++;
+}
+
+static void
+on_suspend(int sig)
+{
+	suspend_signal = sig;
 }
 
 static void
@@ -96,6 +102,71 @@ void
 signals_set_crash_hook(void (*hook)(void))
 {
 	crash_hook = hook;
+}
+
+static const int suspends[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+static struct sigaction original_suspend[ARRAY_SIZE(suspends)];
+static bool suspend_caught;
+
+void
+signals_catch_suspend(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_suspend;
+	for (size_t i = 0; i < ARRAY_SIZE(suspends); i++) {
+		sigaction(suspends[i], NULL, &original_suspend[i]);
+		/* Ignored when siprof was started: it stays so, as for ncurses. */
+		if (original_suspend[i].sa_handler == SIG_IGN)
+			continue;
+		sigaction(suspends[i], &sa, NULL);
+	}
+	suspend_caught = true;
+}
+
+void
+signals_release_suspend(void)
+{
+	if (!suspend_caught)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(suspends); i++)
+		sigaction(suspends[i], &original_suspend[i], NULL);
+	suspend_caught = false;
+	/* A Ctrl-Z that came too late to be handled takes effect now. */
+	signals_suspend_self();
+}
+
+int
+signals_suspend_requested(void)
+{
+	return suspend_signal;
+}
+
+void
+signals_suspend_self(void)
+{
+	int sig = suspend_signal;
+	struct sigaction dfl, old;
+
+	if (sig == 0)
+		return;
+	suspend_signal = 0;
+	memset(&dfl, 0, sizeof dfl);
+	sigemptyset(&dfl.sa_mask);
+	dfl.sa_handler = SIG_DFL;
+	/* The same signal with its default action, so that the shell sees
+	 * the job stopped as it asked; returns once siprof is continued. */
+	sigaction(sig, &dfl, &old);
+	raise(sig);
+	sigaction(sig, &old, NULL);
+}
+
+int
+signals_pending(void)
+{
+	return stop_signal != 0 ? stop_signal : suspend_signal;
 }
 
 int

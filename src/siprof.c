@@ -219,7 +219,7 @@ cmd_opt_class(const char *cmd, const char *arg, int *cls)
 		return 0;
 	}
 	if (!class_parse(arg, &c))
-		return cmd_usage_error(cmd, "unknown class '%s' (cpu, lock, net, disk, ipc, poll, sleep, child, aio, syscall, fault, or wall)", arg);
+		return cmd_usage_error(cmd, "unknown class '%s' (cpu, lock, net, disk, ipc, poll, sleep, child, aio, syscall, fault, stopped, or wall)", arg);
 	*cls = (int)c;
 	return 0;
 }

@@ -196,6 +196,7 @@ snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struc
 	s->stack_len = 0;
 	s->held_ns = 0;
 	s->stop_latency_ns = 0;
+	s->stopped = tracer_thread_stopped(t, tid);
 	/* State first: once the thread is stopped /proc says 't'. */
 	if (!read_state(s, tf))
 		return 0;
@@ -220,6 +221,7 @@ snapshot_finish(struct tracer *t, struct snapshot_maps *m, struct snapshot *s,
 		const struct tracer_held *h, unsigned extra_hold_us)
 {
 	s->stop_latency_ns = h->since_ns > s->asked_ns ? h->since_ns - s->asked_ns : 0;
+	s->stopped = h->kind == HOLD_GROUP;
 	if (!tracer_get_regs(t, s->tid, &s->regs)) {
 		tracer_release(t, s->tid);
 		s->error = "cannot read the thread's registers";

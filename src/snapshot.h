@@ -42,6 +42,7 @@ struct snapshot {
 	uint64_t stop_latency_ns;   /* from PTRACE_INTERRUPT to seeing the stop */
 	uint64_t held_ns;           /* from seeing the stop to the restart */
 	uint64_t runtime_ns;        /* schedstat CPU time at the snapshot */
+	bool stopped;               /* in a group-stop: the process was stopped */
 	const char *error;          /* why how is SNAP_NONE (static text) */
 };
 

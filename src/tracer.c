@@ -10,6 +10,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 
 #define TF_WANT_STOP 0x1 /* PTRACE_INTERRUPT sent, the stop not yet seen */
 #define TF_HELD 0x2      /* in a ptrace-stop that the caller owns */
+#define TF_GROUP 0x4     /* in a group-stop (SIGSTOP etc.), kept with PTRACE_LISTEN */
 
 struct tthread {
 	pid_t tid;
@@ -112,6 +114,14 @@ bool
 tracer_thread_alive(const struct tracer *t, pid_t tid)
 {
 	return hashmap_get(&t->threads, (uint64_t)tid) != NULL;
+}
+
+bool
+tracer_thread_stopped(const struct tracer *t, pid_t tid)
+{
+	const struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+
+	return th != NULL && (th->flags & TF_GROUP) && !(th->flags & TF_WANT_STOP);
 }
 
 bool
@@ -267,6 +277,8 @@ handle_status(struct tracer *t, pid_t tid, int status)
 		return;
 	event = (unsigned)status >> 16;
 	sig = WSTOPSIG(status);
+	/* Any stop but a group-stop's says the thread left its group-stop. */
+	th->flags &= ~TF_GROUP;
 
 	switch (event) {
 	case PTRACE_EVENT_CLONE: {
@@ -297,10 +309,13 @@ handle_status(struct tracer *t, pid_t tid, int status)
 			queue_held(t, th);
 			th->kind = is_stop_signal(sig) ? HOLD_GROUP : HOLD_INTERRUPT;
 			th->sig = 0;
-			if (th->kind == HOLD_GROUP)
+			if (th->kind == HOLD_GROUP) {
 				t->stats.group_stops++;
+				th->flags |= TF_GROUP;
+			}
 		} else if (is_stop_signal(sig)) {
 			t->stats.group_stops++;
+			th->flags |= TF_GROUP;
 			listen_group_stop(tid);
 		} else {
 			/* A new thread's first stop, or the end of a group-stop. */
@@ -363,20 +378,27 @@ reap(struct tracer *t)
 		reap_all(t);
 }
 
-bool
-tracer_poll(struct tracer *t, uint64_t timeout_ns)
+/* Wait up to timeout_ns for a SIGCHLD (or a signal of siprof's) and
+ * handle what it brought. */
+static void
+wait_events(struct tracer *t, uint64_t timeout_ns)
 {
 	struct pollfd pfd = { .fd = t->sigfd, .events = POLLIN };
 	struct timespec ts;
 
+	ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
+	ts.tv_nsec = (long)(timeout_ns % 1000000000u);
+	ppoll(&pfd, 1, &ts, signals_wait_mask());
 	reap(t);
-	if (timeout_ns > 0 && signals_stop_requested() == 0) {
-		ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
-		ts.tv_nsec = (long)(timeout_ns % 1000000000u);
-		ppoll(&pfd, 1, &ts, signals_wait_mask());
-		reap(t);
-	}
-	return signals_stop_requested() == 0;
+}
+
+bool
+tracer_poll(struct tracer *t, uint64_t timeout_ns)
+{
+	reap(t);
+	if (timeout_ns > 0 && signals_pending() == 0)
+		wait_events(t, timeout_ns);
+	return signals_pending() == 0;
 }
 
 static bool
@@ -586,42 +608,63 @@ tracer_exit_status(const struct tracer *t)
 enum tracer_status
 tracer_launch(struct tracer *t, char *const argv[], char **cause)
 {
-	int status;
+	int status, go[2];
 	pid_t child;
+	char c = 0;
 
-	child = fork();
-	if (child < 0) {
+	/* The child waits for a byte on a pipe, not in a stop: seized while
+	 * it waits (a seize stops nothing), it execs once it has the byte.
+	 * If siprof dies first, the pipe's end brings EOF and the child
+	 * exits without running the program; so whenever siprof dies, the
+	 * child is either gone or running the program untraced, never left
+	 * in a stop that nobody will end. */
+	if (pipe2(go, O_CLOEXEC) != 0) {
 		set_cause(cause, "cannot start %s: %s", argv[0], strerror(errno));
 		return TRACER_ERROR;
 	}
+	child = fork();
+	if (child < 0) {
+		set_cause(cause, "cannot start %s: %s", argv[0], strerror(errno));
+		close(go[0]);
+		close(go[1]);
+		return TRACER_ERROR;
+	}
 	if (child == 0) {
+		ssize_t n;
+
+		close(go[1]);
 		/* The program gets the signal state siprof was given. */
 		signals_restore_for_exec();
-		raise(SIGSTOP);
+		while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(127);
 		execvp(argv[0], argv);
 		fprintf(stderr, "siprof: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	if (waitpid(child, &status, WUNTRACED) != child || !WIFSTOPPED(status)) {
-		set_cause(cause, "cannot start %s: it did not stop before exec", argv[0]);
-		return TRACER_ERROR;
-	}
+	close(go[0]);
 	if (ptrace(PTRACE_SEIZE, child, NULL, (void *)seize_options) != 0) {
-		set_cause(cause, "cannot trace %s (pid %d): %s", argv[0], (int)child,
-			  strerror(errno));
+		int e = errno;
+
+		set_cause(cause, "cannot trace %s (pid %d): %s", argv[0], (int)child, strerror(e));
+		close(go[1]);
 		kill(child, SIGKILL);
 		waitpid(child, &status, 0);
-		return errno == EPERM ? TRACER_PERM : TRACER_ERROR;
+		return e == EPERM ? TRACER_PERM : TRACER_ERROR;
 	}
 	t->pid = child;
 	add_thread(t, child);
 	t->attached = true;
-	kill(child, SIGCONT);
+	/* A child that died already says so below, through its exit. */
+	(void)!write(go[1], &c, 1);
+	close(go[1]);
 	/* Return once it runs the program (or failed to start it), so that
-	 * what the caller reads of it is the program's, not siprof's copy. */
-	while (t->exec_gen == 0 && !tracer_process_exited(t))
-		if (!tracer_poll(t, 100000000u))
-			break;
+	 * what the caller reads of it is the program's, not siprof's copy.
+	 * A suspend request waits until then. */
+	reap(t);
+	while (t->exec_gen == 0 && !tracer_process_exited(t) && signals_stop_requested() == 0)
+		wait_events(t, 100000000u);
 	if (t->exec_gen == 0 && tracer_process_exited(t)) {
 		/* The child said why on stderr; its exit status says the rest. */
 		set_cause(cause, "%s did not start", argv[0]);
@@ -673,7 +716,7 @@ tracer_next_held(struct tracer *t, uint64_t deadline_ns, struct tracer_held *out
 				return 1;
 			}
 		}
-		if (signals_stop_requested())
+		if (signals_pending())
 			return -1;
 		now = now_ns();
 		if (now >= deadline_ns)

@@ -61,6 +61,10 @@ pid_t tracer_pid(const struct tracer *t);
 /* Live thread ids, ascending (owned by the tracer, valid until its next call). */
 const pid_t *tracer_threads(struct tracer *t, size_t *n);
 bool tracer_thread_alive(const struct tracer *t, pid_t tid);
+/* True while tid is in a group-stop (the process was stopped with SIGSTOP
+ * and the like, and not continued since): it does not run, and only an
+ * interrupt would wake it. */
+bool tracer_thread_stopped(const struct tracer *t, pid_t tid);
 /* True once every thread has exited (the process is gone). */
 bool tracer_process_exited(const struct tracer *t);
 /* Incremented by every exec: modules must be re-read. */
@@ -68,13 +72,16 @@ unsigned tracer_exec_generation(const struct tracer *t);
 const struct tracer_stats *tracer_stats(const struct tracer *t);
 
 /* Handle whatever ptrace events are pending, waiting up to timeout_ns for
- * the first (0: do not wait). Returns false when a stop signal arrived. */
+ * the first (0: do not wait). Returns false when a stop or suspend request
+ * arrived (signals_pending). */
 bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
 
-/* Start argv as a child, stopped before exec, seize it, and let it exec:
- * the program is traced from its first instruction. Returns once it runs
- * the program; TRACER_NOPROC when it could not (tracer_exit_status says
- * how the child ended, 127 for a program that cannot be run). */
+/* Start argv as a child that waits (not stopped) until it is seized, then
+ * execs: the program is traced from its first instruction. A child whose
+ * siprof dies before letting it go exits (127) without running the
+ * program; none is ever left stopped. Returns once it runs the program;
+ * TRACER_NOPROC when it could not (tracer_exit_status says how the child
+ * ended, 127 for a program that cannot be run). */
 enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **cause);
 /* The wait status of the process's main thread once it exited (valid when
  * tracer_process_exited), as waitpid gives it; -1 when unknown. */
@@ -85,8 +92,8 @@ int tracer_exit_status(const struct tracer *t);
 bool tracer_interrupt(struct tracer *t, pid_t tid);
 /* Wait until deadline_ns (now_ns clock) for the next interrupted thread to
  * stop, handling every other event meanwhile. Returns 1 with out filled
- * in (the thread is held), 0 at the deadline, -1 when a stop signal asked siprof
- * to end. Threads come out in the order they stopped. */
+ * in (the thread is held), 0 at the deadline, -1 when a stop or suspend
+ * request asked siprof to end. Threads come out in the order they stopped. */
 struct tracer_held {
 	pid_t tid;
 	enum hold_kind kind;
@@ -99,7 +106,7 @@ void tracer_cancel(struct tracer *t, pid_t tid);
 
 /* Stop tid and wait up to timeout_ms for it. Returns 1 when it is held
  * (*kind says how), 0 when it exited or did not stop in time (the caller
- * skips it), -1 when a stop signal asked siprof to end. Events from other
+ * skips it), -1 when a stop or suspend request asked siprof to end. Events from other
  * threads are handled while waiting. */
 int tracer_hold(struct tracer *t, pid_t tid, int timeout_ms, enum hold_kind *kind);
 /* Read a held thread's registers. */

@@ -20,6 +20,7 @@
 #include "hashmap.h"
 #include "signals.h"
 #include "text.h"
+#include "tracer.h"
 #include "util.h"
 
 enum { C_HEAD = 1, C_WARN, C_SEL, C_TAB, C_MATCH, C_DIM };
@@ -763,11 +764,38 @@ handle_key(struct tui *t, int ch)
 	}
 }
 
+/* Ctrl-Z: siprof owns SIGTSTP (ncurses leaves it alone then), so the
+ * terminal is given back here, after the process is let go and before
+ * siprof stops, and the screen is redrawn in full once it is continued. */
+static bool
+suspend(struct tui *t, char **cause)
+{
+	uint64_t since = now_ns();
+	int rc;
+
+	if (!recorder_suspend(t->r, cause))
+		return false;
+	endwin();
+	signals_suspend_self();
+	clearok(curscr, TRUE);
+	refresh();
+	rc = recorder_resume(t->r, cause);
+	if (rc == TRACER_NOPROC) {
+		set_message(t, "%s", *cause);
+		return true;
+	}
+	if (rc != TRACER_OK)
+		return false;
+	set_message(t, "suspended for %.1f s: the process was not traced meanwhile",
+		    (double)(now_ns() - since) / 1e9);
+	return true;
+}
+
 bool
 tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 {
 	struct tui t;
-	bool rebuild = true;
+	bool rebuild = true, ok = true;
 
 	memset(&t, 0, sizeof t);
 	t.r = r;
@@ -809,6 +837,10 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 		}
 		if (signals_stop_requested())
 			break;
+		if (signals_suspend_requested() && !suspend(&t, cause)) {
+			ok = false;
+			break;
+		}
 		ch = getch();
 		if (ch != ERR)
 			rebuild = handle_key(&t, ch) || rebuild;
@@ -826,5 +858,5 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	thread_table_release(&t.threads);
 	hashmap_release(&t.expanded);
 	free(t.rows);
-	return true;
+	return ok;
 }
