@@ -36,7 +36,7 @@ need_ptrace() {
 	"$TARGETS/hold-tracer" "$victim" > "$tmpdir/ptrace-probe" 2>&1 &
 	local tracer=$!
 	local i=0
-	while [ $i -lt 50 ] && ! grep -q . "$tmpdir/ptrace-probe"; do
+	while [ $i -lt 50 ] && ! grep -qs . "$tmpdir/ptrace-probe"; do
 		sleep 0.1
 		i=$((i + 1))
 	done
