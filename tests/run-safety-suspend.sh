@@ -184,8 +184,13 @@ stop_chain > /dev/null
 
 # --- the process exits while siprof is suspended ---
 start_chain
+# A process group of its own with its parent (this shell) in another group
+# of the same session: not orphaned, so the kernel does not discard the
+# SIGTSTP (it would where this test runs in a session of its own, as in CI).
+set -m
 "$SIPROF" record -o "$tmpdir/gone.siprof" -p "$TARGET_PID" 2> "$tmpdir/gone.err" &
 rec=$!
+set +m
 bg_pids="$bg_pids $rec"
 wait_for "record traces the chain target" traced_by "$rec"
 kill -TSTP "$rec"
