@@ -160,13 +160,13 @@ drop_thread(struct tracer *t, pid_t tid)
 	t->stats.threads_exited++;
 }
 
+/* Whether tid is a thread of the target, a zombie whose exit status is
+ * still to come included: signal 0 checks without a path walk in /proc.
+ * Only ESRCH says no; EPERM (no right to signal it) still means it exists. */
 static bool
 task_exists(const struct tracer *t, pid_t tid)
 {
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->pid, (int)tid);
-	return access(path, F_OK) == 0;
+	return syscall(SYS_tgkill, t->pid, tid, 0) == 0 || errno != ESRCH;
 }
 
 /* After an exec only the leader is left; a thread that called exec from
@@ -212,22 +212,20 @@ is_stop_signal(int sig)
 }
 
 /* A stop from a thread the tracer does not know yet: a new thread whose
- * initial stop came before its parent's clone event. */
-static void
+ * first stop came before its creator's clone event. It is handled as any
+ * other thread's stop from then on; NULL when there is nothing to handle. */
+static struct tthread *
 handle_unknown(struct tracer *t, pid_t tid, int status)
 {
-	struct proc_status ps;
-
 	if (!WIFSTOPPED(status))
-		return; /* the exit of a thread already forgotten */
-	if (procfs_status(tid, &ps) && ps.tgid != t->pid) {
+		return NULL; /* the exit of a thread already forgotten */
+	if (!task_exists(t, tid)) {
 		/* Not one of the target's threads: let it go untouched. */
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return;
+		return NULL;
 	}
-	add_thread(t, tid);
 	t->stats.clones++;
-	restart(tid, 0);
+	return add_thread(t, tid);
 }
 
 /* A thread that took the stop it was interrupted for, to be handed out by
@@ -253,10 +251,8 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
 	int event, sig;
 
-	if (th == NULL) {
-		handle_unknown(t, tid, status);
+	if (th == NULL && (th = handle_unknown(t, tid, status)) == NULL)
 		return;
-	}
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
 		if (tid == t->pid)
 			t->exit_status = status;
@@ -271,17 +267,20 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	switch (event) {
 	case PTRACE_EVENT_CLONE: {
 		unsigned long msg = 0;
+		bool got = ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0;
 
-		/* waitpid does not hand out statuses in the order they arose:
-		 * the new thread's first stop, even its exit, may have been
-		 * collected already. Add it only if it still exists (a zombie
-		 * does; its exit status is still to come). */
-		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0 &&
-		    hashmap_get(&t->threads, (uint64_t)msg) == NULL && task_exists(t, (pid_t)msg)) {
+		/* The creator waits in this stop: let it go before the
+		 * bookkeeping. waitpid does not hand out statuses in the order
+		 * they arose: the new thread's first stop, even its exit, may
+		 * have been collected already (see reap_all). Add it only if
+		 * it still exists (a zombie does; its exit status is still to
+		 * come). */
+		restart(tid, 0);
+		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL &&
+		    task_exists(t, (pid_t)msg)) {
 			add_thread(t, (pid_t)msg);
 			t->stats.clones++;
 		}
-		restart(tid, 0);
 		return;
 	}
 	case PTRACE_EVENT_EXEC:
@@ -325,31 +324,52 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	}
 }
 
-/* Read every SIGCHLD queued on the signalfd; whether there was any. */
+/* Read every SIGCHLD queued on the signalfd; whether there was any. One
+ * read takes them all: SIGCHLD does not queue (one pending for the
+ * process, one for the thread at most). */
 static bool
 drain_sigfd(struct tracer *t)
 {
 	struct signalfd_siginfo si[8];
-	bool any = false;
 
-	while (read(t->sigfd, si, sizeof si) > 0)
-		any = true;
-	return any;
+	return read(t->sigfd, si, sizeof si) > 0;
 }
 
-/* Collect every pending wait status without blocking. */
+#define REAP_BATCH 64
+
+static bool
+is_clone_event(int status)
+{
+	return WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_CLONE;
+}
+
+/* Collect every pending wait status without blocking, a batch at a time,
+ * clone events first. waitpid(-1) looks at the newest tracee first, so it
+ * hands out a new thread's first stop, and often its exit, before the
+ * clone event its creator waits in: handled in that order, the creator
+ * would stay stopped for the whole life of a short thread. */
 static void
 reap_all(struct tracer *t)
 {
-	int status;
-	pid_t tid;
+	struct {
+		pid_t tid;
+		int status;
+	} got[REAP_BATCH];
+	size_t n;
 
-	for (;;) {
-		tid = waitpid(-1, &status, __WALL | WNOHANG);
-		if (tid <= 0)
-			break;
-		handle_status(t, tid, status);
-	}
+	do {
+		for (n = 0; n < REAP_BATCH; n++) {
+			got[n].tid = waitpid(-1, &got[n].status, __WALL | WNOHANG);
+			if (got[n].tid <= 0)
+				break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (is_clone_event(got[i].status))
+				handle_status(t, got[i].tid, got[i].status);
+		for (size_t i = 0; i < n; i++)
+			if (!is_clone_event(got[i].status))
+				handle_status(t, got[i].tid, got[i].status);
+	} while (n == REAP_BATCH);
 }
 
 /* The same, only when a SIGCHLD said there is something: waitpid(-1)
