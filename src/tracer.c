@@ -272,9 +272,8 @@ handle_status(struct tracer *t, pid_t tid, int status)
 		/* The creator waits in this stop: let it go before the
 		 * bookkeeping. waitpid does not hand out statuses in the order
 		 * they arose: the new thread's first stop, even its exit, may
-		 * have been collected already (see reap_all). Add it only if
-		 * it still exists (a zombie does; its exit status is still to
-		 * come). */
+		 * have been handled already. Add it only if it still exists (a
+		 * zombie does; its exit status is still to come). */
 		restart(tid, 0);
 		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL &&
 		    task_exists(t, (pid_t)msg)) {
@@ -337,39 +336,46 @@ drain_sigfd(struct tracer *t)
 
 #define REAP_BATCH 64
 
-static bool
-is_clone_event(int status)
+struct wait_status {
+	pid_t tid;
+	int status;
+};
+
+static void
+handle_later(struct tracer *t, struct wait_status *later, size_t *n)
 {
-	return WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_CLONE;
+	for (size_t i = 0; i < *n; i++)
+		handle_status(t, later[i].tid, later[i].status);
+	*n = 0;
 }
 
-/* Collect every pending wait status without blocking, a batch at a time,
- * clone events first. waitpid(-1) looks at the newest tracee first, so it
- * hands out a new thread's first stop, and often its exit, before the
- * clone event its creator waits in: handled in that order, the creator
- * would stay stopped for the whole life of a short thread. */
+/* Collect every pending wait status without blocking, each handled as it
+ * comes but for the stops of threads not known yet, which wait for the
+ * next clone event or the end of what is pending. waitpid(-1) looks at the
+ * newest tracee first, so it hands out a new thread's first stop before
+ * the clone event its creator waits in: the creator is restarted the
+ * moment that event is seen, and the new thread, known by then, next. */
 static void
 reap_all(struct tracer *t)
 {
-	struct {
-		pid_t tid;
-		int status;
-	} got[REAP_BATCH];
-	size_t n;
+	struct wait_status later[REAP_BATCH];
+	size_t n = 0;
+	int status;
+	pid_t tid;
 
-	do {
-		for (n = 0; n < REAP_BATCH; n++) {
-			got[n].tid = waitpid(-1, &got[n].status, __WALL | WNOHANG);
-			if (got[n].tid <= 0)
-				break;
+	while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+		if (WIFSTOPPED(status) && hashmap_get(&t->threads, (uint64_t)tid) == NULL) {
+			later[n].tid = tid;
+			later[n++].status = status;
+			if (n == REAP_BATCH)
+				handle_later(t, later, &n);
+			continue;
 		}
-		for (size_t i = 0; i < n; i++)
-			if (is_clone_event(got[i].status))
-				handle_status(t, got[i].tid, got[i].status);
-		for (size_t i = 0; i < n; i++)
-			if (!is_clone_event(got[i].status))
-				handle_status(t, got[i].tid, got[i].status);
-	} while (n == REAP_BATCH);
+		handle_status(t, tid, status);
+		if (n > 0 && WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_CLONE)
+			handle_later(t, later, &n);
+	}
+	handle_later(t, later, &n);
 }
 
 /* The same, only when a SIGCHLD said there is something: waitpid(-1)
