@@ -38,6 +38,7 @@ struct sthread {
 	pid_t tid;
 	int sched_fd;       /* /proc/PID/task/TID/schedstat, kept open */
 	int stat_fd;        /* /proc/PID/task/TID/stat, kept open */
+	bool files_opened;  /* the two above were opened (or tried) */
 	uint64_t runtime;   /* CPU time at the mark (see settle) */
 	uint64_t pcount;    /* times it was given a CPU, at the mark */
 	bool idle_mark;     /* the mark was taken while it was blocked */
@@ -406,22 +407,36 @@ settle(struct sampler *s, struct sthread **stopped, size_t n)
 	}
 }
 
+/* A thread's state, new when it was not seen before. Its /proc files are
+ * opened only once it is to be sampled (thread_open_files): a thread that
+ * the filter leaves out costs no open and no close. */
 static struct sthread *
-thread_state(struct sampler *s, struct hashmap *threads, pid_t tid)
+thread_state(struct hashmap *threads, pid_t tid)
 {
 	struct sthread *st = hashmap_get(threads, (uint64_t)tid);
-	char path[80];
 
 	if (st != NULL)
 		return st;
 	st = xcalloc(1, sizeof *st);
 	st->tid = tid;
-	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)s->pid, (int)tid);
-	st->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)s->pid, (int)tid);
-	st->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	st->sched_fd = st->stat_fd = -1;
 	hashmap_put(threads, (uint64_t)tid, st);
 	return st;
+}
+
+/* Keep a sampled thread's schedstat and stat open for every later tick. */
+static void
+thread_open_files(struct sampler *s, struct sthread *st)
+{
+	char path[80];
+
+	if (st->files_opened)
+		return;
+	st->files_opened = true;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)s->pid, (int)st->tid);
+	st->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)s->pid, (int)st->tid);
+	st->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
 static void
@@ -736,7 +751,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 	tids = tracer_threads(t, &n);
 	to_stop = xcalloc(n ? n : 1, sizeof *to_stop);
 	for (size_t i = 0; i < n; i++) {
-		struct sthread *st = thread_state(s, threads, tids[i]);
+		struct sthread *st = thread_state(threads, tids[i]);
 
 		st->seen_tick = tickno;
 		if (s->opts.thread_filter == NULL) {
@@ -749,6 +764,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		}
 		if (!st->selected)
 			continue;
+		thread_open_files(s, st);
 		if (st->in_flight) {
 			st->skipped++;
 			continue;

@@ -170,13 +170,13 @@ drop_thread(struct tracer *t, pid_t tid)
 	t->stats.threads_exited++;
 }
 
+/* Whether tid is a thread of the target, a zombie whose exit status is
+ * still to come included: signal 0 checks without a path walk in /proc.
+ * Only ESRCH says no; EPERM (no right to signal it) still means it exists. */
 static bool
 task_exists(const struct tracer *t, pid_t tid)
 {
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->pid, (int)tid);
-	return access(path, F_OK) == 0;
+	return syscall(SYS_tgkill, t->pid, tid, 0) == 0 || errno != ESRCH;
 }
 
 /* After an exec only the leader is left; a thread that called exec from
@@ -222,22 +222,20 @@ is_stop_signal(int sig)
 }
 
 /* A stop from a thread the tracer does not know yet: a new thread whose
- * initial stop came before its parent's clone event. */
-static void
+ * first stop came before its creator's clone event. It is handled as any
+ * other thread's stop from then on; NULL when there is nothing to handle. */
+static struct tthread *
 handle_unknown(struct tracer *t, pid_t tid, int status)
 {
-	struct proc_status ps;
-
 	if (!WIFSTOPPED(status))
-		return; /* the exit of a thread already forgotten */
-	if (procfs_status(tid, &ps) && ps.tgid != t->pid) {
+		return NULL; /* the exit of a thread already forgotten */
+	if (!task_exists(t, tid)) {
 		/* Not one of the target's threads: let it go untouched. */
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return;
+		return NULL;
 	}
-	add_thread(t, tid);
 	t->stats.clones++;
-	restart(tid, 0);
+	return add_thread(t, tid);
 }
 
 /* A thread that took the stop it was interrupted for, to be handed out by
@@ -263,10 +261,8 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
 	int event, sig;
 
-	if (th == NULL) {
-		handle_unknown(t, tid, status);
+	if (th == NULL && (th = handle_unknown(t, tid, status)) == NULL)
 		return;
-	}
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
 		if (tid == t->pid)
 			t->exit_status = status;
@@ -283,17 +279,19 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	switch (event) {
 	case PTRACE_EVENT_CLONE: {
 		unsigned long msg = 0;
+		bool got = ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0;
 
-		/* waitpid does not hand out statuses in the order they arose:
-		 * the new thread's first stop, even its exit, may have been
-		 * collected already. Add it only if it still exists (a zombie
-		 * does; its exit status is still to come). */
-		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0 &&
-		    hashmap_get(&t->threads, (uint64_t)msg) == NULL && task_exists(t, (pid_t)msg)) {
+		/* The creator waits in this stop: let it go before the
+		 * bookkeeping. waitpid does not hand out statuses in the order
+		 * they arose: the new thread's first stop, even its exit, may
+		 * have been handled already. Add it only if it still exists (a
+		 * zombie does; its exit status is still to come). */
+		restart(tid, 0);
+		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL &&
+		    task_exists(t, (pid_t)msg)) {
 			add_thread(t, (pid_t)msg);
 			t->stats.clones++;
 		}
-		restart(tid, 0);
 		return;
 	}
 	case PTRACE_EVENT_EXEC:
@@ -340,31 +338,59 @@ handle_status(struct tracer *t, pid_t tid, int status)
 	}
 }
 
-/* Read every SIGCHLD queued on the signalfd; whether there was any. */
+/* Read every SIGCHLD queued on the signalfd; whether there was any. One
+ * read takes them all: SIGCHLD does not queue (one pending for the
+ * process, one for the thread at most). */
 static bool
 drain_sigfd(struct tracer *t)
 {
 	struct signalfd_siginfo si[8];
-	bool any = false;
 
-	while (read(t->sigfd, si, sizeof si) > 0)
-		any = true;
-	return any;
+	return read(t->sigfd, si, sizeof si) > 0;
 }
 
-/* Collect every pending wait status without blocking. */
+#define REAP_BATCH 64
+
+struct wait_status {
+	pid_t tid;
+	int status;
+};
+
+static void
+handle_later(struct tracer *t, struct wait_status *later, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		handle_status(t, later[i].tid, later[i].status);
+	*n = 0;
+}
+
+/* Collect every pending wait status without blocking, each handled as it
+ * comes but for the stops of threads not known yet, which wait for the
+ * next clone event or the end of what is pending. waitpid(-1) looks at the
+ * newest tracee first, so it hands out a new thread's first stop before
+ * the clone event its creator waits in: the creator is restarted the
+ * moment that event is seen, and the new thread, known by then, next. */
 static void
 reap_all(struct tracer *t)
 {
+	struct wait_status later[REAP_BATCH];
+	size_t n = 0;
 	int status;
 	pid_t tid;
 
-	for (;;) {
-		tid = waitpid(-1, &status, __WALL | WNOHANG);
-		if (tid <= 0)
-			break;
+	while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+		if (WIFSTOPPED(status) && hashmap_get(&t->threads, (uint64_t)tid) == NULL) {
+			later[n].tid = tid;
+			later[n++].status = status;
+			if (n == REAP_BATCH)
+				handle_later(t, later, &n);
+			continue;
+		}
 		handle_status(t, tid, status);
+		if (n > 0 && WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_CLONE)
+			handle_later(t, later, &n);
 	}
+	handle_later(t, later, &n);
 }
 
 /* The same, only when a SIGCHLD said there is something: waitpid(-1)

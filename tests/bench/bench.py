@@ -19,6 +19,11 @@ so absolute times from one run mean little and are never asserted.
   7 dump     one-shot dump of 50 threads: siprof dump, eu-stack, gdb; wall
              time and the longest any thread went without running
   8 accuracy a known 50:30:20 CPU split as siprof and perf see it
+  9 clones   threads created per second by a thread that creates and joins
+             one short-lived thread at a time, and by one that creates 200
+             and then joins them: under siprof record (99 Hz) against no
+             tracer and against a bare PTRACE_O_TRACECLONE tracer that only
+             restarts stops (bench-floor clone); medians of per-round ratios
 
 usage: bench.py --builddir DIR [--out FILE] [--quick] [--only N,N...]
 """
@@ -379,6 +384,41 @@ class Bench:
                  f"perf -g {fmt(sp)} (err {err_p:.1f} pts, {n_p} samples)",
                  "error close to perf's", err_o <= err_p + 3.0)
 
+    # 9 ---------------------------------------------------------------------
+
+    def start_clone_floor(self, wl):
+        """The bare TRACECLONE tracer on the whole process, until stopped."""
+        return Profiler("floor", [self.floor, "clone", str(wl.pid)])
+
+    def clones(self, batch, num):
+        configs = [("none", None), ("siprof", lambda w: self.start_siprof(w.pid)),
+                   ("floor", self.start_clone_floor)]
+        ratios = {"siprof": [], "floor": [], "siprof/floor": []}
+        rates, cpu = [], []
+        wl = Workload(self.wl, "spawn", batch)
+        try:
+            self.attached_window(wl, None)  # warm up
+            for r in range(self.rounds):
+                order = configs[r % len(configs):] + configs[:r % len(configs)]
+                got = {name: self.attached_window(wl, start) for name, start in order}
+                rate = {name: res["units_per_s"] for name, res in got.items()}
+                ratios["siprof"].append(rate["siprof"] / rate["none"])
+                ratios["floor"].append(rate["floor"] / rate["none"])
+                ratios["siprof/floor"].append(rate["siprof"] / rate["floor"])
+                rates.append(rate["none"])
+                cpu.append(100.0 * got["siprof"]["prof_cpu"])
+        finally:
+            wl.close()
+        med = {k: statistics.median(v) for k, v in ratios.items()}
+        what = ("one at a time (create, join)" if batch == 1 else
+                f"{batch} at a time (create {batch}, join {batch})")
+        self.row(num, f"thread creation rate, {what}: ratio to no tracer "
+                 "(median of round ratios)",
+                 f"{med['siprof']:.2f} (siprof CPU {statistics.median(cpu):.0f}%)",
+                 f"ptrace floor {med['floor']:.2f}; siprof/floor {med['siprof/floor']:.2f}; "
+                 f"no tracer {statistics.median(rates):,.0f}/s",
+                 ">= 0.8 x floor", med["siprof/floor"] >= 0.8)
+
     # -----------------------------------------------------------------------
 
     def table(self):
@@ -425,6 +465,7 @@ def main():
         (6, lambda: b.size(size_s)),
         (7, b.dump),
         (8, b.accuracy),
+        (9, lambda: (b.clones(1, 9), b.clones(200, 9))),
     ]
     t0 = time.monotonic()
     try:

@@ -6,8 +6,14 @@
  *
  * usage: bench-floor RATE SECONDS SIZE PID TID...
  * Runs SECONDS, or until SIGINT or SIGTERM (even where the shell started
- * it with SIGINT ignored); prints: stops N held_p50_us X held_p99_us Y */
+ * it with SIGINT ignored); prints: stops N held_p50_us X held_p99_us Y
+ *
+ * The floor for thread creation: bench-floor clone PID seizes every thread
+ * of PID with PTRACE_O_TRACECLONE, as siprof does, and does nothing but
+ * restart every stop (a new thread's, its creator's, a signal's) until
+ * SIGINT or SIGTERM; prints: clones N */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -85,6 +91,68 @@ wait_stop(pid_t tid)
 	}
 }
 
+static void
+on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int
+clone_floor(pid_t pid)
+{
+	char path[64];
+	unsigned long clones = 0;
+	int added;
+
+	on_signals();
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	/* Threads created meanwhile are seized through their creator, or
+	 * found by the next pass. */
+	do {
+		struct dirent *de;
+		DIR *d = opendir(path);
+
+		if (d == NULL) {
+			fprintf(stderr, "bench-floor: no process %d\n", (int)pid);
+			return 1;
+		}
+		added = 0;
+		while ((de = readdir(d)) != NULL) {
+			pid_t tid = atoi(de->d_name);
+
+			if (tid > 0 && ptrace(PTRACE_SEIZE, tid, 0, (void *)PTRACE_O_TRACECLONE) == 0)
+				added++;
+		}
+		closedir(d);
+	} while (added > 0);
+	while (!stop) {
+		int status, sig, event;
+		pid_t tid = waitpid(-1, &status, __WALL);
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* no tracee left */
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		event = status >> 16;
+		sig = WSTOPSIG(status);
+		if (event == PTRACE_EVENT_CLONE)
+			clones++;
+		if (event == PTRACE_EVENT_STOP &&
+		    (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
+			ptrace(PTRACE_LISTEN, tid, 0, 0);
+		else
+			ptrace(PTRACE_CONT, tid, 0, (void *)(long)(event == 0 ? sig : 0));
+	}
+	printf("clones %lu\n", clones);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,8 +164,10 @@ main(int argc, char **argv)
 	unsigned char *buf;
 	uint64_t period, deadline, stop_at;
 
+	if (argc == 3 && strcmp(argv[1], "clone") == 0)
+		return clone_floor(atoi(argv[2]));
 	if (argc < 6) {
-		fprintf(stderr, "usage: bench-floor RATE SECONDS SIZE PID TID...\n");
+		fprintf(stderr, "usage: bench-floor RATE SECONDS SIZE PID TID... | clone PID\n");
 		return 2;
 	}
 	rate = atof(argv[1]);
@@ -106,12 +176,7 @@ main(int argc, char **argv)
 	pid = atoi(argv[4]);
 	for (int i = 5; i < argc && ntids < MAX_TIDS; i++)
 		tids[ntids++] = atoi(argv[i]);
-	{
-		struct sigaction sa = { .sa_handler = on_stop };
-
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	on_signals();
 	buf = malloc(size);
 	memset(buf, 0, size); /* pre-faulted, as siprof's are */
 	for (int i = 0; i < ntids; i++)

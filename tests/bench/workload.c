@@ -12,9 +12,12 @@
  *   deep N        N threads running 30 to 60 calls deep, for unwinding
  *   split         one thread that splits its work 50:30:20 between split_a,
  *                 split_b and split_c (by work, not time)
+ *   spawn N       one thread that creates N short-lived threads (each returns
+ *                 at once), joins them all, and starts again; the result is
+ *                 threads created per second (units_per_s)
  *
  * Threads are named for what they do (busy, idle, gaps, heartbeat, deep,
- * split). Protocol, on stdin and stdout: the program prints "ready PID TID..." (the
+ * split, spawn). Protocol, on stdin and stdout: the program prints "ready PID TID..." (the
  * busy threads) once every thread runs, then obeys lines: "start" begins a
  * measuring window, "stop" ends it and prints one result line, "quit" (or
  * end of input) exits. */
@@ -269,6 +272,37 @@ split_main(void *arg)
 	return NULL;
 }
 
+/* Thread churn: batches of threads that do nothing, created and joined. */
+static int spawn_batch;
+
+static void *
+spawned_main(void *arg)
+{
+	return arg;
+}
+
+static void *
+spawn_main(void *arg)
+{
+	struct counter *c = arg;
+	pthread_t *batch = calloc((size_t)spawn_batch, sizeof *batch);
+
+	if (batch == NULL)
+		abort();
+	announce();
+	while (!atomic_load_explicit(&quit, memory_order_relaxed)) {
+		int made = 0;
+
+		while (made < spawn_batch && pthread_create(&batch[made], NULL, spawned_main, NULL) == 0)
+			made++;
+		for (int i = 0; i < made; i++)
+			pthread_join(batch[i], NULL);
+		atomic_fetch_add_explicit(&c->units, (unsigned long)made, memory_order_relaxed);
+	}
+	free(batch);
+	return NULL;
+}
+
 static unsigned long
 total_units(void)
 {
@@ -283,7 +317,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-workload busy N | idle N | gaps | heartbeat N | "
-			"deep N | split\n");
+			"deep N | split | spawn N\n");
 	exit(2);
 }
 
@@ -313,6 +347,8 @@ main(int argc, char **argv)
 		fn = deep_main;
 	else if (strcmp(mode, "split") == 0)
 		fn = split_main, n = 1;
+	else if (strcmp(mode, "spawn") == 0)
+		fn = spawn_main, spawn_batch = n, n = 1;
 	else
 		usage();
 	n_busy = n;
