@@ -4,25 +4,10 @@
 # pause, resize, help, writing a session, quitting; and --batch frames.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
-command -v tmux > /dev/null || skip "tmux is not installed (contrib/setup.sh installs it)"
 start_classes
 cd "$tmpdir" || fail "no tmpdir"
 
-sock="$tmpdir/tmux.sock"
-tm() { tmux -S "$sock" "$@"; }
-screen() { tm capture-pane -p -t live; }
-# wait_screen PATTERN WHAT: wait (10 s at most) until the screen matches.
-wait_screen() {
-	local i=0
-	until screen | grep -qE -- "$1"; do
-		[ $i -lt 100 ] || fail "$2: the screen never showed /$1/:
-$(screen)"
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-keys() { tm send-keys -t live "$@"; sleep 0.4; }
-trap 'tm kill-server 2>/dev/null; cleanup' EXIT
+tmux_init live
 
 start=$(date +%s.%N)
 tm new-session -d -s live -x 150 -y 40 -c "$tmpdir" \

@@ -8,7 +8,6 @@
 # retitles the terminal.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
-command -v tmux > /dev/null || skip "tmux is not installed (contrib/setup.sh installs it)"
 
 STATE=$tmpdir/names
 mkdir -p "$STATE"
@@ -18,20 +17,7 @@ bg_pids="$bg_pids $TARGET_PID"
 wait_file "$STATE/ready"
 cd "$tmpdir" || fail "no tmpdir"
 
-sock="$tmpdir/tmux.sock"
-tm() { tmux -S "$sock" "$@"; }
-screen() { tm capture-pane -p -t live; }
-wait_screen() { # wait_screen PATTERN WHAT [TENTHS]: 10 s at most, or TENTHS
-	local i=0
-	until screen | grep -qE -- "$1"; do
-		[ $i -lt "${3:-100}" ] || fail "$2: the screen never showed /$1/:
-$(screen)"
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-keys() { tm send-keys -t live "$@"; sleep 0.4; }
-trap 'tm kill-server 2>/dev/null; cleanup' EXIT
+tmux_init live
 
 # start_view NAME: the live view in a new terminal; when siprof ends, the
 # shell says how and writes the terminal's modes to $tmpdir/stty.NAME. The

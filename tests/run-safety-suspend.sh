@@ -10,24 +10,10 @@
 # `record -- CMD` at random moments of its start-up never leaves CMD stopped.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
-command -v tmux > /dev/null || skip "tmux is not installed (contrib/setup.sh installs it)"
 cd "$tmpdir" || fail "no tmpdir"
 
-sock="$tmpdir/tmux.sock"
-tm() { tmux -S "$sock" "$@"; }
-screen() { tm capture-pane -p -t sh; }
-# wait_screen PATTERN WHAT: wait (10 s at most) until the screen matches.
-wait_screen() {
-	local i=0
-	until screen | grep -qE -- "$1"; do
-		[ $i -lt 100 ] || fail "$2: the screen never showed /$1/:
-$(screen)"
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+tmux_init sh
 type_line() { tm send-keys -t sh "$1" Enter; }
-trap 'tm kill-server 2>/dev/null; cleanup' EXIT
 
 tracer_of() { awk '/^TracerPid:/ {print $2}' "/proc/$1/status"; }
 tgid_of() { awk '/^Tgid:/ {print $2}' "/proc/$1/status" 2> /dev/null; }

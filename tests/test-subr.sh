@@ -190,3 +190,27 @@ need_attacker() {
 as_attacker() {
 	setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --clear-groups -- "$@"
 }
+
+# tmux_init SESSION: drive a terminal program as a person would, in tmux on
+# a private server that goes with the test: tm (tmux on that server),
+# screen (the text of SESSION's pane now), wait_screen PATTERN WHAT [TRIES]
+# (until the screen matches, every 0.1 s, 100 tries unless told) and keys
+# KEYS... (typed into SESSION, then a moment to draw).
+tmux_init() {
+	command -v tmux > /dev/null || skip "tmux is not installed (contrib/setup.sh installs it)"
+	sock="$tmpdir/tmux.sock"
+	tmux_session=$1
+	trap 'tm kill-server 2>/dev/null; cleanup' EXIT
+}
+tm() { tmux -S "$sock" "$@"; }
+screen() { tm capture-pane -p -t "$tmux_session"; }
+wait_screen() {
+	local i=0
+	until screen | grep -qE -- "$1"; do
+		[ $i -lt "${3:-100}" ] || fail "$2: the screen never showed /$1/:
+$(screen)"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+keys() { tm send-keys -t "$tmux_session" "$@"; sleep 0.4; }
