@@ -167,9 +167,7 @@ spool_close(struct spool *s)
 enum spool_status
 spool_read(const struct spool *s, const char *name, char **buf, size_t *len, char **cause)
 {
-	size_t cap = 4096, n = 0;
 	enum spool_status st;
-	char *p;
 	int fd;
 
 	*buf = NULL;
@@ -177,29 +175,14 @@ spool_read(const struct spool *s, const char *name, char **buf, size_t *len, cha
 	st = open_ours(s, name, O_RDONLY, &fd, cause);
 	if (st != SPOOL_OK)
 		return st;
-	p = xmalloc(cap);
-	for (;;) {
-		ssize_t got;
-
-		if (n + 1 >= cap)
-			p = xrealloc(p, cap *= 2);
-		got = read(fd, p + n, cap - n - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			set_cause(cause, "cannot read '%s/%s': %s", s->path, name, strerror(errno));
-			free(p);
-			close(fd);
-			return SPOOL_FOREIGN;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
+	*buf = read_fd(fd, len);
+	if (*buf == NULL) {
+		set_cause(cause, "cannot read '%s/%s': %s", s->path, name, strerror(errno));
+		*len = 0;
+		close(fd);
+		return SPOOL_FOREIGN;
 	}
 	close(fd);
-	p[n] = '\0';
-	*buf = p;
-	*len = n;
 	return SPOOL_OK;
 }
 

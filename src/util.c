@@ -221,17 +221,12 @@ read_file_buf(const char *path, char *buf, size_t n)
 }
 
 char *
-read_file(const char *path, size_t *len)
+read_fd(int fd, size_t *len)
 {
 	size_t cap = 4096, got = 0;
-	char *buf;
+	char *buf = xmalloc(cap);
 	ssize_t r;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	buf = xmalloc(cap);
 	for (;;) {
 		if (got + 1 >= cap) {
 			cap *= 2;
@@ -241,20 +236,32 @@ read_file(const char *path, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			int saved = errno;
 			free(buf);
-			close(fd);
-			errno = saved;
 			return NULL;
 		}
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
-	close(fd);
 	buf[got] = '\0';
 	if (len != NULL)
 		*len = got;
+	return buf;
+}
+
+char *
+read_file(const char *path, size_t *len)
+{
+	char *buf;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = read_fd(fd, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return buf;
 }
 

@@ -45,6 +45,8 @@ uint64_t now_ns(void);
 /* Read a whole small file (e.g. under /proc) into a NUL-terminated heap
  * buffer. Returns NULL with errno set on failure; *len gets the length. */
 char *read_file(const char *path, size_t *len);
+/* The same from an open descriptor, read to its end (not closed). */
+char *read_fd(int fd, size_t *len);
 /* Read a file into buf (size n, NUL-terminated); returns bytes read or -1.
  * No allocation: for hot paths. */
 ssize_t read_file_buf(const char *path, char *buf, size_t n);
