@@ -15,14 +15,8 @@ classes=$("$SIPROF" report --json "$tmpdir/s.siprof" | python3 -c 'import json,s
 nclasses=$(echo $classes | wc -w)
 [ "$nclasses" -ge 2 ] || fail "the session has only the classes '$classes'"
 
-srv=$tmpdir/srv
-mkdir -p "$srv"
-python3 "$top_srcdir/tests/ingest-server.py" "$srv" 2> "$srv/stderr" &
-bg_pids="$bg_pids $!"
-wait_file "$srv/port"
-URL=http://127.0.0.1:$(cat "$srv/port")
+start_receiver
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-requests() { [ -f "$srv/log" ] && wc -l < "$srv/log" || echo 0; }
 spooled() { ls "$1"/*.meta 2> /dev/null | wc -l; }
 unset SIPROF_SPOOL_DIR SIPROF_UPLOAD_TOKEN SIPROF_UPLOAD_PASSWORD SIPROF_UPLOAD_USER SIPROF_UPLOAD_TENANT
 

@@ -24,15 +24,9 @@ for s in a b c d e; do
 done
 nclasses=$(echo $classes | wc -w)
 
-srv=$tmpdir/srv
-mkdir -p "$srv"
-python3 "$top_srcdir/tests/ingest-server.py" "$srv" 2> "$srv/stderr" &
-bg_pids="$bg_pids $!"
-wait_file "$srv/port"
-URL=http://127.0.0.1:$(cat "$srv/port")
+start_receiver
 SPOOL=$tmpdir/spool
 export SIPROF_SPOOL_DIR=$SPOOL
-requests() { [ -f "$srv/log" ] && wc -l < "$srv/log" || echo 0; }
 spooled() { ls "$SPOOL"/*.meta 2> /dev/null | wc -l; }
 
 # ---- a good upload: what the server receives ----

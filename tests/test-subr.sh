@@ -214,3 +214,16 @@ $(screen)"
 	done
 }
 keys() { tm send-keys -t "$tmux_session" "$@"; sleep 0.4; }
+
+# start_receiver: the loopback ingest receiver (tests/ingest-server.py) with
+# its state in srv (plan, log, bodies), URL its address, and requests the
+# number of requests it has logged.
+start_receiver() {
+	srv=$tmpdir/srv
+	mkdir -p "$srv"
+	python3 "$top_srcdir/tests/ingest-server.py" "$srv" 2> "$srv/stderr" &
+	bg_pids="$bg_pids $!"
+	wait_file "$srv/port"
+	URL=http://127.0.0.1:$(cat "$srv/port")
+}
+requests() { [ -f "$srv/log" ] && wc -l < "$srv/log" || echo 0; }
