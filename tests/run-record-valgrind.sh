@@ -6,6 +6,7 @@
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 command -v valgrind > /dev/null || skip "valgrind is not installed (contrib/setup.sh --check installs it)"
+sanitized && skip "siprof is built with sanitizers (--enable-sanitizers): valgrind cannot run an ASan binary"
 
 VG="valgrind -q --error-exitcode=99 --leak-check=no --track-fds=no"
 $VG "$SIPROF" record -q -o "$tmpdir/s.siprof" -- "$TARGETS/target-exit" 3000 > "$tmpdir/vg" 2>&1

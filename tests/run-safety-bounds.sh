@@ -95,6 +95,8 @@ assert s["samples"] > 0, s
 # bound the snapshot pool grows to gigabytes. The margin is siprof itself
 # (libraries, symbols, the profile): a few tens of MiB.
 MARGIN=$((48 * 1024))
+# An ASan build holds more: shadow memory and freed blocks in quarantine.
+sanitized && MARGIN=$((160 * 1024))
 coproc WL { "$top_builddir/tests/bench/bench-workload" heartbeat 48; }
 bg_pids="$bg_pids $WL_PID"
 read -r -u "${WL[0]}" ready pid _ || fail "the workload did not start"

@@ -227,3 +227,8 @@ start_receiver() {
 	URL=http://127.0.0.1:$(cat "$srv/port")
 }
 requests() { [ -f "$srv/log" ] && wc -l < "$srv/log" || echo 0; }
+
+# sanitized: true when siprof was built with --enable-sanitizers (ASan
+# links its runtime in, which valgrind cannot run, and which adds shadow
+# memory and a quarantine of freed blocks to siprof's RSS).
+sanitized() { ldd "$SIPROF" 2> /dev/null | grep -q 'libasan'; }
