@@ -1,11 +1,13 @@
 #!/bin/bash
 # record + report on a target whose threads each do one known thing: each
-# thread's class, the 3:1 CPU split within 5 points, signals delivered
+# thread's class, the spinner's CPU split within 5 points of its own clock, signals delivered
 # during the recording, no EINTR, the target left running.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 start_classes
 
+wait_file "$STATE/spin"
+spin0=$(cat "$STATE/spin")
 "$SIPROF" record -q -o "$tmpdir/s.siprof" -d 4 -p "$TARGET_PID" 2> "$tmpdir/err" &
 rec=$!
 sent=0
@@ -16,6 +18,7 @@ while kill -0 $rec 2>/dev/null && [ $sent -lt 150 ]; do
 	sleep 0.01
 done
 wait $rec || fail "record exited with $?: $(cat "$tmpdir/err")"
+spin1=$(cat "$STATE/spin")
 assert_running "$TARGET_PID"
 [ "$(stat -c %a "$tmpdir/s.siprof")" = 600 ] || fail "the session file is not mode 0600"
 [ ! -e "$tmpdir/s.siprof-wal" ] || fail "a finished session left its WAL file behind"
@@ -62,10 +65,16 @@ result=$(stop_chain)
 	fail "sent $sent signals during the recording, the program received $(result_field rt "$result")"
 [ "$(result_field eintr "$result")" = 0 ] || fail "epoll_wait saw EINTR: $result"
 # The CPU split of the spinner's two functions, against the CPU time the
-# spinner measured of each itself (CLOCK_THREAD_CPUTIME_ID).
-three=$(result_field three_ns "$result") one=$(result_field one_ns "$result")
+# spinner measured of each itself (tests/targets/classes.c) while it was
+# recorded: the split drifts with the machine's load (68:32 to 81:19 here).
+three=$(( $(result_field three_ns "$spin1") - $(result_field three_ns "$spin0") ))
+one=$(( $(result_field one_ns "$spin1") - $(result_field one_ns "$spin0") ))
 json_check "$tmpdir/cpu.json" "
 f = {x['function']: x['total_percent'] for x in doc['functions']}
 own = 100 * $three / ($three + $one)
-assert abs(f['burn_three'] - own) <= 5 and abs(f['burn_one'] - (100 - own)) <= 5, (own, f)
+# Between the two functions: the spinner's clock reads are not in its own
+# measure.
+seen = 100 * f['burn_three'] / (f['burn_three'] + f['burn_one'])
+print(f'burn_three of the two: {seen:.1f}% sampled, {own:.1f}% by its own clock')
+assert abs(seen - own) <= 5, (own, seen, f)
 "
