@@ -540,20 +540,16 @@ static enum session_error
 load_error(sqlite3 *db, const char *path, char **cause)
 {
 	int code = sqlite3_errcode(db) & 0xff;
-	char msg[256];
 
 	if (code == SQLITE_NOTADB) {
 		set_cause(cause, "%s is not a siprof session (not an SQLite database)", path);
 		return SESSION_NOT_SESSION;
 	}
-	/* SQLite quotes the damaged schema text, which comes from the file:
-	 * a newline or an escape sequence must not reach the terminal. */
-	snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db));
-	for (char *c = msg; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	set_cause(cause, "%s is damaged or truncated (%s); a recording that was killed "
-		  "keeps what it committed, but this file cannot be read", path, msg);
+	/* SQLite may quote the damaged schema text, which comes from the file:
+	 * messages escape what they print (util.c), so it stays one line. */
+	set_cause(cause, "%s is damaged or truncated (%.200s); a recording that was killed "
+		  "keeps what it committed, but this file cannot be read", path,
+		  sqlite3_errmsg(db));
 	return SESSION_CORRUPT;
 }
 
