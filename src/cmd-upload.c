@@ -197,6 +197,15 @@ run(struct upload_cmd *o)
 			rc = EXIT_BADFILE;
 			break;
 		}
+		if (have && (session_meta(&d, "run_id") == NULL ||
+			     session_meta(&d, "start_unix_ns") == NULL)) {
+			/* Both name what is spooled: a file without them is damaged. */
+			err_msg("%s has no run id or start time (damaged): it cannot be uploaded",
+				o->files[i]);
+			session_data_release(&d);
+			rc = EXIT_BADFILE;
+			break;
+		}
 		if (!upload_run(&o->up, have ? &d : NULL, &total, &cause)) {
 			err_msg("%s", cause);
 			free(cause);
