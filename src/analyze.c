@@ -16,6 +16,7 @@ void
 selection_init(struct selection *sel)
 {
 	memset(sel, 0, sizeof *sel);
+	sel->type = PT_SAMPLES;
 	sel->cls = -1;
 	sel->until = UINT32_MAX;
 }
@@ -23,7 +24,7 @@ selection_init(struct selection *sel)
 bool
 selection_match(const struct profile *p, const struct selection *sel, const struct psample *s)
 {
-	if (sel->cls >= 0 && s->class != sel->cls)
+	if (s->type != sel->type || (sel->cls >= 0 && s->class != sel->cls))
 		return false;
 	if (s->bucket < sel->since || s->bucket >= sel->until)
 		return false;
@@ -61,9 +62,9 @@ struct fentry {
 };
 
 static uint64_t
-func_key(const struct pframe *f, bool by_line)
+func_key(const struct profile *p, const struct pframe *f, bool by_line)
 {
-	uint64_t k = ((uint64_t)f->function << 32) | f->module;
+	uint64_t k = profile_func_key(p, f->function, f->module);
 
 	return by_line ? hash_mix(k) ^ hash_mix(((uint64_t)f->file << 32) | (uint32_t)f->line) : k;
 }
@@ -106,12 +107,13 @@ analyze_functions(const struct profile *p, const struct selection *sel, bool by_
 
 		if (!selection_match(p, sel, s))
 			continue;
-		out->total += s->count;
+		out->total += s->value;
+		out->count += s->count;
 		stamp++;
 		depth = stack_frames(p, s->stack, frames, MAX_DEPTH);
 		for (size_t k = 0; k < depth; k++) {
 			const struct pframe *f = &p->frames[frames[k]];
-			uint64_t key = func_key(f, by_line);
+			uint64_t key = func_key(p, f, by_line);
 			struct fentry *e = hashmap_get(&index, key);
 			uintptr_t c;
 
@@ -126,12 +128,18 @@ analyze_functions(const struct profile *p, const struct selection *sel, bool by_
 				GROW(entries, cap, n + 1);
 				entries[n++] = e;
 			}
-			if (k == 0)
-				e->st.self += s->count;
+			if (k == 0) {
+				e->st.self += s->value;
+				e->st.self_count += s->count;
+			}
 			if (e->stamp != stamp) {
 				e->stamp = stamp;
-				e->st.total += s->count;
-				/* Weigh lines by self first, total second. */
+				e->st.total += s->value;
+				e->st.total_count += s->count;
+				if (s->max > e->st.max)
+					e->st.max = s->max;
+				/* Weigh lines by self first, total second, in samples
+				 * (values could overflow the weight). */
 				c = (uintptr_t)hashmap_get(&e->lines, frames[k]);
 				hashmap_put(&e->lines, frames[k],
 					    (void *)(c + s->count * (k == 0 ? 1000000u : 1u)));
@@ -174,18 +182,22 @@ func_table_release(struct func_table *t)
 /* ---- call tree ---- */
 
 static struct tree_node *
-child_of(struct tree_node *parent, const struct pframe *f)
+child_of(const struct profile *p, struct tree_node *parent, const struct pframe *f)
 {
+	uint64_t key = profile_func_key(p, f->function, f->module);
 	struct tree_node *c;
 
 	for (size_t i = 0; i < parent->n; i++) {
 		c = parent->children[i];
-		if (c->function == f->function && c->module == f->module)
+		if (profile_func_key(p, c->function, c->module) == key) {
+			c->tailcall = c->tailcall && f->tailcall;
 			return c;
+		}
 	}
 	c = xcalloc(1, sizeof *c);
 	c->function = f->function;
 	c->module = f->module;
+	c->tailcall = f->tailcall;
 	c->file = f->file;
 	c->line = f->line;
 	GROW(parent->children, parent->cap, parent->n + 1);
@@ -207,14 +219,17 @@ analyze_tree(const struct profile *p, const struct selection *sel, uint64_t *tot
 
 		if (!selection_match(p, sel, s))
 			continue;
-		*total += s->count;
-		root->total += s->count;
+		*total += s->value;
+		root->total += s->value;
+		root->total_count += s->count;
 		depth = stack_frames(p, s->stack, frames, MAX_DEPTH);
 		for (size_t k = depth; k-- > 0;) {
-			node = child_of(node, &p->frames[frames[k]]);
-			node->total += s->count;
+			node = child_of(p, node, &p->frames[frames[k]]);
+			node->total += s->value;
+			node->total_count += s->count;
 		}
-		node->self += s->count;
+		node->self += s->value;
+		node->self_count += s->count;
 	}
 	free(frames);
 	return root;
@@ -285,10 +300,12 @@ analyze_threads(const struct profile *p, const struct selection *sel, struct thr
 			at = ++out->n;
 			hashmap_put(&index, s->tid, (void *)at);
 		}
-		out->threads[at - 1].total += s->count;
-		out->threads[at - 1].by_class[s->class] += s->count;
-		out->total += s->count;
-		out->by_class[s->class] += s->count;
+		out->threads[at - 1].total += s->value;
+		out->threads[at - 1].count += s->count;
+		out->threads[at - 1].by_class[s->class] += s->value;
+		out->total += s->value;
+		out->count += s->count;
+		out->by_class[s->class] += s->value;
 	}
 	if (out->n > 0)
 		qsort(out->threads, out->n, sizeof *out->threads, cmp_thread);
@@ -300,4 +317,19 @@ thread_table_release(struct thread_table *t)
 {
 	free(t->threads);
 	memset(t, 0, sizeof *t);
+}
+
+void
+analyze_type_totals(const struct profile *p, uint64_t value[PT_COUNT], uint64_t count[PT_COUNT])
+{
+	memset(value, 0, PT_COUNT * sizeof *value);
+	memset(count, 0, PT_COUNT * sizeof *count);
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct psample *s = &p->samples[i];
+
+		if (s->type < PT_COUNT) {
+			value[s->type] += s->value;
+			count[s->type] += s->count;
+		}
+	}
 }

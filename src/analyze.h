@@ -1,8 +1,14 @@
 /* analyze.h: what a profile says: functions, call tree, threads, classes.
  *
- * Every figure is a count of thread-samples in the selection; percentages
+ * A selection picks samples of one profile type (ptypes.h). Every figure
+ * is a sum of the samples' values in the type's unit (thread-samples,
+ * bytes, nanoseconds, events), with their counts beside it (objects,
+ * calls) and, for a distribution, the largest single value. Percentages
  * are of the selection's total, so a 100-thread process adds up to 100%,
- * never 10000%. Recursion counts a function once per sample in its total. */
+ * never 10000%. Recursion counts a function once per sample in its total.
+ *
+ * Frames merge by profile_func_key (profile.h): function name and module
+ * path, the same in the function list, the tree, diff and flame graphs. */
 #ifndef SIPROF_ANALYZE_H
 #define SIPROF_ANALYZE_H
 
@@ -14,7 +20,9 @@
 
 /* Which samples count. */
 struct selection {
-	int cls;             /* a class, or -1 for every class (wall) */
+	unsigned type;       /* enum ptype_id; PT_SAMPLES by default */
+	int cls;             /* a class, or -1 for every class (wall); for a
+			      * type with classes only */
 	uint32_t tid;        /* 0: every thread */
 	const char *thread;  /* a thread name pattern (fnmatch), or NULL */
 	uint32_t since, until; /* buckets [since, until) */
@@ -28,7 +36,9 @@ size_t stack_frames(const struct profile *p, uint32_t stack, uint32_t *out, size
 
 struct func_stat {
 	uint32_t function, module; /* string id, module id */
-	uint64_t self, total;
+	uint64_t self, total;      /* values */
+	uint64_t self_count, total_count;
+	uint64_t max;              /* PT_DIST: the largest value under it */
 	uint32_t file;             /* the line with most samples in this function */
 	int32_t line;
 };
@@ -36,7 +46,8 @@ struct func_stat {
 struct func_table {
 	struct func_stat *funcs;
 	size_t n;
-	uint64_t total; /* samples in the selection */
+	uint64_t total; /* the selection's value */
+	uint64_t count; /* and count */
 };
 
 /* By function (by_line false) or by source line. Sorted by self, or by
@@ -49,7 +60,9 @@ void func_table_release(struct func_table *t);
 struct tree_node {
 	uint32_t function, module, file;
 	int32_t line;
-	uint64_t total, self;
+	bool tailcall; /* every frame merged here was a tail-call frame */
+	uint64_t total, self; /* values */
+	uint64_t total_count, self_count;
 	struct tree_node **children;
 	size_t n, cap;
 };
@@ -61,13 +74,13 @@ void tree_free(struct tree_node *n);
 
 struct thread_stat {
 	uint32_t tid;
-	uint64_t total;
-	uint64_t by_class[CLASS_COUNT];
+	uint64_t total, count;
+	uint64_t by_class[CLASS_COUNT]; /* values; [0] only for a type without classes */
 };
 struct thread_table {
 	struct thread_stat *threads;
 	size_t n;
-	uint64_t total;
+	uint64_t total, count;
 	uint64_t by_class[CLASS_COUNT];
 };
 /* Per thread and per class (the selection's class is ignored here, so
@@ -75,6 +88,10 @@ struct thread_table {
 void analyze_threads(const struct profile *p, const struct selection *sel,
 		     struct thread_table *out);
 void thread_table_release(struct thread_table *t);
+
+/* Each type's value and count over the whole profile. */
+void analyze_type_totals(const struct profile *p, uint64_t value[PT_COUNT],
+			 uint64_t count[PT_COUNT]);
 
 /* The last bucket with samples + 1 (the profile's length in seconds). */
 uint32_t profile_buckets(const struct profile *p);

@@ -14,7 +14,7 @@ static const char *const names[CLASS_COUNT] = {
 	[CLASS_DISK] = "disk", [CLASS_IPC] = "ipc", [CLASS_POLL] = "poll",
 	[CLASS_SLEEP] = "sleep", [CLASS_CHILD] = "child", [CLASS_AIO] = "aio",
 	[CLASS_SYSCALL] = "syscall", [CLASS_FAULT] = "fault",
-	[CLASS_STOPPED] = "stopped",
+	[CLASS_STOPPED] = "stopped", [CLASS_RUNQ] = "runq", [CLASS_WAIT] = "wait",
 };
 
 const char *
@@ -72,8 +72,8 @@ class_of(pid_t pid, const struct task_stat *st, const struct task_syscall *sc)
 	case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
 	/* The kernel continues an interrupted timed wait (nanosleep, timed
 	 * futex or poll) as restart_syscall; which one it was is not shown.
-	 * The sampler keeps a thread's earlier class when it has one; without
-	 * one, sleeping is by far the most common case. */
+	 * The sampler keeps a thread's earlier class when it has one, and
+	 * class_refine reads it from the stack; without either, sleep. */
 	case SYS_restart_syscall:
 		return CLASS_SLEEP;
 	case SYS_wait4: case SYS_waitid:
@@ -94,4 +94,143 @@ class_of(pid_t pid, const struct task_stat *st, const struct task_syscall *sc)
 	default:
 		return st->state == 'D' ? CLASS_DISK : CLASS_SYSCALL;
 	}
+}
+
+/* Functions that decide what a futex (or a restarted call) waits for,
+ * matched on names without their leading underscores and glibc's
+ * internal prefixes (__GI___pthread_mutex_lock is pthread_mutex_lock). */
+enum match { EXACT, PREFIX, SUBSTR };
+
+struct frame_rule {
+	const char *name;
+	unsigned char how;     /* enum match */
+	unsigned char cls;     /* enum sample_class */
+};
+
+static const struct frame_rule frame_rules[] = {
+	/* Contention: glibc's mutexes (lll_lock_wait, the PI and timed
+	 * paths) and rwlocks, C11, C++ and Rust locks, Go's runtime lock. */
+	{ "pthread_mutex_", PREFIX, CLASS_LOCK },
+	{ "pthread_rwlock_", PREFIX, CLASS_LOCK },
+	{ "lll_", PREFIX, CLASS_LOCK },
+	{ "futex_lock_pi", PREFIX, CLASS_LOCK },
+	{ "futex_clocklock", PREFIX, CLASS_LOCK },
+	{ "mtx_", PREFIX, CLASS_LOCK },
+	{ "gthread_mutex_", PREFIX, CLASS_LOCK },
+	{ "gthread_recursive_mutex_", PREFIX, CLASS_LOCK },
+	{ "mutex::lock", SUBSTR, CLASS_LOCK },
+	{ "mutex::try_lock_", SUBSTR, CLASS_LOCK },
+	{ "Mutex::lock", SUBSTR, CLASS_LOCK },
+	{ "RwLock::", SUBSTR, CLASS_LOCK },
+	{ "runtime.lock2", EXACT, CLASS_LOCK },
+	/* Waiting for work: condition variables (not their signal, whose
+	 * futex is contention for the condition's own lock), semaphores,
+	 * joins, barriers, C++ atomic waits, Go's idle Ms. */
+	{ "pthread_cond_wait", PREFIX, CLASS_WAIT },
+	{ "pthread_cond_timedwait", PREFIX, CLASS_WAIT },
+	{ "pthread_cond_clockwait", PREFIX, CLASS_WAIT },
+	{ "cnd_wait", PREFIX, CLASS_WAIT },
+	{ "cnd_timedwait", PREFIX, CLASS_WAIT },
+	{ "sem_wait", PREFIX, CLASS_WAIT },
+	{ "sem_timedwait", PREFIX, CLASS_WAIT },
+	{ "sem_clockwait", PREFIX, CLASS_WAIT },
+	{ "new_sem_wait", PREFIX, CLASS_WAIT },
+	{ "do_futex_wait", PREFIX, CLASS_WAIT },
+	{ "pthread_join", PREFIX, CLASS_WAIT },
+	{ "pthread_timedjoin", PREFIX, CLASS_WAIT },
+	{ "pthread_clockjoin", PREFIX, CLASS_WAIT },
+	{ "thrd_join", PREFIX, CLASS_WAIT },
+	{ "pthread_barrier_wait", PREFIX, CLASS_WAIT },
+	{ "condition_variable::wait", SUBSTR, CLASS_WAIT },
+	{ "condition_variable_any::wait", SUBSTR, CLASS_WAIT },
+	{ "__condvar::wait", SUBSTR, CLASS_WAIT },
+	{ "__platform_wait", SUBSTR, CLASS_WAIT },
+	{ "__atomic_wait_address", SUBSTR, CLASS_WAIT },
+	{ "Condvar::wait", SUBSTR, CLASS_WAIT },
+	{ "runtime.notesleep", EXACT, CLASS_WAIT },
+	{ "runtime.notetsleep", PREFIX, CLASS_WAIT },
+	/* The wrappers a restart_syscall continues, besides the futex's. */
+	{ "poll", EXACT, CLASS_POLL },
+	{ "ppoll", PREFIX, CLASS_POLL },
+	{ "select", PREFIX, CLASS_POLL },
+	{ "pselect", PREFIX, CLASS_POLL },
+	{ "epoll_wait", PREFIX, CLASS_POLL },
+	{ "epoll_pwait", PREFIX, CLASS_POLL },
+	{ "nanosleep", PREFIX, CLASS_SLEEP },
+	{ "clock_nanosleep", PREFIX, CLASS_SLEEP },
+	{ "sleep", EXACT, CLASS_SLEEP },
+	{ "usleep", EXACT, CLASS_SLEEP },
+	{ "thrd_sleep", EXACT, CLASS_SLEEP },
+	{ "::__sleep_for", SUBSTR, CLASS_SLEEP },
+	{ "runtime.usleep", EXACT, CLASS_SLEEP },
+};
+
+/* A restarted call's own wrapper is the innermost function or next to it
+ * (an inlined frame first). */
+#define WRAPPER_FRAMES 3
+
+static const char *
+plain_name(const char *s)
+{
+	static const char *const prefixes[] = { "GI_", "libc_" };
+
+	while (*s == '_')
+		s++;
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t len = strlen(prefixes[i]);
+
+		if (strncmp(s, prefixes[i], len) == 0) {
+			s += len;
+			while (*s == '_')
+				s++;
+		}
+	}
+	return s;
+}
+
+static const struct frame_rule *
+rule_for(const char *function)
+{
+	const char *plain = plain_name(function);
+
+	for (size_t i = 0; i < ARRAY_SIZE(frame_rules); i++) {
+		const struct frame_rule *r = &frame_rules[i];
+		bool hit;
+
+		switch (r->how) {
+		case EXACT: hit = strcmp(plain, r->name) == 0; break;
+		case PREFIX: hit = strncmp(plain, r->name, strlen(r->name)) == 0; break;
+		default: hit = strstr(function, r->name) != NULL; break;
+		}
+		if (hit)
+			return r;
+	}
+	return NULL;
+}
+
+enum sample_class
+class_refine(enum sample_class cls, int callnr, const char *const *fn, size_t n)
+{
+	bool restarted = callnr == SYS_restart_syscall;
+
+	if (cls != CLASS_LOCK && !restarted)
+		return cls;
+	if (n > CLASS_REFINE_FRAMES)
+		n = CLASS_REFINE_FRAMES;
+	/* The innermost function that says decides. */
+	for (size_t i = 0; i < n; i++) {
+		const struct frame_rule *r;
+
+		if (fn[i] == NULL || fn[i][0] == '\0' || (r = rule_for(fn[i])) == NULL)
+			continue;
+		if (r->cls == CLASS_LOCK || r->cls == CLASS_WAIT)
+			return (enum sample_class)r->cls;
+		if (restarted && i < WRAPPER_FRAMES)
+			return (enum sample_class)r->cls;
+	}
+	/* A restarted futex whose callers are not known: the futex's class. */
+	for (size_t i = 0; restarted && i < n && i < WRAPPER_FRAMES; i++)
+		if (fn[i] != NULL && strstr(fn[i], "futex") != NULL)
+			return CLASS_LOCK;
+	return cls;
 }

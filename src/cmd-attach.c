@@ -27,11 +27,11 @@ const char cmd_attach_usage[] =
 	"until siprof is continued (fg).\n"
 	"\n"
 	"Options:\n"
-	"  -r, --rate=HZ          samples per second per thread (default 99)\n"
+	"  -r, --rate=HZ          samples per second per thread (default " CMD_STR(CMD_RATE_DEFAULT) ")\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
-	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K)\n"
 	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
-	"                         256M); past it samples are dropped and counted\n"
+	"                         " CMD_STR(CMD_MAX_MEMORY_DEFAULT_M) "M); past it samples are dropped and counted\n"
 	"      --threads=LIST     only threads whose id or name matches LIST\n"
 	"  -c, --class=CLASS      the class shown first (default cpu; wall for all)\n"
 	"      --window=WINDOW    5s (default), 60s, or all: the time shown\n"
@@ -44,24 +44,20 @@ const char cmd_attach_usage[] =
 
 struct attach_opts {
 	struct recorder_opts rec;
+	struct cmd_sampling sampling;
 	struct live_view view;
 	pid_t pid;
 	bool batch;
 	long iterations;
 	double delay;
-	char **filter;
 };
 
 static int
 parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum { OPT_THREADS = 256, OPT_WINDOW, OPT_RECORD, OPT_MAX_MEMORY };
+	enum { OPT_WINDOW = 256, OPT_RECORD };
 	static const struct option longopts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "unwinder", required_argument, NULL, 'u' },
-		{ "stack-size", required_argument, NULL, 's' },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "threads", required_argument, NULL, OPT_THREADS },
+		CMD_SAMPLING_OPTIONS,
 		{ "class", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "record", required_argument, NULL, OPT_RECORD },
@@ -73,43 +69,22 @@ parse(int argc, char **argv, struct attach_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum sample_class cls;
-	int ch, pid, rc, unwinder;
+	int ch, pid, rc;
 
 	memset(o, 0, sizeof *o);
-	o->rec.sampler.rate_hz = 99;
-	o->rec.sampler.stack_size = 64 * 1024;
-	o->rec.sampler.max_memory = SAMPLER_DEFAULT_MAX_MEMORY;
-	o->rec.unwinder = UNWIND_DW;
+	cmd_sampling_init(&o->sampling, false);
 	live_view_init(&o->view);
 	o->view.cls = CLASS_CPU;
 	o->iterations = 1;
 	o->delay = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
+		if ((rc = cmd_opt_sampling("attach", ch, optarg, &o->sampling)) != 0) {
+			if (rc != 1)
+				return rc;
+			continue;
+		}
 		switch (ch) {
-		case 'r':
-			if ((rc = cmd_opt_rate("attach", optarg, &o->rec.sampler.rate_hz)) != 0)
-				return rc;
-			break;
-		case 'u':
-			if ((rc = cmd_opt_unwinder("attach", optarg, &unwinder)) != 0)
-				return rc;
-			o->rec.unwinder = (enum unwind_kind)unwinder;
-			break;
-		case 's':
-			if ((rc = cmd_opt_stack_size("attach", optarg, &o->rec.sampler.stack_size)) != 0)
-				return rc;
-			break;
-		case OPT_MAX_MEMORY:
-			if ((rc = cmd_opt_max_memory("attach", optarg, &o->rec.sampler.max_memory)) != 0)
-				return rc;
-			break;
-		case OPT_THREADS:
-			cmd_free_list(o->filter);
-			o->filter = cmd_split_list(optarg);
-			if (o->filter == NULL)
-				return cmd_usage_error("attach", "--threads needs at least one id or name");
-			break;
 		case 'c':
 			if (strcmp(optarg, "wall") == 0)
 				o->view.cls = -1;
@@ -152,15 +127,14 @@ parse(int argc, char **argv, struct attach_opts *o)
 			return cmd_bad_option("attach", ch, argv);
 		}
 	}
-	if ((rc = cmd_check_max_memory("attach", o->rec.sampler.max_memory,
-				       o->rec.sampler.stack_size)) != 0)
+	if ((rc = cmd_sampling_check("attach", &o->sampling)) != 0)
 		return rc;
 	if (optind != argc - 1)
 		return cmd_usage_error("attach", optind >= argc ? "a PID is needed" : "only one PID, please");
 	if (!cmd_parse_pid("attach", argv[optind], &pid))
 		return EXIT_USAGE;
 	o->pid = pid;
-	o->rec.sampler.thread_filter = o->filter;
+	cmd_sampling_apply(&o->sampling, &o->rec);
 	return 0;
 }
 
@@ -206,13 +180,13 @@ cmd_attach(int argc, char **argv)
 
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		err_msg("the live view needs a terminal; for text use 'siprof attach --batch -n N %d', "
 			"or record with 'siprof record'", (int)o.pid);
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return EXIT_USAGE;
 	}
 	signals_catch_suspend();
@@ -220,7 +194,7 @@ cmd_attach(int argc, char **argv)
 	if (rc != TRACER_OK) {
 		err_msg("%s", cause);
 		free(cause);
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return cmd_exit_for_tracer(rc);
 	}
 	ok = o.batch ? run_batch(&r, &o, &cause) : tui_run(&r, &o.view, &cause);
@@ -249,6 +223,6 @@ cmd_attach(int argc, char **argv)
 	}
 	recorder_release(&r);
 	free(cause);
-	cmd_free_list(o.filter);
+	cmd_sampling_release(&o.sampling);
 	return ret;
 }

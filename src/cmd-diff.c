@@ -11,7 +11,8 @@
 
 #include "cmd.h"
 #include "export.h"
-#include "flame.h"
+#include "export-svg.h"
+#include "format.h"
 #include "hashmap.h"
 #include "session.h"
 #include "text.h"
@@ -23,9 +24,12 @@ const char cmd_diff_usage[] =
 	"Compare two session files: the functions whose share of the samples grew\n"
 	"or shrank from BASE to NEW, largest change first, with both values.\n"
 	"Shares are of all thread-samples in each session, so sessions of\n"
-	"different lengths, rates or thread counts compare fairly.\n"
+	"different lengths, rates or thread counts compare fairly. A function is\n"
+	"the same in both when its name and its module's path are.\n"
 	"\n"
 	"Options:\n"
+	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
+	"                         alloc, inuse, duration, errors, crashes (shares of its values)\n"
 	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
 	"  -n, --top=N            functions to list (default 20)\n"
 	"      --sort=KEY         order by the change in self (default) or total share\n"
@@ -41,7 +45,9 @@ struct diff_opts {
 };
 
 struct fdiff {
-	const char *name; /* owned by the set of names */
+	const char *key;  /* the merge rule's text, owned by the set of keys */
+	const char *name; /* the function, the module's file name: in key */
+	const char *module;
 	double base_self, base_total, new_self, new_total; /* percent */
 };
 
@@ -50,6 +56,7 @@ parse(int argc, char **argv, struct diff_opts *o)
 {
 	enum { OPT_SORT = 256, OPT_SVG };
 	static const struct option longopts[] = {
+		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, OPT_SORT },
@@ -82,9 +89,13 @@ parse(int argc, char **argv, struct diff_opts *o)
 			o->sort_total = strcmp(optarg, "total") == 0;
 			break;
 		case OPT_SVG: o->svg = optarg; break;
+		case CMD_OPT_TYPE:
+			if (cmd_opt_selection("diff", ch, optarg, &o->sel) != 1)
+				return EXIT_USAGE;
+			break;
 		case 'j': o->json = true; break;
 		case 'h':
-			cmd_print_usage(cmd_find("diff"), 0);
+			fputs(cmd_diff_usage, stdout);
 			return -1;
 		default:
 			return cmd_bad_option("diff", ch, argv);
@@ -92,12 +103,15 @@ parse(int argc, char **argv, struct diff_opts *o)
 	}
 	if (argc - optind != 2)
 		return cmd_usage_error("diff", "give two session files: BASE and NEW");
+	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
+		return cmd_usage_error("diff", "--class goes with --type=samples; %s samples have no class",
+				       ptype_get(o->sel.type)->name);
 	o->base = argv[optind];
 	o->new = argv[optind + 1];
 	return 0;
 }
 
-/* Fold one session's functions into the table, by name. */
+/* Fold one session's functions into the table, by the merge rule. */
 static void
 collect(const struct session_data *d, const struct selection *sel, bool is_new,
 	struct strset *names, struct fdiff **rows, size_t *cap)
@@ -107,21 +121,28 @@ collect(const struct session_data *d, const struct selection *sel, bool is_new,
 	analyze_functions(&d->prof, sel, false, false, &ft);
 	for (size_t i = 0; i < ft.n; i++) {
 		const struct func_stat *f = &ft.funcs[i];
-		const char *name = profile_str(&d->prof, f->function);
-		double self = 100.0 * (double)f->self / (double)ft.total;
-		double total = 100.0 * (double)f->total / (double)ft.total;
+		double self = format_share(f->self, ft.total);
+		double total = format_share(f->total, ft.total);
+		char *key = profile_func_text(&d->prof, f->function, f->module);
 		bool added;
-		size_t id = strset_add(names, *name ? name : "[unknown]", &added);
+		size_t id = strset_add(names, key, &added);
 		struct fdiff *r;
 
+		free(key);
 		if (added) {
+			char *sep;
+
 			GROW(*rows, *cap, id + 1);
 			memset(&(*rows)[id], 0, sizeof **rows);
-			(*rows)[id].name = names->strs[id];
+			(*rows)[id].key = names->strs[id];
+			/* The key holds both halves: name them in place. */
+			sep = strchr(names->strs[id], '\x1f');
+			(*rows)[id].name = xasprintf("%.*s", (int)(sep - names->strs[id]), names->strs[id]);
+			(*rows)[id].module = path_basename(sep + 1);
 		}
 		r = &(*rows)[id];
-		/* One function name may be several functions (static ones in
-		 * different files): their shares add up. */
+		/* One function may be several (static ones in different files
+		 * of one module): their shares add up. */
 		if (is_new) {
 			r->new_self += self;
 			r->new_total += total;
@@ -144,7 +165,7 @@ cmp_change(const void *a, const void *b)
 
 	if (fabs(dx) != fabs(dy))
 		return fabs(dx) > fabs(dy) ? -1 : 1;
-	return strcmp(x->name, y->name);
+	return strcmp(x->key, y->key);
 }
 
 static int
@@ -199,7 +220,8 @@ cmd_diff(int argc, char **argv)
 
 		for (size_t i = 0; i < n && i < o.top; i++)
 			json_array_append_new(arr, json_pack(
-				"{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "function", text_utf8(rows[i].name),
+				"{s:s, s:s?, s:f, s:f, s:f, s:f, s:f, s:f}", "function", text_utf8(rows[i].name),
+				"module", *rows[i].module ? text_utf8(rows[i].module) : NULL,
 				"base_self_percent", rows[i].base_self, "new_self_percent", rows[i].new_self,
 				"self_change", rows[i].new_self - rows[i].base_self,
 				"base_total_percent", rows[i].base_total,
@@ -209,22 +231,31 @@ cmd_diff(int argc, char **argv)
 		putchar('\n');
 		json_decref(arr);
 	} else {
-		printf("%s: %s against %s (shares of all thread-samples)\n\n",
-		       export_class_name(&o.sel), text_safe(o.new), text_safe(o.base));
+		const struct ptype *pt = ptype_get(o.sel.type);
+
+		if (pt->classed)
+			printf("%s: %s against %s (shares of all thread-samples)\n\n",
+			       export_class_name(&o.sel), text_safe(o.new), text_safe(o.base));
+		else
+			printf("%s: %s against %s (shares of all %s)\n\n", pt->desc, text_safe(o.new),
+			       text_safe(o.base), pt->weighted ? pt->unit : pt->desc);
 		printf("%-25s %-25s\n", "       self share", "       total share");
 		printf("%7s %7s %9s  %7s %7s %9s  %s\n", "base", "new", "change", "base", "new",
-		       "change", "function");
+		       "change", "function [module]");
 		for (size_t i = 0; i < n && i < o.top; i++)
-			printf("%6.1f%% %6.1f%% %+8.1f  %6.1f%% %6.1f%% %+8.1f  %s\n", rows[i].base_self,
+			printf("%6.1f%% %6.1f%% %+8.1f  %6.1f%% %6.1f%% %+8.1f  %s%s%s%s\n", rows[i].base_self,
 			       rows[i].new_self, rows[i].new_self - rows[i].base_self, rows[i].base_total,
 			       rows[i].new_total, rows[i].new_total - rows[i].base_total,
-			       text_safe(rows[i].name));
+			       text_safe(rows[i].name), *rows[i].module ? " [" : "",
+			       text_safe(rows[i].module), *rows[i].module ? "]" : "");
 		if (n == 0)
 			printf("  (no samples in either session)\n");
 	}
 	rc = cmd_finish_output() ? EXIT_OK : EXIT_ERROR;
 	if (rc == EXIT_OK && o.svg != NULL)
 		rc = write_svg(&o, &base, &new);
+	for (size_t i = 0; i < n; i++)
+		free((char *)rows[i].name);
 	free(rows);
 	strset_release(&names);
 	session_data_release(&base);

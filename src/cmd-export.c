@@ -9,8 +9,8 @@
 
 #include "cmd.h"
 #include "export.h"
-#include "flame.h"
-#include "pprof.h"
+#include "export-svg.h"
+#include "export-pprof.h"
 #include "session.h"
 #include "util.h"
 
@@ -22,11 +22,14 @@ const char cmd_export_usage[] =
 	"  folded      'root;...;leaf COUNT' lines (flamegraph.pl, inferno)\n"
 	"  speedscope  speedscope's JSON format, one profile per thread\n"
 	"  svg         an interactive flame graph: hover, click to zoom, search\n"
-	"The selection options are those of 'siprof report'.\n"
+	"The selection options are those of 'siprof report'; values are the profile\n"
+	"type's, in its unit.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --format=FORMAT    pprof, folded, speedscope or svg\n"
 	"  -o, --output=OUT       the file to write (mode 0600; default: standard output)\n"
+	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
+	"                         alloc, inuse (bytes), duration (calls), errors, crashes\n"
 	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
@@ -54,6 +57,7 @@ parse(int argc, char **argv, struct export_opts *o)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
 		{ "since", required_argument, NULL, CMD_OPT_SINCE },
@@ -90,7 +94,7 @@ parse(int argc, char **argv, struct export_opts *o)
 		case OPT_ICICLE: o->icicle = true; break;
 		case OPT_TITLE: o->title = optarg; break;
 		case 'h':
-			cmd_print_usage(cmd_find("export"), 0);
+			fputs(cmd_export_usage, stdout);
 			return -1;
 		default:
 			rc = cmd_opt_selection("export", ch, optarg, &o->sel);
@@ -107,6 +111,12 @@ parse(int argc, char **argv, struct export_opts *o)
 		return cmd_usage_error("export", optind == argc ? "which session file? give one FILE"
 								 : "give one session FILE");
 	o->file = argv[optind];
+	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
+		return cmd_usage_error("export", "--class goes with --type=samples; %s samples have no class",
+				       ptype_get(o->sel.type)->name);
+	if (o->prefix.cls && !ptype_get(o->sel.type)->classed)
+		return cmd_usage_error("export", "--by-class goes with --type=samples; %s samples have no class",
+				       ptype_get(o->sel.type)->name);
 	if ((o->prefix.thread || o->prefix.cls) && o->format != FMT_FOLDED && o->format != FMT_SVG)
 		return cmd_usage_error("export", "--by-thread and --by-class go with -f folded or svg");
 	if ((o->icicle || o->title) && o->format != FMT_SVG)

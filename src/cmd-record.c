@@ -30,15 +30,16 @@ const char cmd_record_usage[] =
 	"Options:\n"
 	"  -o, --output=FILE      the session file to create (mode 0600)\n"
 	"  -p, --pid=PID          the process to attach to\n"
-	"  -d, --duration=SECS    stop after SECS seconds (default: until Ctrl-C or exit)\n"
-	"  -r, --rate=HZ          samples per second per thread (default 99, 1 to 1000)\n"
+	"  -d, --duration=SECS    stop SECS seconds (wall time) after the first sample\n"
+	"                         (default: until Ctrl-C or exit)\n"
+	"  -r, --rate=HZ          samples per second per thread (default " CMD_STR(CMD_RATE_DEFAULT) ", 1 to 1000)\n"
 	"      --jitter           move each tick by up to a quarter period, at random\n"
 	"      --threads=LIST     only threads whose id or name matches LIST\n"
 	"                         (comma-separated ids and name patterns, e.g. 'worker*,1234')\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
-	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default 64K)\n"
+	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K)\n"
 	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
-	"                         256M); past it samples are dropped and counted\n"
+	"                         " CMD_STR(CMD_MAX_MEMORY_DEFAULT_M) "M); past it samples are dropped and counted\n"
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"  -f, --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
 	"                         FILE-journal if they are your own files\n"
@@ -50,11 +51,11 @@ const char cmd_record_usage[] =
 
 struct record_opts {
 	struct recorder_opts rec;
+	struct cmd_sampling sampling;
 	pid_t pid;
 	double duration;
 	bool quiet;
 	char **argv;
-	char **filter;
 	char **tags;
 	size_t n_tags;
 	const char *upload;
@@ -64,18 +65,14 @@ struct record_opts {
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_THREADS, OPT_UPLOAD, OPT_MAX_MEMORY };
+	enum { OPT_JITTER = 256, OPT_UPLOAD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "rate", required_argument, NULL, 'r' },
 		{ "jitter", no_argument, NULL, OPT_JITTER },
-		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
-		{ "unwinder", required_argument, NULL, 'u' },
-		{ "stack-size", required_argument, NULL, 's' },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+		CMD_SAMPLING_OPTIONS,
 		{ "tag", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -83,17 +80,17 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t cap_tags = 0;
-	const char *env;
-	int ch, pid, rc, unwinder;
-	long v;
+	int ch, pid, rc;
 
 	memset(o, 0, sizeof *o);
-	o->rec.sampler.rate_hz = 99;
-	o->rec.sampler.stack_size = 64 * 1024;
-	o->rec.sampler.max_memory = SAMPLER_DEFAULT_MAX_MEMORY;
-	o->rec.unwinder = UNWIND_DW;
+	cmd_sampling_init(&o->sampling, false);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
+		if ((rc = cmd_opt_sampling("record", ch, optarg, &o->sampling)) != 0) {
+			if (rc != 1)
+				return rc;
+			continue;
+		}
 		switch (ch) {
 		case 'o':
 			o->rec.output = optarg;
@@ -108,31 +105,8 @@ parse(int argc, char **argv, struct record_opts *o)
 			    o->duration <= 0)
 				return cmd_usage_error("record", "--duration takes a number of seconds above 0, such as 10 or 0.5, not '%s'", optarg);
 			break;
-		case 'r':
-			if ((rc = cmd_opt_rate("record", optarg, &o->rec.sampler.rate_hz)) != 0)
-				return rc;
-			break;
 		case OPT_JITTER:
 			o->rec.sampler.jitter = true;
-			break;
-		case OPT_THREADS:
-			cmd_free_list(o->filter);
-			o->filter = cmd_split_list(optarg);
-			if (o->filter == NULL)
-				return cmd_usage_error("record", "--threads needs at least one id or name");
-			break;
-		case 'u':
-			if ((rc = cmd_opt_unwinder("record", optarg, &unwinder)) != 0)
-				return rc;
-			o->rec.unwinder = (enum unwind_kind)unwinder;
-			break;
-		case 's':
-			if ((rc = cmd_opt_stack_size("record", optarg, &o->rec.sampler.stack_size)) != 0)
-				return rc;
-			break;
-		case OPT_MAX_MEMORY:
-			if ((rc = cmd_opt_max_memory("record", optarg, &o->rec.sampler.max_memory)) != 0)
-				return rc;
 			break;
 		case 't':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
@@ -163,20 +137,16 @@ parse(int argc, char **argv, struct record_opts *o)
 		o->argv = argv + optind;
 	if (o->rec.output == NULL)
 		return cmd_usage_error("record", "-o FILE is needed: where to write the session");
-	if ((rc = cmd_check_max_memory("record", o->rec.sampler.max_memory,
-				       o->rec.sampler.stack_size)) != 0)
+	if ((rc = cmd_sampling_check("record", &o->sampling)) != 0)
 		return rc;
 	if ((o->pid != 0) == (o->argv != NULL))
 		return cmd_usage_error("record", o->pid ? "give -p PID or a COMMAND, not both"
 						      : "give -p PID, or -- COMMAND [ARGS...]");
-	o->rec.sampler.thread_filter = o->filter;
+	cmd_sampling_apply(&o->sampling, &o->rec);
+	/* The sampler ends itself: the ticks are those of the duration,
+	 * however far behind the unwinding is. */
+	o->rec.sampler.duration_s = o->duration;
 	o->rec.tags = o->tags;
-	env = getenv("SIPROF_TEST_HOLD_US");
-	if (env != NULL && parse_long(env, 0, 10000000, &v))
-		o->rec.sampler.extra_hold_us = (unsigned)v;
-	env = getenv("SIPROF_TEST_UNWIND_US");
-	if (env != NULL && parse_long(env, 0, 10000000, &v))
-		o->rec.extra_unwind_us = (unsigned)v;
 	return 0;
 }
 
@@ -186,7 +156,13 @@ status_line(struct recorder *r, bool final)
 	struct sampler_stats st;
 	const struct metric_row *m = metrics_last(&r->metrics);
 	double el = recorder_elapsed(r), sampled = recorder_sampled(r);
+	uint64_t end = sampler_end_ns(r->sampler);
 
+	if (end > r->start_ns && r->stop_ns == 0 && !final) {
+		/* Sampling is over, the unwinding is not: time stands still. */
+		el -= (double)(now_ns() - end) / 1e9;
+		sampled -= (double)(now_ns() - end) / 1e9;
+	}
 	sampler_get_stats(r->sampler, &st);
 	fprintf(stderr, "\r\033[K%5.0fs  %llu samples  %.1f Hz  held p50 %.0f us",
 		el, (unsigned long long)st.samples, sampled > 0 ? (double)st.ticks / sampled : 0.0,
@@ -199,6 +175,13 @@ status_line(struct recorder *r, bool final)
 			(unsigned long long)st.missed_ticks);
 	if (st.dropped > 0)
 		fprintf(stderr, "  \033[31m%llu dropped\033[0m", (unsigned long long)st.dropped);
+	if (!final && end > r->start_ns && r->stop_ns == 0 && st.samples > r->done)
+		/* Sampling is over: what is left is the queue. */
+		fprintf(stderr, "  unwinding %llu samples...",
+			(unsigned long long)(st.samples - r->done));
+	else if (!final && r->lag_ns >= 1000000000u)
+		fprintf(stderr, "  \033[31munwinding %.0f s behind\033[0m",
+			(double)r->lag_ns / 1e9);
 	if (final)
 		fputc('\n', stderr);
 }
@@ -240,12 +223,12 @@ cmd_record(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
 		free(o.tags);
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (o.upload != NULL && (rc = cmd_upload_prepare()) != EXIT_OK) {
 		free(o.tags);
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return rc;
 	}
 	signals_catch_suspend();
@@ -258,7 +241,7 @@ cmd_record(int argc, char **argv)
 			err_msg("%s", cause), rc = cmd_exit_for_tracer(rc);
 		free(cause);
 		free(o.tags);
-		cmd_free_list(o.filter);
+		cmd_sampling_release(&o.sampling);
 		return rc;
 	}
 	tty = !o.quiet && isatty(STDERR_FILENO);
@@ -281,8 +264,6 @@ cmd_record(int argc, char **argv)
 			}
 			continue;
 		}
-		if (o.duration > 0 && recorder_elapsed(&r) >= o.duration)
-			break;
 		if (tty && now_ns() - last_status >= 1000000000u) {
 			status_line(&r, false);
 			last_status = now_ns();
@@ -333,6 +314,6 @@ cmd_record(int argc, char **argv)
 	}
 	free(cause);
 	free(o.tags);
-	cmd_free_list(o.filter);
+	cmd_sampling_release(&o.sampling);
 	return ret;
 }

@@ -12,6 +12,9 @@
 #include "analyze.h"
 #include "cmd.h"
 #include "export.h"
+#include "format.h"
+#include "metrics.h"
+#include "names.h"
 #include "session.h"
 #include "syscalls.h"
 #include "text.h"
@@ -32,8 +35,11 @@ const char cmd_report_usage[] =
 	"      --metrics          health metrics over time: a table and text charts\n"
 	"\n"
 	"Options:\n"
-	"  -c, --class=CLASS      only samples of CLASS: cpu, lock, net, disk, ipc, poll,\n"
-	"                         sleep, child, aio, syscall, fault; wall (default) is all\n"
+	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
+	"                         alloc, inuse (bytes), duration (calls), errors, crashes\n"
+	"  -c, --class=CLASS      only samples of CLASS: cpu, runq, lock, wait, net, disk,\n"
+	"                         ipc, poll, sleep, child, aio, syscall, fault, stopped;\n"
+	"                         wall (default) is all (thread-samples only)\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
@@ -65,6 +71,7 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "metrics", no_argument, NULL, OPT_METRICS },
+		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
 		{ "since", required_argument, NULL, CMD_OPT_SINCE },
@@ -128,53 +135,69 @@ parse(int argc, char **argv, struct report_opts *o)
 		return cmd_usage_error("report", "--folded is text; --json goes with the other views");
 	if (o->sel.until <= o->sel.since)
 		return cmd_usage_error("report", "--until must come after --since");
+	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
+		return cmd_usage_error("report", "--class goes with --type=samples; %s samples have no class",
+				       ptype_get(o->sel.type)->name);
 	if (optind != argc - 1)
 		return cmd_usage_error("report", optind >= argc ? "a session FILE is needed" : "one FILE, please");
 	o->file = argv[optind];
 	return 0;
 }
 
+/* What the selection counts: the class of thread-samples, else the type. */
 static const char *
-class_label(int cls)
+class_label(const struct selection *sel)
 {
-	return cls < 0 ? "wall (all classes)" : class_name((enum sample_class)cls);
+	const struct ptype *pt = ptype_get(sel->type);
+
+	if (!pt->classed)
+		return pt->desc;
+	return sel->cls < 0 ? "wall (all classes)" : class_name((enum sample_class)sel->cls);
+}
+
+/* The selection's class for JSON ("wall"), or its type's name. */
+static const char *
+class_key(const struct selection *sel)
+{
+	if (!ptype_get(sel->type)->classed)
+		return ptype_get(sel->type)->name;
+	return sel->cls < 0 ? "wall" : class_name((enum sample_class)sel->cls);
+}
+
+/* An amount of the type: "120 thread-samples", "4096 bytes in 3 objects". */
+static const char *
+amount(unsigned type, uint64_t value, uint64_t count, char *buf, size_t n)
+{
+	const struct ptype *pt = ptype_get(type);
+
+	if (pt->weighted)
+		snprintf(buf, n, "%llu %s in %llu %s", (unsigned long long)value, pt->unit,
+			 (unsigned long long)count, pt->count_unit);
+	else
+		snprintf(buf, n, "%llu %s", (unsigned long long)value, pt->desc);
+	return buf;
 }
 
 static double
 pct(uint64_t part, uint64_t whole)
 {
-	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+	return format_share(part, whole);
 }
 
 static void
 human_bytes(double b, char *buf, size_t n)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (b >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		b /= 1024;
-		u++;
-	}
-	snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+	format_bytes(b, buf, n);
 }
 
+/* " (file:line) [module]" of a function or line. */
 static const char *
-func_location(const struct profile *p, uint32_t file, int32_t line, char *buf, size_t n)
+func_location(const struct profile *p, uint32_t file, int32_t line, uint32_t module, char *buf,
+	      size_t n)
 {
-	if (file == 0)
-		return "";
-	if (line > 0)
-		snprintf(buf, n, " (%s:%d)", text_safe(path_basename(profile_str(p, file))), line);
-	else
-		snprintf(buf, n, " (%s)", text_safe(path_basename(profile_str(p, file))));
+	format_frame_where(buf, n, file ? profile_str(p, file) : NULL, line,
+			   module ? profile_str(p, p->modules[module].path) : NULL);
 	return buf;
-}
-
-static const char *
-module_name(const struct profile *p, uint32_t module)
-{
-	return module ? text_safe(path_basename(profile_str(p, p->modules[module].path))) : "";
 }
 
 /* ---- the default view ---- */
@@ -252,6 +275,20 @@ print_sampling(const struct session_data *d)
 	       session_stat(d, "threads_seen"), session_stat(d, "threads_exited"));
 }
 
+/* How many CPUs the process may use, as the live view prints it ("2",
+ * "1.5"); "?" in a session without it. */
+static const char *
+cpu_capacity(const struct session_data *d, char *buf, size_t n)
+{
+	const char *v = session_meta(d, "cpu_capacity");
+	double cpus;
+
+	if (v == NULL || !parse_number(v, NUM_FRACTION, 0, 1e6, &cpus, NULL))
+		return "?";
+	snprintf(buf, n, "%g", cpus);
+	return buf;
+}
+
 /* Rows of the metrics series inside the selection's window. */
 static void
 metric_window(const struct session_data *d, const struct selection *sel, size_t *from,
@@ -265,22 +302,18 @@ metric_window(const struct session_data *d, const struct selection *sel, size_t 
 		(*to)++;
 }
 
-static uint64_t
-rss_of(const struct metric_row *r)
-{
-	return r->m.rss_anon + r->m.rss_file + r->m.rss_shmem;
-}
-
 static void
 print_metrics_summary(const struct session_data *d, const struct selection *sel)
 {
 	size_t from, to;
 	double cpu_sum = 0, cpu_max = 0;
-	uint64_t rss_max = 0, threads_max = 0;
-	char a[32], b[32], c[32], e[32];
+	uint64_t threads_max = 0;
+	char lo[32], hi[32], b[32], c[32], e[32], rate[32];
 	const struct metric_row *first, *last;
+	struct metrics_range rss;
 	double secs;
-	const char *cap = session_meta(d, "cpu_capacity");
+	char cpus[32];
+	const char *cap = cpu_capacity(d, cpus, sizeof cpus);
 
 	metric_window(d, sel, &from, &to);
 	if (to - from < 2) {
@@ -293,24 +326,26 @@ print_metrics_summary(const struct session_data *d, const struct selection *sel)
 		cpu_sum += r->cpu_percent;
 		if (r->cpu_percent > cpu_max)
 			cpu_max = r->cpu_percent;
-		if (rss_of(r) > rss_max)
-			rss_max = rss_of(r);
 		if (r->m.threads > threads_max)
 			threads_max = r->m.threads;
 	}
 	first = &d->metrics.rows[from];
 	last = &d->metrics.rows[to - 1];
 	secs = last->t > first->t ? (double)(last->t - first->t) : 1;
-	human_bytes((double)rss_max, a, sizeof a);
+	metrics_rss_range(&d->metrics, from, to, &rss);
+	human_bytes(rss.min, lo, sizeof lo);
+	human_bytes(rss.max, hi, sizeof hi);
 	human_bytes((double)last->m.rss_peak, b, sizeof b);
-	printf("\nmetrics   CPU %.0f%% average, %.0f%% highest (of %s CPUs); RSS %s highest "
-	       "(peak %s); %llu threads at most\n",
-	       cpu_sum / (double)(to - from - 1), cpu_max, cap ? cap : "?", a, b,
-	       (unsigned long long)threads_max);
+	metrics_format_rate(rss.rate, rate, sizeof rate);
+	/* Not the cpu class: that one is a share of thread-samples. */
+	printf("\nmetrics   CPU %.0f%% average, %.0f%% highest (share of the %s CPUs it may use)\n",
+	       cpu_sum / (double)(to - from - 1), cpu_max, cap);
+	printf("          RSS %s .. %s, %s over %u s (peak %s); %llu threads at most\n", lo, hi,
+	       rate, rss.seconds, b, (unsigned long long)threads_max);
 	human_bytes((double)(last->m.io_read_bytes - first->m.io_read_bytes) / secs, c, sizeof c);
 	human_bytes((double)(last->m.io_write_bytes - first->m.io_write_bytes) / secs, e, sizeof e);
-	printf("          %.0f voluntary and %.0f involuntary context switches/s, %.0f minor and "
-	       "%.0f major faults/s\n",
+	printf("          %.0f voluntary and %.0f involuntary context switches/s (all threads), "
+	       "%.0f minor and %.0f major faults/s\n",
 	       (double)(last->m.ctx_voluntary - first->m.ctx_voluntary) / secs,
 	       (double)(last->m.ctx_involuntary - first->m.ctx_involuntary) / secs,
 	       (double)(last->m.minflt - first->m.minflt) / secs,
@@ -320,6 +355,83 @@ print_metrics_summary(const struct session_data *d, const struct selection *sel)
 		       (unsigned long long)last->m.fds);
 	else
 		printf("          %llu open fds\n", (unsigned long long)last->m.fds);
+}
+
+/* The cpu class against the CPU time the kernel accounted to the process
+ * (utime + stime) over the session, for the whole process and session
+ * only. False when there is nothing to compare. */
+static bool
+cpu_time_check(const struct session_data *d, const struct selection *sel,
+	       const struct thread_table *tt, double *class_s, double *kernel_s)
+{
+	const struct metric_row *first, *last;
+	const char *rate = session_meta(d, "rate_hz");
+	double hz = rate != NULL ? strtod(rate, NULL) : 0, secs;
+
+	if (sel->tid != 0 || sel->thread != NULL || sel->since != 0 || sel->until != UINT32_MAX ||
+	    d->metrics.n < 2 || hz <= 0)
+		return false;
+	first = &d->metrics.rows[0];
+	last = &d->metrics.rows[d->metrics.n - 1];
+	secs = (double)(last->t - first->t);
+	if (secs <= 0)
+		return false;
+	*class_s = (double)tt->by_class[CLASS_CPU] / hz;
+	/* The metrics' seconds, brought to the session's length. */
+	*kernel_s = (double)(last->m.utime_ns + last->m.stime_ns - first->m.utime_ns -
+			     first->m.stime_ns) / 1e9 * session_duration(d) / secs;
+	return true;
+}
+
+static void
+print_cpu_time(const struct session_data *d, const struct selection *sel,
+	       const struct thread_table *tt)
+{
+	double ours, kernel;
+
+	if (!cpu_time_check(d, sel, tt, &ours, &kernel))
+		return;
+	printf("cpu time  %.2f s in the cpu class, %.2f s of CPU time by the kernel", ours, kernel);
+	if (kernel >= 0.5 && ours < 0.8 * kernel)
+		printf(" (%.0f%%: the samples found it running less than it ran; see siprof(1), "
+		       "CPU TIME)", 100 * ours / kernel);
+	putchar('\n');
+}
+
+/* The types with samples besides thread-samples, with their totals. */
+static void
+print_types(const struct profile *p)
+{
+	uint64_t value[PT_COUNT], count[PT_COUNT];
+	char buf[128];
+	bool any = false;
+
+	analyze_type_totals(p, value, count);
+	for (unsigned t = 0; t < PT_COUNT; t++) {
+		if (count[t] == 0 || t == PT_SAMPLES)
+			continue;
+		printf("%s%s: %s", any ? ", " : "\ntypes     ", ptype_get(t)->name,
+		       amount(t, value[t], count[t], buf, sizeof buf));
+		any = true;
+	}
+	if (any)
+		printf(" (--type)\n");
+}
+
+static json_t *
+types_json(const struct profile *p)
+{
+	uint64_t value[PT_COUNT], count[PT_COUNT];
+	json_t *o = json_object();
+
+	analyze_type_totals(p, value, count);
+	for (unsigned t = 0; t < PT_COUNT; t++)
+		if (count[t] > 0)
+			json_object_set_new(o, ptype_get(t)->name,
+					    json_pack("{s:s, s:I, s:I}", "unit", ptype_get(t)->unit,
+						      "value", (json_int_t)value[t],
+						      "count", (json_int_t)count[t]));
+	return o;
 }
 
 static void
@@ -332,24 +444,43 @@ print_classes(const struct thread_table *tt)
 	printf("  (of %llu thread-samples)\n", (unsigned long long)tt->total);
 }
 
+/* A function's name for a text report: long template and generic
+ * argument lists collapsed to <…> so that file:line stays in sight (the
+ * JSON has the whole name). */
+#define REPORT_NAME_WIDTH 60
+
+static const char *
+short_name(const char *name, char *buf, size_t len)
+{
+	return text_safe(names_short(name, REPORT_NAME_WIDTH, buf, len));
+}
+
 static void
 print_functions(const struct profile *p, const struct report_opts *o)
 {
+	const struct ptype *pt = ptype_get(o->sel.type);
 	struct func_table ft;
-	char loc[512];
+	char loc[512], name[1024], buf[128];
 
 	analyze_functions(p, &o->sel, o->by_line, o->sort_total, &ft);
-	printf("\ntop %s by %s: %s, %llu thread-samples\n", o->by_line ? "lines" : "functions",
-	       o->sort_total ? "total" : "self", class_label(o->sel.cls),
-	       (unsigned long long)ft.total);
-	printf("  self%%  total%%     self    total  function (file:line) [module]\n");
+	printf("\ntop %s by %s: %s, %s\n", o->by_line ? "lines" : "functions",
+	       o->sort_total ? "total" : "self", class_label(&o->sel),
+	       amount(o->sel.type, ft.total, ft.count, buf, sizeof buf));
+	/* Weighted types also show how many things the value is over
+	 * (objects, calls), and distributions their largest value. */
+	printf("  self%%  total%%     self    total%s%s  function (file:line) [module]\n",
+	       pt->weighted ? "    count" : "", pt->agg == PT_DIST ? "      max" : "");
 	for (size_t i = 0; i < ft.n && i < o->top; i++) {
 		const struct func_stat *f = &ft.funcs[i];
 
-		printf("%6.1f%% %6.1f%% %8llu %8llu  %s%s [%s]\n", pct(f->self, ft.total),
-		       pct(f->total, ft.total), (unsigned long long)f->self,
-		       (unsigned long long)f->total, text_safe(profile_str(p, f->function)),
-		       func_location(p, f->file, f->line, loc, sizeof loc), module_name(p, f->module));
+		printf("%6.1f%% %6.1f%% %8llu %8llu", pct(f->self, ft.total), pct(f->total, ft.total),
+		       (unsigned long long)f->self, (unsigned long long)f->total);
+		if (pt->weighted)
+			printf(" %8llu", (unsigned long long)f->total_count);
+		if (pt->agg == PT_DIST)
+			printf(" %8llu", (unsigned long long)f->max);
+		printf("  %s%s\n", short_name(profile_str(p, f->function), name, sizeof name),
+		       func_location(p, f->file, f->line, f->module, loc, sizeof loc));
 	}
 	if (ft.n == 0)
 		printf("  (no samples in this selection)\n");
@@ -373,6 +504,14 @@ functions_json(const struct profile *p, const struct report_opts *o)
 			"module", f->module ? text_utf8(profile_str(p, p->modules[f->module].path)) : NULL,
 			"self", (json_int_t)f->self, "total", (json_int_t)f->total,
 			"self_percent", pct(f->self, ft.total), "total_percent", pct(f->total, ft.total)));
+		if (ptype_get(o->sel.type)->weighted) {
+			json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+
+			json_object_set_new(last, "self_count", json_integer((json_int_t)f->self_count));
+			json_object_set_new(last, "total_count", json_integer((json_int_t)f->total_count));
+			if (ptype_get(o->sel.type)->agg == PT_DIST)
+				json_object_set_new(last, "max", json_integer((json_int_t)f->max));
+		}
 	}
 	func_table_release(&ft);
 	return arr;
@@ -426,13 +565,13 @@ static void
 print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t total, int depth,
 		double min_percent)
 {
-	char loc[512];
+	char loc[512], name[1024];
 	size_t shown = 0, hidden = 0;
 	uint64_t hidden_total = 0;
 
-	printf("%6.1f%% %6.1f%%  %*s%s%s [%s]\n", pct(n->total, total), pct(n->self, total),
-	       depth * 2, "", text_safe(profile_str(p, n->function)),
-	       func_location(p, n->file, n->line, loc, sizeof loc), module_name(p, n->module));
+	printf("%6.1f%% %6.1f%%  %*s%s%s\n", pct(n->total, total), pct(n->self, total),
+	       depth * 2, "", short_name(profile_str(p, n->function), name, sizeof name),
+	       func_location(p, n->file, n->line, n->module, loc, sizeof loc));
 	for (size_t i = 0; i < n->n; i++) {
 		if (pct(n->children[i]->total, total) >= min_percent) {
 			print_tree_node(p, n->children[i], total, depth + 1, min_percent);
@@ -458,6 +597,7 @@ tree_json(const struct profile *p, const struct tree_node *n, uint64_t total, do
 		"total_percent", pct(n->total, total), "self_percent", pct(n->self, total));
 	json_t *children = json_array();
 
+	json_object_set_new(o, "tail_call", json_boolean(n->tailcall));
 	for (size_t i = 0; i < n->n; i++)
 		if (pct(n->children[i]->total, total) >= min_percent)
 			json_array_append_new(children, tree_json(p, n->children[i], total, min_percent));
@@ -479,15 +619,20 @@ report_tree(const struct profile *p, const struct report_opts *o)
 			if (pct(root->children[i]->total, total) >= o->min_percent)
 				json_array_append_new(roots, tree_json(p, root->children[i], total,
 								       o->min_percent));
-		json_object_set_new(doc, "class", json_string(o->sel.cls < 0 ? "wall" : class_name((enum sample_class)o->sel.cls)));
+		json_object_set_new(doc, "type", json_string(ptype_get(o->sel.type)->name));
+		json_object_set_new(doc, "unit", json_string(ptype_get(o->sel.type)->unit));
+		json_object_set_new(doc, "class", json_string(class_key(&o->sel)));
 		json_object_set_new(doc, "total", json_integer((json_int_t)total));
+		json_object_set_new(doc, "count", json_integer((json_int_t)root->total_count));
 		json_object_set_new(doc, "roots", roots);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(doc);
 	} else {
-		printf("call tree: %s, %llu thread-samples; children under %.1f%% folded\n",
-		       class_label(o->sel.cls), (unsigned long long)total, o->min_percent);
+		char buf[128];
+
+		printf("call tree: %s, %s; children under %.1f%% folded\n", class_label(&o->sel),
+		       amount(o->sel.type, total, root->total_count, buf, sizeof buf), o->min_percent);
 		printf(" total%%   self%%  function (file:line) [module]\n");
 		for (size_t i = 0; i < root->n; i++)
 			if (pct(root->children[i]->total, total) >= o->min_percent)
@@ -503,7 +648,9 @@ report_tree(const struct profile *p, const struct report_opts *o)
 static void
 report_threads(const struct profile *p, const struct report_opts *o)
 {
+	bool classed = ptype_get(o->sel.type)->classed;
 	struct thread_table tt;
+	char buf[128];
 
 	analyze_threads(p, &o->sel, &tt);
 	if (o->json) {
@@ -513,7 +660,7 @@ report_threads(const struct profile *p, const struct report_opts *o)
 			const struct thread_stat *t = &tt.threads[i];
 			json_t *cls = json_object();
 
-			for (int c = 0; c < CLASS_COUNT; c++)
+			for (int c = 0; classed && c < CLASS_COUNT; c++)
 				if (t->by_class[c] > 0)
 					json_object_set_new(cls, class_name((enum sample_class)c),
 							    json_integer((json_int_t)t->by_class[c]));
@@ -521,6 +668,9 @@ report_threads(const struct profile *p, const struct report_opts *o)
 				"tid", (int)t->tid, "name", text_utf8(profile_thread_name(p, t->tid)),
 				"samples", (json_int_t)t->total, "percent", pct(t->total, tt.total),
 				"classes", cls));
+			if (ptype_get(o->sel.type)->weighted)
+				json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+						    "count", json_integer((json_int_t)t->count));
 		}
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -528,10 +678,11 @@ report_threads(const struct profile *p, const struct report_opts *o)
 		thread_table_release(&tt);
 		return;
 	}
-	printf("threads: %zu, %llu thread-samples; each class as a share of the thread's samples\n",
-	       tt.n, (unsigned long long)tt.total);
-	printf("%8s  %-16s %8s %6s ", "tid", "name", "samples", "share");
-	for (int c = 0; c < CLASS_COUNT; c++)
+	printf("threads: %zu, %s%s\n", tt.n, amount(o->sel.type, tt.total, tt.count, buf, sizeof buf),
+	       classed ? "; each class as a share of the thread's samples" : "");
+	printf("%8s  %-16s %8s %6s ", "tid", "name", classed ? "samples" : ptype_get(o->sel.type)->unit,
+	       "share");
+	for (int c = 0; classed && c < CLASS_COUNT; c++)
 		if (tt.by_class[c] > 0)
 			printf(" %7s", class_name((enum sample_class)c));
 	putchar('\n');
@@ -540,7 +691,7 @@ report_threads(const struct profile *p, const struct report_opts *o)
 
 		printf("%8u  %-16s %8llu %5.1f%% ", t->tid, text_safe(profile_thread_name(p, t->tid)),
 		       (unsigned long long)t->total, pct(t->total, tt.total));
-		for (int c = 0; c < CLASS_COUNT; c++) {
+		for (int c = 0; classed && c < CLASS_COUNT; c++) {
 			if (tt.by_class[c] == 0)
 				continue;
 			if (t->by_class[c] > 0)
@@ -555,16 +706,22 @@ report_threads(const struct profile *p, const struct report_opts *o)
 
 /* ---- --metrics ---- */
 
+/* One block character a value, scaled to [lo, hi]: from 0 for the CPU, to
+ * the data's own range for RSS (growth from 68 to 70 MiB drawn from zero
+ * would look flat). A value at lo is the lowest bar, not a blank, when the
+ * scale does not start at zero. */
 static void
-spark(const double *v, size_t n, double max)
+spark(const double *v, size_t n, double lo, double hi)
 {
-	static const char *const bars[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584",
-					    "\u2585", "\u2586", "\u2587", "\u2588" };
+	char buf[256];
 
-	for (size_t i = 0; i < n; i++) {
-		int level = max > 0 ? (int)lround(v[i] / max * 8) : 0;
+	/* A chunk at a time: the rows are not bounded. */
+	while (n > 0) {
+		size_t drawn = format_spark(v, n, lo, hi, lo <= 0, buf, sizeof buf);
 
-		fputs(bars[level < 0 ? 0 : level > 8 ? 8 : level], stdout);
+		fputs(buf, stdout);
+		v += drawn;
+		n -= drawn;
 	}
 }
 
@@ -572,7 +729,10 @@ static void
 report_metrics(const struct session_data *d, const struct report_opts *o)
 {
 	size_t from, to, rows, group;
-	double *cpu, *rss, cpu_max = 0, rss_max = 0;
+	double *cpu, *rss, cpu_max = 0;
+	struct metrics_range range;
+	char lo[32], hi[32], rate[32], cpus[32];
+	const char *cap = cpu_capacity(d, cpus, sizeof cpus);
 
 	metric_window(d, &o->sel, &from, &to);
 	if (o->json) {
@@ -611,6 +771,9 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 	rows = (to - from - 1 + group - 1) / group;
 	cpu = xcalloc(rows, sizeof *cpu);
 	rss = xcalloc(rows, sizeof *rss);
+	printf("CPU%% is a share of the %s CPUs the process may use (not of thread-samples);\n"
+	       "context switches are every thread's, those that exited included\n\n",
+	       cap);
 	printf("%7s %6s %10s %7s %9s %9s %9s %11s %11s %5s\n", "t(s)", "CPU%", "RSS", "threads",
 	       "vctx/s", "ivctx/s", "minflt/s", "read/s", "written/s", "fds");
 	for (size_t r = 0; r < rows; r++) {
@@ -622,9 +785,8 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 		for (size_t i = a + 1; i <= b; i++)
 			c += d->metrics.rows[i].cpu_percent;
 		cpu[r] = c / (double)(b - a);
-		rss[r] = (double)rss_of(y);
+		rss[r] = (double)metrics_rss(y);
 		cpu_max = cpu[r] > cpu_max ? cpu[r] : cpu_max;
-		rss_max = rss[r] > rss_max ? rss[r] : rss_max;
 		human_bytes(rss[r], m, sizeof m);
 		if (y->m.have_io) {
 			human_bytes((double)(y->m.io_read_bytes - x->m.io_read_bytes) / secs, rd, sizeof rd);
@@ -640,16 +802,16 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 		       (double)(y->m.minflt - x->m.minflt) / secs, rd, wr,
 		       (unsigned long long)y->m.fds);
 	}
+	/* The RSS chart spans the data's range, which its label gives. */
+	metrics_rss_range(&d->metrics, from, to, &range);
+	human_bytes(range.min, lo, sizeof lo);
+	human_bytes(range.max, hi, sizeof hi);
+	metrics_format_rate(range.rate, rate, sizeof rate);
 	printf("\nCPU%%  |");
-	spark(cpu, rows, cpu_max);
-	printf("|  highest %.1f%%\nRSS   |", cpu_max);
-	spark(rss, rows, rss_max);
-	{
-		char m[32];
-
-		human_bytes(rss_max, m, sizeof m);
-		printf("|  highest %s\n", m);
-	}
+	spark(cpu, rows, 0, cpu_max);
+	printf("|  0 .. %.1f%% of %s CPUs\nRSS   |", cpu_max, cap);
+	spark(rss, rows, range.min, range.max);
+	printf("|  %s .. %s, %s over %u s\n", lo, hi, rate, range.seconds);
 	free(cpu);
 	free(rss);
 }
@@ -686,8 +848,21 @@ cmd_report(int argc, char **argv)
 			json_t *doc = json_object();
 
 			json_object_set_new(doc, "context", context_json(&d));
-			json_object_set_new(doc, "class", json_string(o.sel.cls < 0 ? "wall" : class_name((enum sample_class)o.sel.cls)));
-			json_object_set_new(doc, "classes", classes_json(&tt));
+			json_object_set_new(doc, "type", json_string(ptype_get(o.sel.type)->name));
+			json_object_set_new(doc, "unit", json_string(ptype_get(o.sel.type)->unit));
+			json_object_set_new(doc, "types", types_json(&d.prof));
+			json_object_set_new(doc, "class", json_string(class_key(&o.sel)));
+			if (ptype_get(o.sel.type)->classed)
+				json_object_set_new(doc, "classes", classes_json(&tt));
+			{
+				double ours, kernel;
+
+				if (ptype_get(o.sel.type)->classed &&
+				    cpu_time_check(&d, &o.sel, &tt, &ours, &kernel))
+					json_object_set_new(doc, "cpu_time",
+							    json_pack("{s:f, s:f}", "class_s", ours,
+								      "kernel_s", kernel));
+			}
 			json_object_set_new(doc, "functions", functions_json(&d.prof, &o));
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			putchar('\n');
@@ -696,7 +871,11 @@ cmd_report(int argc, char **argv)
 			print_context(&d, o.file);
 			print_sampling(&d);
 			print_metrics_summary(&d, &o.sel);
-			print_classes(&tt);
+			print_types(&d.prof);
+			if (ptype_get(o.sel.type)->classed) {
+				print_classes(&tt);
+				print_cpu_time(&d, &o.sel, &tt);
+			}
 			print_functions(&d.prof, &o);
 		}
 		thread_table_release(&tt);

@@ -10,8 +10,11 @@
 #include <curl/curl.h>
 
 #include "cmd.h"
+#include "credentials.h"
 #include "session.h"
 #include "signals.h"
+#include "spool.h"
+#include "text.h"
 #include "upload.h"
 #include "util.h"
 
@@ -59,10 +62,97 @@ const char cmd_upload_usage[] =
 struct upload_cmd {
 	struct upload_opts up;
 	const char *auth_file, *spool_dir;
-	bool spool_only;
+	bool spool_only, quiet;
 	char **files;
 	int n_files;
 };
+
+/* What the user sees of an upload: every event but the progress line and
+ * what goes well with --quiet; the progress line on a terminal. */
+struct upload_view {
+	bool quiet, tty;
+	bool shown; /* a progress line is on screen */
+};
+
+static void
+on_event(const struct upload_event *ev, void *arg)
+{
+	struct upload_view *v = arg;
+
+	if (ev->kind == UPLOAD_SENDING) {
+		if (v->tty && !v->quiet) {
+			fprintf(stderr, "\rupload: %s %3d%% of %lld kB ", ev->cls,
+				(int)(100 * ev->bytes / ev->total), (long long)(ev->total + 1023) / 1024);
+			v->shown = true;
+		}
+		return;
+	}
+	if (v->shown) {
+		fputs("\r\033[K", stderr);
+		v->shown = false;
+	}
+	switch (ev->kind) {
+	case UPLOAD_SENDING:
+		break;
+	case UPLOAD_ACKED_BEFORE:
+		if (!v->quiet)
+			fprintf(stderr, "upload: %s was uploaded before; not sent again\n", text_safe(ev->id));
+		break;
+	case UPLOAD_STOPPING:
+		if (!v->quiet)
+			fprintf(stderr, "upload: stopping: waiting up to %g s for the answer to the "
+					"request in flight (Ctrl-C again to give up)\n", ev->wait_s);
+		break;
+	case UPLOAD_ABANDONED:
+		if (v->quiet)
+			break;
+		if (ev->second_stop)
+			fprintf(stderr, "upload: gave up the request in flight (a second stop "
+					"request); if the server stored it, the next upload sends "
+					"it again\n");
+		else
+			fprintf(stderr, "upload: gave up the request in flight (no answer %g s after "
+					"the stop request); if the server stored it, the next upload "
+					"sends it again\n", ev->wait_s);
+		break;
+	case UPLOAD_RETRY_WAIT:
+		if (v->quiet)
+			break;
+		if (ev->asked_s > 0)
+			fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u; the "
+					"server asked for %g s, %g s at most)\n",
+				text_safe(ev->cls), ev->reason, ev->wait_s, ev->attempt, ev->attempts,
+				ev->asked_s, ev->cap_s);
+		else
+			fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u)\n",
+				text_safe(ev->cls), ev->reason, ev->wait_s, ev->attempt, ev->attempts);
+		break;
+	case UPLOAD_SENT:
+		if (!v->quiet)
+			fprintf(stderr, "upload: %s sent (%zu bytes)\n", text_safe(ev->name), ev->bytes);
+		break;
+	case UPLOAD_FOREIGN:
+		fprintf(stderr, "upload: skipped %s: %s, not a file siprof made; it is neither sent "
+				"nor removed\n", text_safe(ev->id), text_safe(ev->reason));
+		break;
+	case UPLOAD_DAMAGED:
+		fprintf(stderr, "upload: %s is damaged in the spool; removed\n", text_safe(ev->id));
+		break;
+	case UPLOAD_STOPPED:
+		fprintf(stderr, "upload: %s: stopped; kept in %s for the next upload\n",
+			text_safe(ev->cls), text_safe(ev->spool));
+		break;
+	case UPLOAD_GAVE_UP:
+		fprintf(stderr, "upload: %s not sent: %s; kept in %s for the next upload\n",
+			text_safe(ev->cls), ev->reason, text_safe(ev->spool));
+		break;
+	case UPLOAD_UNTRIED:
+		fprintf(stderr, "upload: %u not tried: %g s went on failed requests and waits "
+				"(--retry-budget); kept in %s for the next upload\n",
+			ev->count, ev->wait_s, text_safe(ev->spool));
+		break;
+	}
+}
 
 /* A server URL as siprof accepts it; 0, or a usage error. */
 static int
@@ -150,9 +240,9 @@ parse(int argc, char **argv, struct upload_cmd *o)
 			if (parse_secs("--timeout", optarg, 0.1, 3600, &o->up.timeout_s) != 0)
 				return EXIT_USAGE;
 			break;
-		case 'q': o->up.quiet = true; break;
+		case 'q': o->quiet = true; break;
 		case 'h':
-			cmd_print_usage(cmd_find("upload"), 0);
+			fputs(cmd_upload_usage, stdout);
 			return -1;
 		default:
 			return cmd_bad_option("upload", ch, argv);
@@ -176,18 +266,19 @@ static int
 run(struct upload_cmd *o)
 {
 	struct upload_result total = { 0 };
+	struct upload_view view = { .quiet = o->quiet, .tty = isatty(STDERR_FILENO) };
 	char *cause = NULL;
 	int rc = EXIT_OK;
 
-	if (!upload_auth_load(&o->up.auth, o->auth_file ? o->auth_file : getenv("SIPROF_UPLOAD_AUTH_FILE"),
+	if (!credentials_load(&o->up.auth, o->auth_file ? o->auth_file : getenv("SIPROF_UPLOAD_AUTH_FILE"),
 			      &cause)) {
 		err_msg("%s", cause);
 		free(cause);
-		upload_auth_release(&o->up.auth);
+		credentials_release(&o->up.auth);
 		return EXIT_ERROR;
 	}
-	o->up.spool_dir = upload_spool_dir(o->spool_dir);
-	o->up.progress = !o->up.quiet && isatty(STDERR_FILENO);
+	o->up.spool_dir = spool_default_dir(o->spool_dir);
+	o->up.progress = (struct upload_progress){ .fn = on_event, .arg = &view };
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int i = 0; i < (o->n_files ? o->n_files : 1) && rc == EXIT_OK; i++) {
 		struct session_data d;
@@ -217,13 +308,15 @@ run(struct upload_cmd *o)
 		if (signals_stop_requested())
 			rc = EXIT_INTERRUPTED;
 	}
-	if (!o->up.quiet)
+	if (view.shown)
+		fputs("\r\033[K", stderr);
+	if (!o->quiet)
 		fprintf(stderr, "upload: %u sent, %u uploaded before, %u kept in %s\n", total.sent,
 			total.skipped, total.kept, o->up.spool_dir);
 	if (rc == EXIT_OK && total.kept > 0)
 		rc = EXIT_UPLOAD;
 	curl_global_cleanup();
-	upload_auth_release(&o->up.auth);
+	credentials_release(&o->up.auth);
 	free((char *)o->up.spool_dir);
 	return rc;
 }
@@ -247,7 +340,7 @@ cmd_upload_file(const char *file, const char *url, bool quiet)
 
 	defaults(&o);
 	o.up.url = url;
-	o.up.quiet = quiet;
+	o.quiet = quiet;
 	o.files = files;
 	o.n_files = 1;
 	return run(&o);
@@ -258,7 +351,7 @@ cmd_upload_prepare(void)
 {
 	char *cause = NULL;
 
-	if (!upload_auth_hide(getenv("SIPROF_UPLOAD_AUTH_FILE"), &cause)) {
+	if (!credentials_hide(getenv("SIPROF_UPLOAD_AUTH_FILE"), &cause)) {
 		err_msg("%s", cause);
 		free(cause);
 		return EXIT_ERROR;

@@ -1,4 +1,5 @@
-/* cmd.h: the subcommands and the exit codes.
+/* cmd.h: the subcommands, the exit codes, and the helpers they share
+ * (cmd.c, in the library: a command depends on nothing of main's).
  *
  * To add a subcommand:
  *   1. src/cmd-NAME.c with `int cmd_NAME(int argc, char **argv)` and its
@@ -14,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "unwind.h"
+
 /* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
 enum {
 	EXIT_OK = 0,
@@ -28,17 +31,6 @@ enum {
 	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
 };
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *summary;
-	const char *usage;
-};
-
-/* Print the usage of a command (for --help and `siprof help CMD`). */
-void cmd_print_usage(const struct command *c, int to_stderr);
-const struct command *cmd_find(const char *name);
-
 /* "siprof dump: ..." usage error: prints the message and a hint, returns EXIT_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -49,14 +41,51 @@ int cmd_bad_option(const char *cmd, int ch, char **argv);
 /* Parse a PID argument; false (with a message printed) when it is not one. */
 int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
 
-/* Options that several commands share. Each returns 0, or prints a usage
- * error and returns EXIT_USAGE. */
-int cmd_opt_rate(const char *cmd, const char *arg, double *hz);
-int cmd_opt_unwinder(const char *cmd, const char *arg, int *kind);
-int cmd_opt_stack_size(const char *cmd, const char *arg, size_t *size);
-int cmd_opt_max_memory(const char *cmd, const char *arg, size_t *size);
-/* After the options: max_memory holds SAMPLER_MIN_COPIES stack copies. */
-int cmd_check_max_memory(const char *cmd, size_t max_memory, size_t stack_size);
+/* The sampler options of attach, record and dump, and their defaults,
+ * defined here once; the --help texts quote them (CMD_STR). dump takes
+ * only the copy options, -u and -s. */
+#define CMD_RATE_DEFAULT 99          /* --rate, per second */
+#define CMD_STACK_SIZE_DEFAULT_K 64  /* --stack-size, in KiB */
+#define CMD_MAX_MEMORY_DEFAULT_M 256 /* --max-memory, in MiB */
+#define CMD_STR_(x) #x
+#define CMD_STR(x) CMD_STR_(x)
+enum { CMD_OPT_MAX_MEMORY = 1100, CMD_OPT_THREADS };
+/* Entries for a command's getopt_long table (short options "u:s:" and,
+ * for CMD_SAMPLING_OPTIONS, "r:"). */
+#define CMD_SAMPLING_COPY_OPTIONS                                    \
+	{ "unwinder", required_argument, NULL, 'u' },                \
+	{ "stack-size", required_argument, NULL, 's' }
+#define CMD_SAMPLING_OPTIONS                                         \
+	CMD_SAMPLING_COPY_OPTIONS,                                   \
+	{ "rate", required_argument, NULL, 'r' },                    \
+	{ "max-memory", required_argument, NULL, CMD_OPT_MAX_MEMORY }, \
+	{ "threads", required_argument, NULL, CMD_OPT_THREADS }
+
+struct cmd_sampling {
+	bool copy_only;     /* dump: only -u, -s (and SIPROF_DEBUG_HOLD_US) */
+	double rate_hz;
+	enum unwind_kind unwinder;
+	size_t stack_size;
+	size_t max_memory;
+	char **threads;     /* --threads, owned; NULL: every thread */
+	/* Debugging aids for tests of siprof itself (man siprof, ENVIRONMENT):
+	 * SIPROF_DEBUG_HOLD_US, SIPROF_DEBUG_UNWIND_US. */
+	unsigned hold_us;   /* every stopped thread held this much longer */
+	unsigned unwind_us; /* every stack copy this much slower to unwind */
+};
+/* The defaults; copy_only for a command that takes CMD_SAMPLING_COPY_OPTIONS. */
+void cmd_sampling_init(struct cmd_sampling *s, bool copy_only);
+void cmd_sampling_release(struct cmd_sampling *s);
+/* Returns 1 when getopt's ch was a sampler option (s set), 0 when it was
+ * not, or EXIT_USAGE after a message. */
+int cmd_opt_sampling(const char *cmd, int ch, const char *arg, struct cmd_sampling *s);
+/* After the options: --max-memory must hold SAMPLER_MIN_COPIES copies of
+ * --stack-size, and the debugging variables are read (with a warning when
+ * one is in effect). 0, or EXIT_USAGE after a message. */
+int cmd_sampling_check(const char *cmd, struct cmd_sampling *s);
+/* Into the recorder's options (attach, record); s keeps the thread list. */
+struct recorder_opts;
+void cmd_sampling_apply(const struct cmd_sampling *s, struct recorder_opts *rec);
 /* Load a session file: EXIT_OK, or EXIT_BADFILE after the one-line
  * message (d is then released). */
 struct session_data;
@@ -74,11 +103,12 @@ struct cmd_output {
 int cmd_output_open(struct cmd_output *k, const char *out);
 int cmd_output_close(struct cmd_output *k);
 
-/* The selection options of report and export: -c CLASS, -T TID|NAME, and
- * the long options --since (CMD_OPT_SINCE) and --until (CMD_OPT_UNTIL).
+/* The selection options of report, export and diff: -c CLASS, -T TID|NAME,
+ * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL)
+ * and --type (CMD_OPT_TYPE, a profile type's name).
  * Returns 1 when ch was one of them (sel set), 0 when it was not, or
  * EXIT_USAGE after a message. */
-enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL };
+enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL, CMD_OPT_TYPE };
 struct selection;
 int cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel);
 

@@ -14,6 +14,8 @@ hashmap_init(struct hashmap *h)
 	h->keys = NULL;
 	h->values = NULL;
 	h->cap = h->n = 0;
+	h->has_max = false;
+	h->max_value = NULL;
 }
 
 void
@@ -35,6 +37,8 @@ hashmap_get(const struct hashmap *h, uint64_t key)
 {
 	size_t i;
 
+	if (key == UINT64_MAX)
+		return h->has_max ? h->max_value : NULL;
 	if (h->cap == 0)
 		return NULL;
 	for (i = slot_of(h, key); h->keys[i] != 0; i = (i + 1) & (h->cap - 1))
@@ -50,11 +54,15 @@ grow(struct hashmap *h)
 
 	bigger.cap = h->cap ? h->cap * 2 : 64;
 	bigger.n = 0;
+	bigger.has_max = false;
 	bigger.keys = xcalloc(bigger.cap, sizeof *bigger.keys);
 	bigger.values = xcalloc(bigger.cap, sizeof *bigger.values);
 	for (size_t i = 0; i < h->cap; i++)
 		if (h->keys[i] != 0)
 			hashmap_put(&bigger, h->keys[i] - 1, h->values[i]);
+	bigger.n += h->has_max;
+	bigger.has_max = h->has_max;
+	bigger.max_value = h->max_value;
 	free(h->keys);
 	free(h->values);
 	*h = bigger;
@@ -65,6 +73,12 @@ hashmap_put(struct hashmap *h, uint64_t key, void *value)
 {
 	size_t i;
 
+	if (key == UINT64_MAX) {
+		h->n += !h->has_max;
+		h->has_max = true;
+		h->max_value = value;
+		return;
+	}
 	if ((h->n + 1) * 4 > h->cap * 3)
 		grow(h);
 	for (i = slot_of(h, key); h->keys[i] != 0; i = (i + 1) & (h->cap - 1)) {
@@ -84,6 +98,13 @@ hashmap_remove(struct hashmap *h, uint64_t key)
 	size_t i, j, mask = h->cap - 1;
 	void *value;
 
+	if (key == UINT64_MAX) {
+		value = h->has_max ? h->max_value : NULL;
+		h->n -= h->has_max;
+		h->has_max = false;
+		h->max_value = NULL;
+		return value;
+	}
 	if (h->cap == 0)
 		return NULL;
 	for (i = slot_of(h, key); h->keys[i] != key + 1; i = (i + 1) & mask)
@@ -119,6 +140,15 @@ hashmap_next(const struct hashmap *h, size_t *iter, uint64_t *key, void **value)
 				*value = h->values[i];
 			return true;
 		}
+	}
+	/* The largest key comes last, at iter == cap. */
+	if (*iter == h->cap && h->has_max) {
+		(*iter)++;
+		if (key != NULL)
+			*key = UINT64_MAX;
+		if (value != NULL)
+			*value = h->max_value;
+		return true;
 	}
 	return false;
 }

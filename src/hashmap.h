@@ -12,7 +12,9 @@ struct hashmap {
 	uint64_t *keys;   /* key + 1; 0 marks an empty slot */
 	void **values;
 	size_t cap;       /* power of two */
-	size_t n;
+	size_t n;         /* keys stored, the largest key included */
+	bool has_max;     /* UINT64_MAX, whose key + 1 would be 0, is kept here */
+	void *max_value;
 };
 
 void hashmap_init(struct hashmap *h);

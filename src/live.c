@@ -3,10 +3,12 @@
 
 #include "live.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "procfs.h"
 #include "text.h"
 #include "util.h"
@@ -45,14 +47,12 @@ static void
 uptime(pid_t pid, char *buf, size_t n)
 {
 	struct task_stat st;
-	char up[64];
 	double secs, boot;
 
-	if (!procfs_task_stat(pid, pid, &st) || read_file_buf("/proc/uptime", up, sizeof up) <= 0) {
+	if (!procfs_task_stat(pid, pid, &st) || !procfs_uptime(&boot)) {
 		snprintf(buf, n, "?");
 		return;
 	}
-	boot = strtod(up, NULL);
 	secs = boot - (double)st.starttime / (double)sysconf(_SC_CLK_TCK);
 	if (secs >= 86400)
 		snprintf(buf, n, "%dd %02d:%02d", (int)(secs / 86400), (int)(secs / 3600) % 24,
@@ -60,6 +60,27 @@ uptime(pid_t pid, char *buf, size_t n)
 	else
 		snprintf(buf, n, "%d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60) % 60,
 			 (int)secs % 60);
+}
+
+static void
+append(char *buf, size_t n, size_t *len, const char *fmt, ...) ATTR_PRINTF(4, 5);
+
+/* Add a warning to those in buf, after a "; ". */
+static void
+append(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*len + 3 >= n)
+		return;
+	if (*len > 0)
+		*len += (size_t)snprintf(buf + *len, n - *len, "; ");
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *len, n - *len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*len = *len + (size_t)k < n ? *len + (size_t)k : n - 1;
 }
 
 void
@@ -71,49 +92,82 @@ live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *war
 
 	sampler_get_stats(r->sampler, &st);
 	uptime(r->pid, up, sizeof up);
-	snprintf(buf, n, "pid %d %s  up %s  rate %g/%.1f Hz  samples %llu  held p50 %.0f us p99 %.0f us",
+	snprintf(buf, n, "pid %d %s  up %s  rate %g/%.1f Hz  samples %llu  held p50 %.0f us p99 %.0f us max %.0f us",
 		 (int)r->pid, text_safe(r->comm), up, r->opts.sampler.rate_hz,
 		 el > 0 ? (double)st.ticks / el : 0.0, (unsigned long long)st.samples,
-		 hold_hist_percentile(&st.held, 50), hold_hist_percentile(&st.held, 99));
-	*warn = false;
+		 hold_hist_percentile(&st.held, 50), hold_hist_percentile(&st.held, 99),
+		 (double)st.held.max_ns / 1e3);
 	warning[0] = '\0';
 	if (r->ended) {
-		*warn = true;
 		snprintf(warning, wn, "the process exited");
-	} else if (st.behind || st.missed_ticks > 0) {
-		*warn = true;
-		snprintf(warning, wn, "behind: %llu missed ticks", (unsigned long long)st.missed_ticks);
-	} else if (st.failed > 0 || st.dropped > 0) {
-		*warn = true;
-		snprintf(warning, wn, "%llu failed, %llu dropped samples",
-			 (unsigned long long)st.failed, (unsigned long long)st.dropped);
+	} else {
+		size_t len = 0;
+
+		if (st.behind || st.missed_ticks > 0)
+			append(warning, wn, &len, "behind: %llu missed ticks",
+			       (unsigned long long)st.missed_ticks);
+		if (st.failed > 0 || st.dropped > 0)
+			append(warning, wn, &len, "%llu failed, %llu dropped samples",
+			       (unsigned long long)st.failed, (unsigned long long)st.dropped);
+		/* The consumer (unwinding, symbols) not keeping up with the
+		 * sampler: what is shown is this old. */
+		if (r->lag_ns >= 1000000000u)
+			append(warning, wn, &len, "unwinding %.1f s behind sampling",
+			       (double)r->lag_ns / 1e9);
 	}
+	*warn = warning[0] != '\0';
+}
+
+/* The rows of the last `seconds` seconds, the first row excepted (it has no
+ * CPU% yet). */
+static size_t
+spark_from(const struct metrics_series *m, size_t seconds)
+{
+	if (m->n > seconds)
+		return m->n - seconds;
+	return m->n > 0 ? 1 : 0;
 }
 
 void
-live_spark(const struct recorder *r, bool rss, char *buf, size_t n)
+live_spark(const struct recorder *r, bool rss, size_t seconds, char *buf, size_t n)
 {
-	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
-					    "\u2585", "\u2586", "\u2587", "\u2588" };
 	const struct metrics_series *m = &r->metrics;
-	size_t from = m->n > 60 ? m->n - 60 : (m->n > 0 ? 1 : 0), len = 0;
-	double max = rss ? 0 : 100;
+	size_t from = spark_from(m, seconds), count = 0;
+	struct metrics_range range = { .max = 100 };
+	double v[256];
 
+	/* CPU from 0 to 100%; RSS over its own range, as live_rss_range says,
+	 * so that growth from 68 to 70 MiB does not look flat. Both draw a
+	 * bar at their lowest: the row is a timeline. */
 	if (rss)
-		for (size_t i = from; i < m->n; i++) {
-			double v = (double)(m->rows[i].m.rss_anon + m->rows[i].m.rss_file + m->rows[i].m.rss_shmem);
-			if (v > max)
-				max = v;
-		}
-	buf[0] = '\0';
-	for (size_t i = from; i < m->n && len + 4 < n; i++) {
-		double v = rss ? (double)(m->rows[i].m.rss_anon + m->rows[i].m.rss_file + m->rows[i].m.rss_shmem)
-			       : m->rows[i].cpu_percent;
-		int level = max > 0 ? (int)(v / max * 7.99) : 0;
+		metrics_rss_range(m, from, m->n, &range);
+	for (size_t i = from; i < m->n && count < ARRAY_SIZE(v); i++)
+		v[count++] = rss ? (double)metrics_rss(&m->rows[i]) : m->rows[i].cpu_percent;
+	format_spark(v, count, range.min, range.max, false, buf, n);
+}
 
-		level = level < 0 ? 0 : level > 7 ? 7 : level;
-		len += (size_t)snprintf(buf + len, n - len, "%s", bars[level]);
-	}
+void
+live_rss_range(const struct recorder *r, size_t seconds, bool span, char *buf, size_t n)
+{
+	const struct metrics_series *m = &r->metrics;
+	struct metrics_range range;
+	char lo[32], hi[32], rate[32];
+	const char *lo_unit, *hi_unit;
+	int len;
+
+	metrics_rss_range(m, spark_from(m, seconds), m->n, &range);
+	format_bytes(range.min, lo, sizeof lo);
+	format_bytes(range.max, hi, sizeof hi);
+	format_rate(range.rate, rate, sizeof rate);
+	/* "68.0..70.1 MiB" when both are in one unit. */
+	lo_unit = strchr(lo, ' ');
+	hi_unit = strchr(hi, ' ');
+	if (lo_unit != NULL && hi_unit != NULL && strcmp(lo_unit, hi_unit) == 0)
+		len = snprintf(buf, n, "%.*s..%s %s", (int)(lo_unit - lo), lo, hi, rate);
+	else
+		len = snprintf(buf, n, "%s..%s %s", lo, hi, rate);
+	if (span && len >= 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, " over %u s", range.seconds);
 }
 
 void
@@ -128,20 +182,24 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 
 	live_header(r, head, sizeof head, &warn, warning, sizeof warning);
 	fprintf(f, "siprof %s%s%s\n", head, warn ? "  !! " : "", warning);
-	if (m != NULL)
-		fprintf(f, "CPU %.0f%%  RSS %.1f MiB  threads %llu  window %s  class %s\n",
-			m->cpu_percent,
-			(double)(m->m.rss_anon + m->m.rss_file + m->m.rss_shmem) / (1 << 20),
+	if (m != NULL) {
+		char range[128];
+
+		live_rss_range(r, 60, true, range, sizeof range);
+		fprintf(f, "CPU %.0f%% of %g CPUs  RSS %.1f MiB (%s)  threads %llu  window %s  class %s\n",
+			m->cpu_percent, r->metrics.capacity,
+			(double)metrics_rss(m) / (1 << 20), range,
 			(unsigned long long)m->m.threads, live_window_name(v->window),
 			v->cls < 0 ? "wall" : class_name((enum sample_class)v->cls));
+	}
 	live_selection(r, v, &sel);
 	analyze_threads(&r->prof, &sel, &tt);
 	fprintf(f, "classes:");
 	for (int c = 0; c < CLASS_COUNT; c++)
 		if (tt.by_class[c] > 0)
 			fprintf(f, " %s %.1f%%", class_name((enum sample_class)c),
-				100.0 * (double)tt.by_class[c] / (double)tt.total);
-	fputc('\n', f);
+				format_share(tt.by_class[c], tt.total));
+	fprintf(f, "  (of %llu thread-samples)\n", (unsigned long long)tt.total);
 	thread_table_release(&tt);
 	analyze_functions(&r->prof, &sel, v->by_line, v->sort_total, &ft);
 	fprintf(f, "  self%%  total%%  function (file:line) [module]\n");
@@ -149,15 +207,15 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 		const struct func_stat *fs = &ft.funcs[i];
 		const char *file = profile_str(&r->prof, fs->file);
 
-		fprintf(f, "%6.1f%% %6.1f%%  %s", 100.0 * (double)fs->self / (double)ft.total,
-			100.0 * (double)fs->total / (double)ft.total,
-			text_safe(profile_str(&r->prof, fs->function)));
-		if (*file != '\0')
-			fprintf(f, " (%s:%d)", text_safe(path_basename(file)), fs->line);
-		if (fs->module != 0)
-			fprintf(f, " [%s]", text_safe(path_basename(profile_str(&r->prof,
-					    r->prof.modules[fs->module].path))));
-		fputc('\n', f);
+		char where[1024];
+
+		format_frame_where(where, sizeof where, file, fs->line,
+				   fs->module != 0 ? profile_str(&r->prof,
+								 r->prof.modules[fs->module].path)
+						   : NULL);
+		fprintf(f, "%6.1f%% %6.1f%%  %s%s\n", format_share(fs->self, ft.total),
+			format_share(fs->total, ft.total),
+			text_safe(profile_str(&r->prof, fs->function)), where);
 	}
 	if (ft.n == 0)
 		fprintf(f, "  (no samples yet)\n");

@@ -18,7 +18,6 @@ struct live_view {
 	uint32_t reset_bucket; /* "since start" means since the last reset */
 	int cls;               /* a class, or -1 for wall */
 	uint32_t tid;          /* 0: every thread */
-	bool flat;             /* flat list rather than the call tree */
 	bool by_line;          /* flat list by source line */
 	bool sort_total;       /* flat list by total rather than self */
 };
@@ -28,11 +27,16 @@ const char *live_window_name(enum live_window w);
 /* The selection the view stands for, at this moment. */
 void live_selection(const struct recorder *r, const struct live_view *v, struct selection *sel);
 
-/* One line of header facts: pid, command, uptime, rates, samples, holds. */
+/* One line of header facts: pid, command, uptime, rates, samples, how long
+ * threads were held (median, 99th percentile, longest). */
 void live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *warning,
 		 size_t wn);
-/* CPU% and RSS over the last minute as a line of block characters (UTF-8). */
-void live_spark(const struct recorder *r, bool rss, char *buf, size_t n);
+/* CPU% (from 0 to 100) or RSS (from its lowest to its highest) over the
+ * last `seconds` seconds as a line of block characters (UTF-8). */
+void live_spark(const struct recorder *r, bool rss, size_t seconds, char *buf, size_t n);
+/* The scale of the RSS sparkline over the same seconds and its rate of
+ * change: "68.0..70.1 MiB +256.0 KiB/s", with span " over 59 s" after it. */
+void live_rss_range(const struct recorder *r, size_t seconds, bool span, char *buf, size_t n);
 
 /* A text frame (--batch), as top -b prints one. */
 void live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v,

@@ -12,7 +12,16 @@
 struct metric_row {
 	uint32_t t;         /* seconds since the session started */
 	double cpu_percent; /* of the CPUs the process may use, over the last interval */
+	/* ctx_voluntary and ctx_involuntary are every thread's: the live ones
+	 * since they started, and those that exited during the session as
+	 * last read (the kernel keeps no per-thread count of a thread gone). */
 	struct proc_metrics m;
+};
+
+/* The last context-switch counts read for one thread. */
+struct metrics_thread {
+	pid_t tid;
+	uint64_t voluntary, involuntary;
 };
 
 struct metrics_series {
@@ -22,6 +31,11 @@ struct metrics_series {
 	uint64_t last_cpu_ns, last_wall_ns;
 	double capacity;
 	pid_t pid;
+	/* For the context switches: the live threads sorted by tid, and what
+	 * the threads that exited had at their last reading. */
+	struct metrics_thread *threads;
+	size_t n_threads;
+	uint64_t exited_voluntary, exited_involuntary;
 };
 
 void metrics_init(struct metrics_series *s, pid_t pid);
@@ -31,5 +45,23 @@ void metrics_release(struct metrics_series *s);
 bool metrics_sample(struct metrics_series *s, uint32_t t);
 /* The newest row, or NULL. */
 const struct metric_row *metrics_last(const struct metrics_series *s);
+
+/* Resident memory of a row: anonymous, file and shared, in bytes. */
+uint64_t metrics_rss(const struct metric_row *r);
+
+/* RSS over rows [from, to): lowest, highest, and its rate of change from
+ * the first row to the last in bytes a second (0 with fewer than two rows
+ * or no time between them). */
+struct metrics_range {
+	double min, max, rate;
+	uint32_t seconds; /* between the first row and the last */
+};
+void metrics_rss_range(const struct metrics_series *s, size_t from, size_t to,
+		       struct metrics_range *out);
+
+/* "+1.5 MiB/s", "-200.0 KiB/s", "+0 B/s": a rate of bytes a second, signed. */
+void metrics_format_rate(double bytes_per_s, char *buf, size_t n);
+/* "68.0 MiB": bytes in binary units. */
+void metrics_format_bytes(double bytes, char *buf, size_t n);
 
 #endif

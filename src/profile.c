@@ -3,24 +3,11 @@
 
 #include "profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbols.h"
 #include "util.h"
-
-struct pc_frames {
-	uint32_t n;
-	uint32_t ids[];
-};
-
-struct cached_stack {
-	size_t n;
-	bool truncated;
-	uint32_t stack;
-	uint64_t *pcs;
-	struct cached_stack *next; /* same hash */
-};
 
 #define PUSH(p, name, value)                                        \
 	do {                                                        \
@@ -43,34 +30,11 @@ profile_init(struct profile *p)
 	hashmap_init(&p->node_index);
 	hashmap_init(&p->thread_index);
 	hashmap_init(&p->open_samples);
-	hashmap_init(&p->pc_cache);
-	hashmap_init(&p->stack_cache);
-}
-
-void
-profile_forget_addresses(struct profile *p)
-{
-	struct cached_stack *cs, *next;
-	void *v;
-	size_t it;
-
-	for (it = 0; hashmap_next(&p->pc_cache, &it, NULL, &v);)
-		free(v);
-	for (it = 0; hashmap_next(&p->stack_cache, &it, NULL, &v);) {
-		for (cs = v; cs != NULL; cs = next) {
-			next = cs->next;
-			free(cs->pcs);
-			free(cs);
-		}
-	}
-	hashmap_release(&p->pc_cache);
-	hashmap_release(&p->stack_cache);
 }
 
 void
 profile_release(struct profile *p)
 {
-	profile_forget_addresses(p);
 	for (size_t i = 0; i < p->n_strings; i++)
 		free(p->strings[i]);
 	free(p->strings);
@@ -147,13 +111,14 @@ uint32_t
 profile_frame(struct profile *p, const struct pframe *f)
 {
 	uint64_t key = hash_mix(((uint64_t)f->function << 32) | f->file) ^
-		       hash_mix(((uint64_t)f->module << 33) | ((uint64_t)(uint32_t)f->line << 1) |
-				f->inlined);
+		       hash_mix(((uint64_t)f->module << 34) | ((uint64_t)(uint32_t)f->line << 2) |
+				(uint64_t)f->tailcall << 1 | f->inlined);
 	const struct pframe *g;
 
 	INTERN(p, frame_index, key, uint32_t,
 	       (g = &p->frames[id_], g->function == f->function && g->file == f->file &&
-		g->module == f->module && g->line == f->line && g->inlined == f->inlined),
+		g->module == f->module && g->line == f->line && g->inlined == f->inlined &&
+		g->tailcall == f->tailcall),
 	       add_frame(p, f));
 }
 
@@ -192,126 +157,81 @@ profile_thread_name(const struct profile *p, uint32_t tid)
 	return v != NULL ? profile_str(p, p->threads[(uintptr_t)v - 1].name) : "";
 }
 
-/* The frame ids of one pc, outermost inlining level first. */
-static const struct pc_frames *
-frames_of_pc(struct profile *p, struct symbols *sym, uint64_t pc, bool *unknown)
+size_t
+profile_stack_functions(const struct profile *p, uint32_t stack, const char **fn, size_t max)
 {
-	const struct sym_result *r;
-	struct pc_frames *pf = hashmap_get(&p->pc_cache, pc);
-	uint32_t module = 0;
+	size_t n = 0;
 
-	if (pf != NULL)
-		return pf;
-	r = symbols_lookup(sym, pc);
-	if (r->module != NULL)
-		module = profile_module(p, r->module->path, r->module->build_id);
-	pf = xmalloc(sizeof *pf + r->n * sizeof pf->ids[0]);
-	pf->n = (uint32_t)r->n;
-	for (size_t k = 0; k < r->n; k++) {
-		const struct sym_frame *sf = &r->frames[r->n - 1 - k];
-		struct pframe f = { 0 };
-		char noname[64];
-
-		if (sf->function != NULL) {
-			f.function = profile_string(p, sf->function);
-		} else {
-			/* module+offset, or the bare address. */
-			if (r->module != NULL)
-				snprintf(noname, sizeof noname, "%s+0x%llx", r->module->name,
-					 (unsigned long long)r->offset);
-			else
-				snprintf(noname, sizeof noname, "0x%llx", (unsigned long long)pc);
-			f.function = profile_string(p, noname);
-		}
-		f.file = profile_string(p, sf->file);
-		f.line = sf->line;
-		f.module = module;
-		f.inlined = sf->inlined;
-		pf->ids[k] = profile_frame(p, &f);
-	}
-	/* A pc in no module may be named once its library's mapping is read:
-	 * keep only final answers. */
-	if (r->module != NULL)
-		hashmap_put(&p->pc_cache, pc, pf);
-	else
-		*unknown = true;
-	return pf;
+	for (uint32_t id = stack; id != 0 && id < p->n_nodes && n < max; id = p->nodes[id].parent)
+		fn[n++] = profile_str(p, p->frames[p->nodes[id].frame].function);
+	return n;
 }
 
-uint32_t
-profile_stack_from_pcs(struct profile *p, struct symbols *sym, const uint64_t *pcs,
-		       size_t n, bool truncated)
+bool
+profile_add_sample(struct profile *p, const struct psample *in)
 {
-	uint64_t h = hash_bytes(pcs, n * sizeof *pcs, truncated);
-	struct cached_stack *head = hashmap_get(&p->stack_cache, h), *cs;
-	uint32_t node = 0;
-	bool unknown = false;
+	const struct ptype *t = ptype_get(in->type);
+	struct psample s = *in;
+	uint64_t key;
+	void *v;
 
-	for (cs = head; cs != NULL; cs = cs->next)
-		if (cs->n == n && cs->truncated == truncated &&
-		    memcmp(cs->pcs, pcs, n * sizeof *pcs) == 0)
-			return cs->stack;
-	if (truncated) {
-		if (p->truncated_frame == 0) {
-			struct pframe f = { .function = profile_string(p, "[truncated]") };
-
-			p->truncated_frame = profile_frame(p, &f);
-		}
-		node = profile_node(p, 0, p->truncated_frame);
+	if (t == NULL || s.stack >= p->n_nodes || s.class >= CLASS_COUNT)
+		return false;
+	if (!t->classed)
+		s.class = 0;
+	if (!t->classed || s.class != CLASS_SYSCALL)
+		s.sysnr = 0;
+	if (!t->weighted)
+		s.value = s.count;
+	if (t->agg != PT_DIST)
+		s.max = 0;
+	if (s.bucket != p->open_bucket) {
+		hashmap_release(&p->open_samples);
+		p->open_bucket = s.bucket;
 	}
-	for (size_t i = n; i-- > 0;) {
-		bool unknown_here = false;
-		const struct pc_frames *pf = frames_of_pc(p, sym, pcs[i], &unknown_here);
+	key = hash_mix(((uint64_t)s.tid << 32) | s.stack) ^
+	      hash_mix(((uint64_t)s.type << 32) | ((uint64_t)s.class << 16) | s.sysnr);
+	for (;; key = hash_mix(key + 1)) {
+		struct psample *o;
 
-		for (uint32_t k = 0; k < pf->n; k++)
-			node = profile_node(p, node, pf->ids[k]);
-		if (unknown_here) {
-			free((void *)pf);
-			unknown = true;
+		v = hashmap_get(&p->open_samples, key);
+		if (v == NULL)
+			break;
+		o = &p->samples[(uintptr_t)v - 1];
+		if (o->tid == s.tid && o->stack == s.stack && o->type == s.type &&
+		    o->class == s.class && o->sysnr == s.sysnr) {
+			if ((uintptr_t)v - 1 >= p->n_sealed) {
+				o->count += s.count;
+				o->value += s.value;
+				if (s.max > o->max)
+					o->max = s.max;
+				return true;
+			}
+			/* Written already: a later row of the same key adds to it. */
+			break;
 		}
 	}
-	if (unknown)
-		return node; /* not cached: it may be named next time */
-	cs = xmalloc(sizeof *cs);
-	cs->n = n;
-	cs->truncated = truncated;
-	cs->stack = node;
-	cs->pcs = xmalloc(n * sizeof *pcs + 1);
-	memcpy(cs->pcs, pcs, n * sizeof *pcs);
-	cs->next = head;
-	hashmap_put(&p->stack_cache, h, cs);
-	return node;
+	PUSH(p, samples, s);
+	hashmap_put(&p->open_samples, key, (void *)(uintptr_t)p->n_samples);
+	return true;
 }
 
 void
 profile_add(struct profile *p, uint32_t bucket, uint32_t tid, uint32_t stack,
 	    enum sample_class cls, int sysnr, uint32_t count)
 {
-	uint64_t key;
-	void *v;
+	profile_add_sample(p, &(struct psample){ .bucket = bucket, .tid = tid, .stack = stack,
+						 .class = (uint16_t)cls, .sysnr = (uint16_t)sysnr,
+						 .type = PT_SAMPLES, .count = count,
+						 .value = count });
+}
 
-	if (bucket != p->open_bucket) {
-		hashmap_release(&p->open_samples);
-		p->open_bucket = bucket;
-	}
-	if (cls != CLASS_SYSCALL)
-		sysnr = 0;
-	key = hash_mix(((uint64_t)tid << 32) | stack) ^
-	      hash_mix(((uint64_t)cls << 16) | (uint16_t)sysnr);
-	for (;; key = hash_mix(key + 1)) {
-		struct psample *s;
+char *
+profile_func_text(const struct profile *p, uint32_t function, uint32_t module)
+{
+	const char *fn = profile_str(p, function);
 
-		v = hashmap_get(&p->open_samples, key);
-		if (v == NULL)
-			break;
-		s = &p->samples[(uintptr_t)v - 1];
-		if (s->tid == tid && s->stack == stack && s->class == cls &&
-		    s->sysnr == (uint16_t)sysnr) {
-			s->count += count;
-			return;
-		}
-	}
-	PUSH(p, samples, ((struct psample){ bucket, tid, stack, (uint16_t)cls,
-					    (uint16_t)sysnr, count }));
-	hashmap_put(&p->open_samples, key, (void *)(uintptr_t)p->n_samples);
+	return xasprintf("%s\x1f%s", *fn ? fn : "[unknown]",
+			 module != 0 && module < p->n_modules ? profile_str(p, p->modules[module].path)
+							      : "");
 }

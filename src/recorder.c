@@ -19,6 +19,8 @@
 #include "util.h"
 
 #define BATCH 512
+/* About how long one recorder_step spends unwinding. */
+#define STEP_NS 100000000u
 
 double
 recorder_elapsed(const struct recorder *r)
@@ -185,6 +187,7 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	memset(r, 0, sizeof *r);
 	r->opts = *opts;
 	profile_init(&r->prof);
+	stackcache_init(&r->stacks);
 	hashmap_init(&r->last_stack);
 	if (opts->output != NULL) {
 		r->writer = session_create(opts->output, opts->force, cause);
@@ -200,8 +203,10 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 		return start_failed(r, rc);
 	}
 	r->pid = sampler_pid(r->sampler);
-	r->start_ns = now_ns();
-	r->start_unix_ns = unix_now_ns();
+	/* The session starts with the sampling, not when this thread got
+	 * a CPU again after it. */
+	r->start_ns = sampler_start_ns(r->sampler);
+	r->start_unix_ns = unix_now_ns() - (now_ns() - r->start_ns);
 	procfs_comm(r->pid, r->comm, sizeof r->comm);
 	metrics_init(&r->metrics, r->pid);
 	metrics_sample(&r->metrics, 0);
@@ -228,6 +233,17 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	return TRACER_OK;
 }
 
+/* The stack of a sample whose stack is not known (the process was gone
+ * before its symbols could be read, or the thread's last stack went with an
+ * exec): one frame, "[unknown]". The sample is counted as an unwind failure. */
+static uint32_t
+unknown_stack(struct recorder *r)
+{
+	struct pframe f = { .function = profile_string(&r->prof, "[unknown]") };
+
+	return profile_node(&r->prof, 0, profile_frame(&r->prof, &f));
+}
+
 static void
 consume(struct recorder *r, struct sample_item *it)
 {
@@ -237,57 +253,81 @@ consume(struct recorder *r, struct sample_item *it)
 	uint32_t stack;
 	void *v;
 
+	r->done += it->count;
+	if (strcmp(profile_thread_name(&r->prof, (uint32_t)it->tid), it->comm) != 0)
+		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
 	if (r->uw == NULL) {
 		/* The process was gone before its symbols could be read. */
 		if (it->snap != NULL)
 			sampler_recycle(r->sampler, it->snap);
 		it->snap = NULL;
 		r->unwind_failures += it->count;
+		profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
+			    (enum sample_class)it->cls, it->sysnr, it->count);
 		return;
 	}
 	if (it->exec_gen != r->exec_gen) {
 		/* The program replaced itself: addresses mean new code now. */
 		r->exec_gen = it->exec_gen;
 		symbols_refresh(r->sym, true);
-		profile_forget_addresses(&r->prof);
+		stackcache_forget_addresses(&r->stacks);
 		hashmap_release(&r->last_stack);
 	}
-	if (strcmp(profile_thread_name(&r->prof, (uint32_t)it->tid), it->comm) != 0)
-		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
 	if (it->reuse) {
 		v = hashmap_get(&r->last_stack, (uint64_t)it->tid);
-		if (v == NULL)
-			return; /* its stack went with an exec */
+		if (v == NULL) {
+			/* No stack to count again (it went with an exec, or
+			 * its first copy was dropped): counted all the same. */
+			r->unwind_failures += it->count;
+			v = (void *)(uintptr_t)(unknown_stack(r) + 1);
+		}
 		stack = (uint32_t)((uintptr_t)v - 1);
 	} else {
 		if (r->opts.extra_unwind_us > 0)
 			usleep(r->opts.extra_unwind_us);
 		unwinder_unwind(r->uw, it->snap, ur);
+		if (ur->copy_short)
+			sampler_grow_copy(r->sampler, it->tid, it->snap->stack_cap);
 		sampler_recycle(r->sampler, it->snap);
 		it->snap = NULL;
 		if (ur->truncated)
 			r->truncated++;
 		if (ur->truncated && ur->n <= 1)
 			r->unwind_failures++;
-		stack = profile_stack_from_pcs(&r->prof, r->sym, ur->pcs, ur->n, ur->truncated);
+		stack = stackcache_stack(&r->stacks, &r->prof, r->sym, ur->pcs, ur->n, ur->truncated);
 		hashmap_put(&r->last_stack, (uint64_t)it->tid, (void *)(uintptr_t)(stack + 1));
 	}
-	profile_add(&r->prof, bucket, (uint32_t)it->tid, stack, (enum sample_class)it->cls,
+	profile_add(&r->prof, bucket, (uint32_t)it->tid, stack,
+		    stackcache_refine_class(&r->stacks, &r->prof, stack, (enum sample_class)it->cls,
+					    it->callnr),
 		    it->sysnr, it->count);
+}
+
+/* Commit the samples of buckets before `before`, the metrics and the stats.
+ * Rows on disk are sealed: a sample that comes for one of them later (the
+ * queue is behind the clock) gets a row of its own instead of being added
+ * to a row that is not written again. */
+static bool
+flush(struct recorder *r, uint32_t before, char **cause)
+{
+	struct session_stat stats[MAX_STATS];
+	size_t n;
+
+	end_meta(r, r->writer);
+	n = collect_stats(r, stats);
+	if (!session_flush(r->writer, &r->prof, before, &r->metrics, stats, n, cause))
+		return false;
+	r->prof.n_sealed = session_samples_written(r->writer);
+	return true;
 }
 
 static bool
 per_second(struct recorder *r, uint32_t second, char **cause)
 {
-	struct session_stat stats[MAX_STATS];
-	size_t n;
-
 	metrics_sample(&r->metrics, second);
 	if (r->writer == NULL)
 		return true;
-	end_meta(r, r->writer);
-	n = collect_stats(r, stats);
-	return session_flush(r->writer, &r->prof, second, &r->metrics, stats, n, cause);
+	return flush(r, second, cause);
 }
 
 bool
@@ -295,12 +335,22 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 {
 	struct sample_item items[BATCH];
 	bool ended = false;
-	size_t n;
+	size_t n, take = r->take > 0 && r->take < BATCH ? r->take : BATCH;
+	uint64_t t0, spent;
 	uint32_t now_s;
 
-	n = sampler_take(r->sampler, items, BATCH, timeout_ms, &ended);
+	n = sampler_take(r->sampler, items, take, timeout_ms, &ended);
+	t0 = now_ns();
 	for (size_t i = 0; i < n; i++)
 		consume(r, &items[i]);
+	/* Unwinding slower than sampling: take what a step can do in about
+	 * STEP_NS, so that the caller's status line keeps being drawn. */
+	spent = now_ns() - t0;
+	if (n > 0 && spent > STEP_NS)
+		r->take = n * STEP_NS / spent > 0 ? (size_t)(n * STEP_NS / spent) : 1;
+	else if (n == take)
+		r->take = take * 2;
+	r->lag_ns = n > 0 && now_ns() > items[n - 1].t_ns ? now_ns() - items[n - 1].t_ns : 0;
 	now_s = recorder_bucket(r);
 	if (now_s >= r->next_second) {
 		if (!per_second(r, now_s, cause))
@@ -308,9 +358,14 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 		r->next_second = now_s + 1;
 	}
 	if (ended) {
+		/* Sampling ended by itself (the process exited, or --duration
+		 * was reached): the session ends then, not when the samples
+		 * still queued were done with. */
+		uint64_t end = sampler_end_ns(r->sampler);
+
 		r->ended = true;
 		if (r->stop_ns == 0)
-			r->stop_ns = now_ns();
+			r->stop_ns = end == 0 ? now_ns() : end > r->start_ns ? end : r->start_ns;
 	}
 	return !ended;
 }
@@ -319,9 +374,7 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 static bool
 mark_gap(struct recorder *r, bool start, char **cause)
 {
-	struct session_stat stats[MAX_STATS];
 	struct session_gap *g;
-	size_t n;
 
 	if (start) {
 		GROW(r->gaps, r->cap_gaps, r->n_gaps + 1);
@@ -333,10 +386,7 @@ mark_gap(struct recorder *r, bool start, char **cause)
 	if (r->writer == NULL)
 		return true;
 	session_mark_gap(r->writer, g);
-	end_meta(r, r->writer);
-	n = collect_stats(r, stats);
-	return session_flush(r->writer, &r->prof, recorder_bucket(r), &r->metrics, stats, n,
-			     cause);
+	return flush(r, recorder_bucket(r), cause);
 }
 
 bool
@@ -418,6 +468,7 @@ recorder_release(struct recorder *r)
 	sampler_free(r->sampler);
 	unwinder_free(r->uw);
 	symbols_free(r->sym);
+	stackcache_release(&r->stacks);
 	profile_release(&r->prof);
 	metrics_release(&r->metrics);
 	hashmap_release(&r->last_stack);

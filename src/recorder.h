@@ -15,6 +15,7 @@
 #include "profile.h"
 #include "sampler.h"
 #include "session.h"
+#include "stackcache.h"
 #include "unwind.h"
 
 struct recorder_opts {
@@ -33,14 +34,19 @@ struct recorder {
 	struct unwinder *uw;
 	struct session_writer *writer;
 	struct profile prof;
+	struct stackcache stacks;  /* pcs to prof's stacks */
 	struct metrics_series metrics;
 	struct hashmap last_stack; /* tid -> stack id + 1 */
 	struct unwind_result ur;   /* scratch for one unwind */
 	uint64_t start_ns, start_unix_ns;
 	uint64_t stop_ns;          /* when sampling ended (0: still going) */
+	uint64_t lag_ns;           /* how far unwinding is behind sampling: the
+				    * age of the newest sample done with */
 	uint32_t next_second;      /* the next metrics/flush second */
 	unsigned exec_gen;
 	uint64_t truncated, unwind_failures;
+	uint64_t done;             /* samples unwound and counted */
+	size_t take;               /* queue items a step takes (0: as many as fit) */
 	pid_t pid;
 	bool ended;
 	char comm[PROCFS_COMM_MAX];

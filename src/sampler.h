@@ -38,6 +38,8 @@ struct sampler_opts {
 				  * snapshot pool and the queue); past it they
 				  * are dropped and counted */
 	char **thread_filter;    /* NULL-terminated: tids or name patterns (fnmatch) */
+	double duration_s;       /* end sampling this long after the first tick
+				  * (wall time, gaps included); 0: no end */
 	unsigned extra_hold_us;  /* tests only */
 };
 
@@ -66,6 +68,8 @@ struct sample_item {
 	pid_t tid;
 	uint8_t cls;
 	int16_t sysnr;
+	int16_t callnr;    /* the system call it was in as /proc or the stop
+			    * showed it (restart_syscall included), -1: none */
 	bool reuse;        /* count this thread's previous stack again */
 	uint32_t count;    /* samples this item stands for (ticks) */
 	unsigned exec_gen; /* the tracer's exec generation at the sample */
@@ -87,8 +91,17 @@ pid_t sampler_pid(const struct sampler *s);
  * exited, or sampler_stop was called) and the queue is empty. */
 size_t sampler_take(struct sampler *s, struct sample_item *items, size_t max,
 		    int timeout_ms, bool *ended);
+/* A descriptor that polls readable while samples are queued or sampling
+ * has ended, for a consumer that waits on other descriptors too (the live
+ * view's keyboard); it then takes with timeout_ms 0. It stays readable
+ * until a sampler_take leaves the queue empty. */
+int sampler_notify_fd(const struct sampler *s);
 /* Give back a snapshot taken from an item. */
 void sampler_recycle(struct sampler *s, struct snapshot *snap);
+/* The unwind of tid's copy of had bytes wanted more: copy that thread with
+ * twice as much from the next tick on, up to SNAPSHOT_GROW_MAX (or the
+ * configured size, if larger). Called from the consumer. */
+void sampler_grow_copy(struct sampler *s, pid_t tid, size_t had);
 /* Ask the sampling thread to end, and wait for it; a suspended sampler
  * ends too. */
 void sampler_stop(struct sampler *s);
@@ -105,6 +118,14 @@ int sampler_resume(struct sampler *s, char **cause);
 void sampler_pause(struct sampler *s, bool paused);
 /* A copy of the statistics so far. */
 void sampler_get_stats(struct sampler *s, struct sampler_stats *out);
+/* When sampling began (monotonic ns): the moment the first attach (or
+ * launch) succeeded, just before the first tick; 0 before. --duration runs
+ * from it. */
+uint64_t sampler_start_ns(struct sampler *s);
+/* When the sampling thread ended (monotonic ns): the process exited,
+ * opts.duration_s was reached, or it was stopped or suspended; 0 while it
+ * runs. */
+uint64_t sampler_end_ns(struct sampler *s);
 /* How the process ended (waitpid status), or -1 if it did not. */
 int sampler_exit_status(struct sampler *s);
 

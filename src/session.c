@@ -27,9 +27,12 @@ static const char schema_sql[] =
 	" frame INTEGER NOT NULL);"
 	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, name INTEGER NOT NULL);"
 	"CREATE TABLE classes(id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"CREATE TABLE types(id INTEGER PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL,"
+	" count_unit TEXT NOT NULL, aggregation TEXT NOT NULL);"
 	"CREATE TABLE samples(bucket INTEGER NOT NULL, tid INTEGER NOT NULL,"
 	" stack INTEGER NOT NULL, class INTEGER NOT NULL, syscall INTEGER NOT NULL,"
-	" count INTEGER NOT NULL);"
+	" count INTEGER NOT NULL, type INTEGER NOT NULL DEFAULT 0,"
+	" value INTEGER NOT NULL DEFAULT 0, max INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE metrics(t INTEGER PRIMARY KEY, cpu_percent REAL NOT NULL,"
 	" utime_ns INTEGER, stime_ns INTEGER, vm_size INTEGER, rss_anon INTEGER,"
 	" rss_file INTEGER, rss_shmem INTEGER, rss_peak INTEGER, threads INTEGER,"
@@ -55,7 +58,7 @@ static const char *const insert_sql[ST_COUNT] = {
 	[ST_FRAME] = "INSERT INTO frames VALUES(?, ?, ?, ?, ?, ?)",
 	[ST_STACK] = "INSERT INTO stacks VALUES(?, ?, ?)",
 	[ST_THREAD] = "INSERT OR REPLACE INTO threads VALUES(?, ?)",
-	[ST_SAMPLE] = "INSERT INTO samples VALUES(?, ?, ?, ?, ?, ?)",
+	[ST_SAMPLE] = "INSERT INTO samples VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_METRIC] = "INSERT OR REPLACE INTO metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?,"
 		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_STAT] = "INSERT OR REPLACE INTO stats VALUES(?, ?)",
@@ -185,6 +188,15 @@ empty_session(sqlite3_int64 *size, char **cause)
 	for (int c = 0; ok && c < CLASS_COUNT; c++) {
 		char *sql = sqlite3_mprintf("INSERT INTO classes VALUES(%d, %Q)", c,
 					    class_name((enum sample_class)c));
+
+		ok = sqlite3_exec(db, sql, NULL, NULL, &sql_err) == SQLITE_OK;
+		sqlite3_free(sql);
+	}
+	for (unsigned t = 0; ok && t < PT_COUNT; t++) {
+		const struct ptype *pt = ptype_get(t);
+		char *sql = sqlite3_mprintf("INSERT INTO types VALUES(%u, %Q, %Q, %Q, %Q)", t,
+					    pt->name, pt->unit, pt->count_unit,
+					    pt->agg == PT_DIST ? "distribution" : "sum");
 
 		ok = sqlite3_exec(db, sql, NULL, NULL, &sql_err) == SQLITE_OK;
 		sqlite3_free(sql);
@@ -386,7 +398,9 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 		sqlite3_bind_int64(st, 3, f->file);
 		sqlite3_bind_int64(st, 4, f->line);
 		sqlite3_bind_int64(st, 5, f->module);
-		sqlite3_bind_int(st, 6, f->inlined);
+		/* The inlined column holds the frame's kind: 0 a machine frame,
+		 * 1 inlined, 2 a tail call (readers before it take it for 1). */
+		sqlite3_bind_int(st, 6, f->tailcall ? 2 : f->inlined);
 		if (!step(st))
 			return false;
 	}
@@ -420,6 +434,9 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 		sqlite3_bind_int(st, 4, s->class);
 		sqlite3_bind_int(st, 5, s->sysnr);
 		sqlite3_bind_int64(st, 6, s->count);
+		sqlite3_bind_int(st, 7, s->type);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)(s->value <= INT64_MAX ? s->value : INT64_MAX));
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)(s->max <= INT64_MAX ? s->max : INT64_MAX));
 		if (!step(st))
 			return false;
 	}
@@ -490,6 +507,12 @@ session_flush(struct session_writer *w, const struct profile *p, uint32_t before
 fail:
 	db_cause(w->db, cause, "write", w->path);
 	return false;
+}
+
+size_t
+session_samples_written(const struct session_writer *w)
+{
+	return w->done_samples;
 }
 
 static void
@@ -596,6 +619,136 @@ file_kind(mode_t mode)
 	return "not a regular file";
 }
 
+/* Strings, modules, frames, stacks, threads and samples into p, through
+ * the profile API (so that its indexes hold what was read), each id of the
+ * file mapped to p's: equal entries that the file holds twice become one.
+ * False on a database error (*sqlite_error set) or damage. */
+static bool
+load_profile(sqlite3 *db, long version, struct profile *p, bool *sqlite_error)
+{
+	struct { uint32_t *id; size_t n, cap; } str = { 0 }, mod = { 0 }, frm = { 0 }, node = { 0 };
+	int type_of[64]; /* the file's type id -> ours, -1 unknown */
+	size_t n_types = 0;
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+
+	*sqlite_error = false;
+#define MAP_PUSH(m, v)                              \
+	do {                                        \
+		GROW((m).id, (m).cap, (m).n + 1);   \
+		(m).id[(m).n++] = (v);              \
+	} while (0)
+	/* Id 0 is none in every table. */
+	MAP_PUSH(str, 0);
+	MAP_PUSH(mod, 0);
+	MAP_PUSH(frm, 0);
+	MAP_PUSH(node, 0);
+	LOAD_TABLE(db, "SELECT id, value FROM strings ORDER BY id", st, {
+		EXPECT_ID(st, str.n);
+		MAP_PUSH(str, profile_string(p, col_text(st, 1)));
+	});
+	LOAD_TABLE(db, "SELECT id, path, build_id FROM modules ORDER BY id", st, {
+		sqlite3_int64 path = sqlite3_column_int64(st, 1), bid = sqlite3_column_int64(st, 2);
+
+		EXPECT_ID(st, mod.n);
+		if (path < 0 || (size_t)path >= str.n || bid < 0 || (size_t)bid >= str.n)
+			goto bad_ids;
+		MAP_PUSH(mod, profile_module(p, profile_str(p, str.id[path]),
+					     profile_str(p, str.id[bid])));
+	});
+	LOAD_TABLE(db, "SELECT id, function, file, line, module, inlined FROM frames"
+		   " ORDER BY id", st, {
+		sqlite3_int64 fn = sqlite3_column_int64(st, 1), file = sqlite3_column_int64(st, 2);
+		sqlite3_int64 m = sqlite3_column_int64(st, 4);
+		int kind = sqlite3_column_int(st, 5);
+		struct pframe f = { .line = sqlite3_column_int(st, 3),
+				    .inlined = kind != 0 && kind != 2, .tailcall = kind == 2 };
+
+		EXPECT_ID(st, frm.n);
+		if (fn < 0 || (size_t)fn >= str.n || file < 0 || (size_t)file >= str.n || m < 0 ||
+		    (size_t)m >= mod.n)
+			goto bad_ids;
+		f.function = str.id[fn];
+		f.file = str.id[file];
+		f.module = mod.id[m];
+		MAP_PUSH(frm, profile_frame(p, &f));
+	});
+	LOAD_TABLE(db, "SELECT id, parent, frame FROM stacks ORDER BY id", st, {
+		sqlite3_int64 parent = sqlite3_column_int64(st, 1), frame = sqlite3_column_int64(st, 2);
+
+		EXPECT_ID(st, node.n);
+		if (parent < 0 || (size_t)parent >= node.n || frame < 0 || (size_t)frame >= frm.n)
+			goto bad_ids;
+		MAP_PUSH(node, profile_node(p, node.id[parent], frm.id[frame]));
+	});
+	LOAD_TABLE(db, "SELECT tid, name FROM threads", st, {
+		sqlite3_int64 name = sqlite3_column_int64(st, 1);
+
+		profile_thread(p, (uint32_t)sqlite3_column_int64(st, 0),
+			       name >= 0 && (size_t)name < str.n ? profile_str(p, str.id[name]) : "");
+	});
+	/* Types by name: a type this siprof does not know is left out. Before
+	 * version 3 every sample counted thread-samples. */
+	if (version >= 3) {
+		for (size_t i = 0; i < ARRAY_SIZE(type_of); i++)
+			type_of[i] = -1;
+		LOAD_TABLE(db, "SELECT id, name FROM types ORDER BY id", st, {
+			sqlite3_int64 id = sqlite3_column_int64(st, 0);
+
+			if (id >= 0 && id < (sqlite3_int64)ARRAY_SIZE(type_of))
+				type_of[id] = ptype_find(col_text(st, 1));
+		});
+		n_types = ARRAY_SIZE(type_of);
+	}
+	LOAD_TABLE(db, version >= 3 ? "SELECT bucket, tid, stack, class, syscall, count, type,"
+				      " value, max FROM samples ORDER BY bucket"
+				    : "SELECT bucket, tid, stack, class, syscall, count, 0, 0, 0"
+				      " FROM samples ORDER BY bucket", st, {
+		sqlite3_int64 stack = sqlite3_column_int64(st, 2), type = sqlite3_column_int64(st, 6);
+		sqlite3_int64 value = sqlite3_column_int64(st, 7), max = sqlite3_column_int64(st, 8);
+		struct psample s = {
+			.bucket = (uint32_t)sqlite3_column_int64(st, 0),
+			.tid = (uint32_t)sqlite3_column_int64(st, 1),
+			.class = (uint16_t)sqlite3_column_int(st, 3),
+			.sysnr = (uint16_t)sqlite3_column_int(st, 4),
+			.count = (uint32_t)sqlite3_column_int64(st, 5) };
+		const struct ptype *pt;
+
+		if (stack < 0 || (size_t)stack >= node.n || sqlite3_column_int(st, 3) < 0 ||
+		    sqlite3_column_int(st, 3) >= CLASS_COUNT)
+			goto bad_ids;
+		if (n_types > 0) {
+			if (type < 0 || type >= (sqlite3_int64)n_types)
+				goto bad_ids;
+			if (type_of[type] < 0)
+				continue;
+			s.type = (uint16_t)type_of[type];
+		}
+		pt = ptype_get(s.type);
+		s.stack = node.id[stack];
+		/* A type that counts itself has its count for value. */
+		s.value = pt->weighted ? (uint64_t)(value > 0 ? value : 0) : s.count;
+		s.max = (uint64_t)(max > 0 ? max : 0);
+		if (!profile_add_sample(p, &s))
+			goto bad_ids;
+	});
+	ok = true;
+	goto done;
+bad_ids:
+	sqlite3_finalize(st);
+	goto done;
+db_fail:
+	sqlite3_finalize(st);
+	*sqlite_error = true;
+done:
+#undef MAP_PUSH
+	free(str.id);
+	free(mod.id);
+	free(frm.id);
+	free(node.id);
+	return ok;
+}
+
 enum session_error
 session_load(const char *path, struct session_data *d, char **cause)
 {
@@ -667,69 +820,15 @@ session_load(const char *path, struct session_data *d, char **cause)
 		return SESSION_NEWER;
 	}
 	{
-		struct profile *p = &d->prof;
+		bool sqlite_error;
 
-		LOAD_TABLE(db, "SELECT id, value FROM strings ORDER BY id", st, {
-			EXPECT_ID(st, p->n_strings);
-			GROW(p->strings, p->cap_strings, p->n_strings + 1);
-			p->strings[p->n_strings++] = xstrdup(col_text(st, 1));
-		});
-		LOAD_TABLE(db, "SELECT id, path, build_id FROM modules ORDER BY id", st, {
-			EXPECT_ID(st, p->n_modules);
-			GROW(p->modules, p->cap_modules, p->n_modules + 1);
-			p->modules[p->n_modules++] = (struct pmodule){
-				(uint32_t)sqlite3_column_int64(st, 1),
-				(uint32_t)sqlite3_column_int64(st, 2) };
-		});
-		LOAD_TABLE(db, "SELECT id, function, file, line, module, inlined FROM frames"
-			   " ORDER BY id", st, {
-			EXPECT_ID(st, p->n_frames);
-			GROW(p->frames, p->cap_frames, p->n_frames + 1);
-			p->frames[p->n_frames++] = (struct pframe){
-				.function = (uint32_t)sqlite3_column_int64(st, 1),
-				.file = (uint32_t)sqlite3_column_int64(st, 2),
-				.line = sqlite3_column_int(st, 3),
-				.module = (uint32_t)sqlite3_column_int64(st, 4),
-				.inlined = sqlite3_column_int(st, 5) != 0 };
-		});
-		LOAD_TABLE(db, "SELECT id, parent, frame FROM stacks ORDER BY id", st, {
-			uint32_t parent = (uint32_t)sqlite3_column_int64(st, 1);
-
-			EXPECT_ID(st, p->n_nodes);
-			if (parent >= p->n_nodes)
-				goto bad_ids;
-			GROW(p->nodes, p->cap_nodes, p->n_nodes + 1);
-			p->nodes[p->n_nodes] = (struct pnode){ parent,
-				(uint32_t)sqlite3_column_int64(st, 2),
-				parent ? p->nodes[parent].depth + 1 : 1 };
-			p->n_nodes++;
-		});
-		LOAD_TABLE(db, "SELECT tid, name FROM threads", st, {
-			profile_thread(p, (uint32_t)sqlite3_column_int64(st, 0),
-				       profile_str(p, (uint32_t)sqlite3_column_int64(st, 1)));
-		});
-		LOAD_TABLE(db, "SELECT bucket, tid, stack, class, syscall, count FROM samples"
-			   " ORDER BY bucket", st, {
-			struct psample s = {
-				.bucket = (uint32_t)sqlite3_column_int64(st, 0),
-				.tid = (uint32_t)sqlite3_column_int64(st, 1),
-				.stack = (uint32_t)sqlite3_column_int64(st, 2),
-				.class = (uint16_t)sqlite3_column_int(st, 3),
-				.sysnr = (uint16_t)sqlite3_column_int(st, 4),
-				.count = (uint32_t)sqlite3_column_int64(st, 5) };
-
-			if (s.stack >= p->n_nodes || s.class >= CLASS_COUNT)
-				goto bad_ids;
-			GROW(p->samples, p->cap_samples, p->n_samples + 1);
-			p->samples[p->n_samples++] = s;
-		});
-		for (size_t i = 1; i < p->n_frames; i++)
-			if (p->frames[i].function >= p->n_strings || p->frames[i].file >= p->n_strings ||
-			    p->frames[i].module >= p->n_modules)
-				goto bad_ids;
-		for (size_t i = 1; i < p->n_nodes; i++)
-			if (p->nodes[i].frame >= p->n_frames)
-				goto bad_ids;
+		if (!load_profile(db, version, &d->prof, &sqlite_error)) {
+			if (sqlite_error)
+				goto db_fail;
+			goto bad_ids;
+		}
+		/* Read back, every row is on disk. */
+		d->prof.n_sealed = d->prof.n_samples;
 	}
 	LOAD_TABLE(db, "SELECT t, cpu_percent, utime_ns, stime_ns, vm_size, rss_anon, rss_file,"
 		   " rss_shmem, rss_peak, threads, ctx_voluntary, ctx_involuntary, minflt, majflt,"

@@ -14,7 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 
-#define SESSION_SCHEMA_VERSION 2
+#define SESSION_SCHEMA_VERSION 3
 
 struct session_writer;
 
@@ -46,6 +46,9 @@ void session_mark_gap(struct session_writer *w, const struct session_gap *gap);
 bool session_flush(struct session_writer *w, const struct profile *p, uint32_t before,
 		   const struct metrics_series *metrics, const struct session_stat *stats,
 		   size_t nstats, char **cause);
+/* How many of the profile's samples, from the first, are on disk: rows
+ * that must not change any more (profile.n_sealed). */
+size_t session_samples_written(const struct session_writer *w);
 /* Flush everything, fold the WAL back into the file and close it. */
 bool session_close(struct session_writer *w, const struct profile *p,
 		   const struct metrics_series *metrics, const struct session_stat *stats,

@@ -20,6 +20,7 @@ void
 snapshot_init(struct snapshot *s, size_t stack_cap)
 {
 	memset(s, 0, sizeof *s);
+	s->tick_cpu = -1;
 	s->stack_cap = stack_cap;
 	s->stack = xmalloc(stack_cap);
 	/* Touch every page now, so no page fault happens while a thread waits. */
@@ -117,17 +118,17 @@ take_nonstop(struct snapshot_maps *m, struct snapshot *s)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		struct task_syscall after;
-		uint64_t runtime_after;
+		struct schedstat sched_after;
 
 		if (s->sc.nr == SYSCALL_RUNNING)
 			break;
 		copy_stack(m, s, s->sc.sp);
 		if (!procfs_task_syscall(s->pid, s->tid, &after) ||
-		    !procfs_task_runtime(s->pid, s->tid, &runtime_after)) {
-			s->error = "the thread exited";
+		    !procfs_task_schedstat(s->pid, s->tid, s->sched_fd, &sched_after)) {
+			s->error = SNAP_ERR_EXITED;
 			return 0;
 		}
-		if (same_syscall(&s->sc, &after) && runtime_after == s->runtime_ns) {
+		if (same_syscall(&s->sc, &after) && sched_after.runtime_ns == s->ask.runtime_ns) {
 			s->how = SNAP_NONSTOP;
 			s->sp = s->sc.sp;
 			s->pc = s->sc.pc;
@@ -135,24 +136,24 @@ take_nonstop(struct snapshot_maps *m, struct snapshot *s)
 		}
 		/* It ran meanwhile: try again from where it is now. */
 		s->sc = after;
-		s->runtime_ns = runtime_after;
+		s->ask = sched_after;
 	}
-	s->error = "the thread kept running while its stack was copied";
+	s->error = SNAP_ERR_MOVING;
 	return 0;
 }
 
-const char snapshot_late[] = "the thread did not stop in time";
+static const char *const error_names[SNAP_ERR_COUNT] = {
+	[SNAP_ERR_NONE] = "unknown error",
+	[SNAP_ERR_EXITED] = "the thread exited",
+	[SNAP_ERR_MOVING] = "the thread kept running while its stack was copied",
+	[SNAP_ERR_REGS] = "cannot read the thread's registers",
+	[SNAP_ERR_LATE] = "the thread did not stop in time",
+};
 
-/* Read a /proc file through an open descriptor (-1: none). */
-static bool
-pread_text(int fd, char *buf, size_t n)
+const char *
+snapshot_error_name(enum snapshot_error e)
 {
-	ssize_t got = fd >= 0 ? pread(fd, buf, n - 1, 0) : -1;
-
-	if (got <= 0)
-		return false;
-	buf[got] = '\0';
-	return true;
+	return (unsigned)e < SNAP_ERR_COUNT ? error_names[e] : error_names[SNAP_ERR_NONE];
 }
 
 /* The thread's state, system call and CPU time from /proc, through the
@@ -161,25 +162,19 @@ pread_text(int fd, char *buf, size_t n)
 static bool
 read_state(struct snapshot *s, const struct task_files *tf)
 {
-	char buf[1024];
 	bool ok;
 
-	if (tf != NULL && pread_text(tf->stat_fd, buf, sizeof buf))
-		ok = procfs_parse_stat(buf, &s->stat);
-	else
-		ok = procfs_task_stat(s->pid, s->tid, &s->stat);
+	ok = procfs_task_stat_fd(s->pid, s->tid, tf != NULL ? tf->stat_fd : -1, &s->stat);
 	if (ok && s->stat.state == 'R') {
 		memset(&s->sc, 0, sizeof s->sc);
 		s->sc.nr = SYSCALL_RUNNING;
 	} else if (ok) {
 		ok = procfs_task_syscall(s->pid, s->tid, &s->sc);
 	}
-	if (ok && tf != NULL && pread_text(tf->sched_fd, buf, sizeof buf))
-		s->runtime_ns = strtoull(buf, NULL, 10);
-	else if (ok)
-		ok = procfs_task_runtime(s->pid, s->tid, &s->runtime_ns);
+	if (ok)
+		ok = procfs_task_schedstat(s->pid, s->tid, s->sched_fd, &s->ask);
 	if (!ok || s->stat.state == 'Z' || s->stat.state == 'X') {
-		s->error = "the thread exited";
+		s->error = SNAP_ERR_EXITED;
 		return false;
 	}
 	return true;
@@ -192,11 +187,14 @@ snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struc
 	s->pid = m->pid;
 	s->tid = tid;
 	s->how = SNAP_NONE;
-	s->error = NULL;
+	s->error = SNAP_ERR_NONE;
 	s->stack_len = 0;
 	s->held_ns = 0;
 	s->stop_latency_ns = 0;
 	s->stopped = tracer_thread_stopped(t, tid);
+	s->held_sched = false;
+	s->seen_ns = 0;
+	s->sched_fd = tf != NULL ? tf->sched_fd : -1;
 	/* State first: once the thread is stopped /proc says 't'. */
 	if (!read_state(s, tf))
 		return 0;
@@ -206,11 +204,11 @@ snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struc
 		/* It kept moving: it left the call. Stop it if that is safe now. */
 		if (!read_state(s, tf) || snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
 			return 0;
-		s->error = NULL;
+		s->error = SNAP_ERR_NONE;
 	}
 	s->asked_ns = now_ns();
 	if (!tracer_interrupt(t, tid)) {
-		s->error = "the thread exited";
+		s->error = SNAP_ERR_EXITED;
 		return 0;
 	}
 	return 2;
@@ -224,9 +222,12 @@ snapshot_finish(struct tracer *t, struct snapshot_maps *m, struct snapshot *s,
 	s->stopped = h->kind == HOLD_GROUP;
 	if (!tracer_get_regs(t, s->tid, &s->regs)) {
 		tracer_release(t, s->tid);
-		s->error = "cannot read the thread's registers";
+		s->error = SNAP_ERR_REGS;
 		return;
 	}
+	s->seen_ns = h->since_ns;
+	/* Read while it is held: once let go, its next time on a CPU counts. */
+	s->held_sched = procfs_task_schedstat(s->pid, s->tid, s->sched_fd, &s->held);
 	s->sp = arch_regs_sp(&s->regs);
 	s->pc = arch_regs_pc(&s->regs);
 	copy_stack(m, s, s->sp);
@@ -245,7 +246,7 @@ void
 snapshot_late_or_gone(struct tracer *t, struct snapshot *s)
 {
 	tracer_cancel(t, s->tid);
-	s->error = tracer_thread_alive(t, s->tid) ? snapshot_late : "the thread exited";
+	s->error = tracer_thread_alive(t, s->tid) ? SNAP_ERR_LATE : SNAP_ERR_EXITED;
 }
 
 int

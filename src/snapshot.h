@@ -20,6 +20,18 @@
 struct tracer;
 struct tracer_held;
 
+/* Why a thread has no snapshot (how is SNAP_NONE). */
+enum snapshot_error {
+	SNAP_ERR_NONE,
+	SNAP_ERR_EXITED,  /* the thread exited */
+	SNAP_ERR_MOVING,  /* it kept running while its stack was copied */
+	SNAP_ERR_REGS,    /* its registers could not be read */
+	SNAP_ERR_LATE,    /* it did not stop in time (waiting for a CPU) */
+	SNAP_ERR_COUNT
+};
+/* The error as shown to users: "the thread exited", ... */
+const char *snapshot_error_name(enum snapshot_error e);
+
 enum snapshot_how {
 	SNAP_NONE,    /* no snapshot: see error */
 	SNAP_STOPPED, /* held: every register is known */
@@ -41,9 +53,15 @@ struct snapshot {
 	uint64_t asked_ns;          /* when PTRACE_INTERRUPT was sent */
 	uint64_t stop_latency_ns;   /* from PTRACE_INTERRUPT to seeing the stop */
 	uint64_t held_ns;           /* from seeing the stop to the restart */
-	uint64_t runtime_ns;        /* schedstat CPU time at the snapshot */
+	struct schedstat ask;       /* schedstat read just before the interrupt
+				     * (or, copied without a stop, at the copy) */
+	struct schedstat held;      /* schedstat read while held (held_sched) */
+	bool held_sched;
+	uint64_t seen_ns;           /* when the stop was seen */
+	int sched_fd;               /* the caller's schedstat fd, or -1 */
+	int tick_cpu;               /* the caller's CPU at the tick, -1: unknown */
 	bool stopped;               /* in a group-stop: the process was stopped */
-	const char *error;          /* why how is SNAP_NONE (static text) */
+	enum snapshot_error error;  /* why how is SNAP_NONE */
 };
 
 /* Cached knowledge of the target's stack mappings, refreshed when a stack
@@ -52,6 +70,10 @@ struct snapshot_maps {
 	pid_t pid;
 	struct maps maps;
 };
+
+/* A thread whose stack did not fit in the copy gets a larger one next
+ * time, doubling, up to this much (or the configured size, if larger). */
+#define SNAPSHOT_GROW_MAX (1024u * 1024)
 
 void snapshot_init(struct snapshot *s, size_t stack_cap);
 void snapshot_release(struct snapshot *s);
@@ -90,8 +112,6 @@ int snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid,
 void snapshot_finish(struct tracer *t, struct snapshot_maps *m, struct snapshot *s,
 		     const struct tracer_held *h, unsigned extra_hold_us);
 void snapshot_late_or_gone(struct tracer *t, struct snapshot *s);
-/* The error text of a thread that did not stop within the timeout. */
-extern const char snapshot_late[];
 
 /* Read target memory at addr: from the snapshot's stack copy when it holds
  * it, else from the live process. Stack memory beyond the copy is refused:

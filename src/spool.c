@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 #define LEDGER "acked"
@@ -91,6 +93,21 @@ open_ours(const struct spool *s, const char *name, int flags, int *fdp, char **c
 	}
 	*fdp = fd;
 	return SPOOL_OK;
+}
+
+char *
+spool_default_dir(const char *dir)
+{
+	const char *env = getenv("SIPROF_SPOOL_DIR"), *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (dir != NULL)
+		return xstrdup(dir);
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (state != NULL && *state == '/')
+		return xasprintf("%s/siprof/spool", state);
+	return xasprintf("%s/.local/state/siprof/spool", home != NULL && *home ? home : "/root");
 }
 
 bool
@@ -321,6 +338,89 @@ spool_list_free(char **ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
+}
+
+bool
+spool_item_queued(const struct spool *s, const char *id)
+{
+	char file[300];
+
+	snprintf(file, sizeof file, "%s.meta", id);
+	return spool_has(s, file);
+}
+
+bool
+spool_item_write(const struct spool *s, const char *id, const struct spool_item *it, char **cause)
+{
+	char file[300], *text;
+	json_t *meta;
+	bool ok;
+
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	if (!spool_write(s, file, it->body, it->len, cause))
+		return false;
+	meta = json_pack("{s:s, s:s, s:I, s:I}", "name", it->name, "class", it->cls, "from",
+			 (json_int_t)it->from, "until", (json_int_t)it->until);
+	text = json_dumps(meta, JSON_COMPACT);
+	json_decref(meta);
+	snprintf(file, sizeof file, "%s.meta", id);
+	ok = spool_write(s, file, text, strlen(text), cause);
+	free(text);
+	return ok;
+}
+
+enum spool_status
+spool_item_read(const struct spool *s, const char *id, struct spool_item *it, char **cause)
+{
+	char file[300], *text;
+	const char *name, *cls;
+	enum spool_status st;
+	json_t *meta;
+	size_t tlen;
+
+	memset(it, 0, sizeof *it);
+	snprintf(file, sizeof file, "%s.meta", id);
+	st = spool_read(s, file, &text, &tlen, cause);
+	if (st != SPOOL_OK)
+		return st;
+	meta = json_loads(text, 0, NULL);
+	free(text);
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	st = spool_read(s, file, &it->body, &it->len, cause);
+	name = json_string_value(json_object_get(meta, "name"));
+	cls = json_string_value(json_object_get(meta, "class"));
+	if (st == SPOOL_OK && (name == NULL || cls == NULL))
+		st = SPOOL_MISSING;
+	if (st == SPOOL_OK) {
+		it->name = xstrdup(name);
+		it->cls = xstrdup(cls);
+		it->from = json_integer_value(json_object_get(meta, "from"));
+		it->until = json_integer_value(json_object_get(meta, "until"));
+	} else {
+		spool_item_release(it);
+	}
+	json_decref(meta);
+	return st;
+}
+
+void
+spool_item_release(struct spool_item *it)
+{
+	free(it->name);
+	free(it->cls);
+	free(it->body);
+	memset(it, 0, sizeof *it);
+}
+
+void
+spool_item_remove(const struct spool *s, const char *id)
+{
+	char file[300];
+
+	snprintf(file, sizeof file, "%s.meta", id);
+	spool_remove(s, file);
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	spool_remove(s, file);
 }
 
 int

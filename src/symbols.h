@@ -61,6 +61,9 @@ Elf *symbols_arch_elf(struct symbols *sym);
  * not move keep their caches. Rate-limited to a few times a second unless
  * force is set. */
 void symbols_refresh(struct symbols *sym, bool force);
+/* Counts the re-reads of the mappings: what was learnt of the modules
+ * under an older count may be stale. */
+unsigned symbols_generation(const struct symbols *sym);
 
 /* Describe pc, a return address already moved into its call instruction
  * (pc - 1) for every frame but the innermost. Never NULL; owned by sym. A

@@ -1,63 +1,35 @@
-/* tui.c: the live view, drawn with ncursesw.
+/* tui.c: the live view, drawn with ncursesw: the terminal, the loop, and
+ * what every panel has around it (the header, the class tabs, the detail
+ * line of a picked thread, the footer and the help screen).
  *
  * The screen is rebuilt from the profile once a second and after every
- * key; ncurses sends only what changed, so nothing flickers. Tree state
- * (what is expanded, where the cursor is) is kept by path, not by row, so
- * it survives the rebuilds. */
+ * key; ncurses sends only what changed, so nothing flickers. The panels
+ * are in panel-*.c, the keys in keys.c. */
 #include "config.h"
 
 #include "tui.h"
+#include "panel.h"
 
 #include <curses.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "hashmap.h"
+#include "names.h"
+#include "procfs.h"
 #include "signals.h"
+#include "syscalls.h"
 #include "text.h"
 #include "tracer.h"
 #include "util.h"
-
-enum { C_HEAD = 1, C_WARN, C_SEL, C_TAB, C_MATCH, C_DIM };
-
-struct row {
-	const struct tree_node *node;   /* tree view */
-	const struct func_stat *func;   /* flat view */
-	int depth;
-	uint64_t path;
-	bool expanded, has_children, match;
-};
-
-struct tui {
-	struct recorder *r;
-	struct live_view view;
-	struct tree_node *tree;
-	uint64_t total;
-	struct func_table flat;
-	struct hashmap expanded; /* path -> 1 */
-	struct row *rows;
-	size_t n_rows, cap_rows, cursor, top;
-	uint64_t cursor_path;
-	bool follow; /* re-expand the hottest path at every rebuild */
-	int tabs[CLASS_COUNT + 1];
-	uint64_t tab_count[CLASS_COUNT + 1];
-	int n_tabs;
-	uint64_t class_total;
-	char search[128];
-	bool paused, quit;
-	enum { MODE_NORMAL, MODE_HELP, MODE_THREADS, MODE_SEARCH, MODE_WRITE } mode;
-	char input[512];
-	struct thread_table threads;
-	size_t pick;
-	char message[512];
-	uint64_t message_until;
-	uint64_t last_build;
-};
 
 static struct termios saved_termios;
 static bool have_termios;
@@ -96,17 +68,94 @@ no_flow_control(void)
 		def_prog_mode();
 }
 
-static uint64_t
-path_of(uint64_t parent, const struct tree_node *n)
+/* The detail line of the picked thread: its state, the call it is blocked
+ * in and what that call waits on (a socket's addresses, a file, a pipe,
+ * an epoll set), read from /proc at most once a second. The thread's last
+ * stack says whether a futex is lock or wait, and what a restart_syscall
+ * continues: a poll that a stop interrupted goes on as restart_syscall
+ * with its arguments where they were. */
+static void
+thread_detail(struct tui *t)
 {
-	return hash_mix(parent ^ hash_mix(((uint64_t)n->function << 32) | n->module));
+	struct recorder *r = t->r;
+	uint32_t tid = t->view.tid;
+	struct task_stat st;
+	struct task_syscall sc;
+	struct fd_wait w;
+	char fds[768], nr[32], note[32] = "";
+	const char *call;
+	size_t len;
+
+	if (tid == t->detail_tid && now_ns() - t->detail_ns < 1000000000u)
+		return;
+	t->detail_tid = tid;
+	t->detail_ns = now_ns();
+	t->detail[0] = '\0';
+	if (tid == 0)
+		return;
+	if (!procfs_task_stat(r->pid, (pid_t)tid, &st) ||
+	    !procfs_task_syscall(r->pid, (pid_t)tid, &sc)) {
+		snprintf(t->detail, sizeof t->detail, "thread %u has exited", tid);
+		return;
+	}
+	len = (size_t)snprintf(t->detail, sizeof t->detail, "thread %u %s: ", tid,
+			       text_safe(st.comm));
+	if (st.state == 'R' || sc.nr == SYSCALL_RUNNING) {
+		snprintf(t->detail + len, sizeof t->detail - len, "running");
+		return;
+	}
+	if (sc.nr == SYSCALL_NONE) {
+		snprintf(t->detail + len, sizeof t->detail - len, "blocked outside a system call");
+		return;
+	}
+	if (sc.nr == SYS_futex || sc.nr == SYS_restart_syscall) {
+		void *v = hashmap_get(&r->last_stack, tid);
+		const char *fn[CLASS_REFINE_FRAMES];
+		size_t n = v ? profile_stack_functions(&r->prof, (uint32_t)((uintptr_t)v - 1), fn,
+						      ARRAY_SIZE(fn)) : 0;
+		enum sample_class cls = class_refine(sc.nr == SYS_futex ? CLASS_LOCK : CLASS_SLEEP,
+						     (int)sc.nr, fn, n);
+
+		if (sc.nr == SYS_restart_syscall && cls == CLASS_POLL) {
+			sc.nr = SYS_poll;
+			snprintf(note, sizeof note, " (restarted)");
+		} else if (n > 0) {
+			snprintf(note, sizeof note, " (%s)", class_name(cls));
+		}
+	}
+	if ((call = syscall_name(sc.nr)) == NULL) {
+		snprintf(nr, sizeof nr, "syscall %ld", sc.nr);
+		call = nr;
+	}
+	len += (size_t)snprintf(t->detail + len, sizeof t->detail - len, "in %s%s", call, note);
+	if (len < sizeof t->detail && procfs_fd_wait(r->pid, &sc, &w)) {
+		procfs_fd_wait_text(&w, fds, sizeof fds);
+		snprintf(t->detail + len, sizeof t->detail - len, ", waits on %s", text_safe(fds));
+	}
 }
 
-static void
-set_message(struct tui *t, const char *fmt, ...) ATTR_PRINTF(2, 3);
+const struct panel *const tui_panels[] = { &panel_tree, &panel_flat, &panel_classes,
+					  &panel_threads };
+const size_t tui_n_panels = ARRAY_SIZE(tui_panels);
 
-static void
-set_message(struct tui *t, const char *fmt, ...)
+void
+tui_show(struct tui *t, const struct panel *p)
+{
+	if (p->picker && !t->panel->picker)
+		t->back = t->panel;
+	t->panel = p;
+	if (p->open != NULL)
+		p->open(t);
+}
+
+void
+tui_back(struct tui *t)
+{
+	t->panel = t->back != NULL ? t->back : tui_panels[0];
+}
+
+void
+tui_message(struct tui *t, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,68 +165,32 @@ set_message(struct tui *t, const char *fmt, ...)
 	t->message_until = now_ns() + 4000000000u;
 }
 
-static bool
-name_matches(const struct tui *t, uint32_t function)
+void
+tui_put(int y, int x, int attr, const char *s)
 {
-	return t->search[0] != '\0' && strstr(profile_str(&t->r->prof, function), t->search) != NULL;
+	if (y >= LINES || x >= COLS)
+		return;
+	attron(attr);
+	mvaddnstr(y, x, s, COLS - x);
+	attroff(attr);
 }
 
-static void
-add_row(struct tui *t, struct row row)
+double
+tui_pct(uint64_t a, uint64_t b)
 {
-	GROW(t->rows, t->cap_rows, t->n_rows + 1);
-	t->rows[t->n_rows++] = row;
+	return format_share(a, b);
 }
 
-static void
-tree_rows(struct tui *t, const struct tree_node *n, int depth, uint64_t parent)
+size_t
+tui_scroll(size_t cursor, size_t top, int height)
 {
-	for (size_t i = 0; i < n->n; i++) {
-		const struct tree_node *c = n->children[i];
-		uint64_t path = path_of(parent, c);
-		bool open = hashmap_get(&t->expanded, path) != NULL;
-
-		add_row(t, (struct row){ .node = c, .depth = depth, .path = path,
-					 .expanded = open, .has_children = c->n > 0,
-					 .match = name_matches(t, c->function) });
-		if (open)
-			tree_rows(t, c, depth + 1, path);
-	}
-}
-
-/* Expand the hottest path below n (its most sampled child, and so on). */
-static void
-expand_hottest(struct tui *t, const struct tree_node *n, uint64_t path)
-{
-	while (n->n > 0) {
-		const struct tree_node *best = n->children[0];
-
-		for (size_t i = 1; i < n->n; i++)
-			if (n->children[i]->total > best->total)
-				best = n->children[i];
-		if (n != t->tree)
-			hashmap_put(&t->expanded, path, (void *)1);
-		path = path_of(path, best);
-		t->cursor_path = path;
-		n = best;
-	}
-}
-
-/* Expand every path that leads to a function matching the search. */
-static bool
-expand_matches(struct tui *t, const struct tree_node *n, uint64_t path)
-{
-	bool any = false;
-
-	for (size_t i = 0; i < n->n; i++) {
-		uint64_t p = path_of(path, n->children[i]);
-		bool below = expand_matches(t, n->children[i], p);
-
-		if (below)
-			hashmap_put(&t->expanded, p, (void *)1);
-		any = any || below || name_matches(t, n->children[i]->function);
-	}
-	return any;
+	if (height < 1)
+		return cursor;
+	if (cursor < top)
+		top = cursor;
+	if (cursor >= top + (size_t)height)
+		top = cursor - (size_t)height + 1;
+	return top;
 }
 
 static void
@@ -205,120 +218,67 @@ build(struct tui *t)
 	}
 	thread_table_release(&tt);
 
-	tree_free(t->tree);
-	func_table_release(&t->flat);
-	t->n_rows = 0;
-	if (t->view.flat) {
-		analyze_functions(&t->r->prof, &sel, t->view.by_line, t->view.sort_total, &t->flat);
-		t->total = t->flat.total;
-		t->tree = NULL;
-		for (size_t i = 0; i < t->flat.n; i++) {
-			const struct func_stat *f = &t->flat.funcs[i];
-
-			if (t->search[0] != '\0' && !name_matches(t, f->function))
-				continue;
-			add_row(t, (struct row){ .func = f, .path = ((uint64_t)f->function << 32) ^
-						 ((uint64_t)f->file << 16) ^ (uint64_t)f->line,
-						 .match = name_matches(t, f->function) });
-		}
-	} else {
-		t->tree = analyze_tree(&t->r->prof, &sel, &t->total);
-		tree_sort(t->tree);
-		/* Until the user takes over the tree, follow the hot spot. */
-		if (t->follow && t->total > 0) {
-			hashmap_release(&t->expanded);
-			expand_hottest(t, t->tree, 0);
-		}
-		tree_rows(t, t->tree, 0, 0);
-	}
-	/* Keep the cursor on the same node. */
-	for (size_t i = 0; i < t->n_rows; i++) {
-		if (t->rows[i].path == t->cursor_path) {
-			t->cursor = i;
-			break;
-		}
-	}
-	if (t->cursor >= t->n_rows)
-		t->cursor = t->n_rows ? t->n_rows - 1 : 0;
-	if (t->n_rows > 0)
-		t->cursor_path = t->rows[t->cursor].path;
+	t->panel->build(t);
+	thread_detail(t);
 	t->last_build = now_ns();
-}
-
-static void
-put(int y, int x, int attr, const char *s)
-{
-	if (y >= LINES || x >= COLS)
-		return;
-	attron(attr);
-	mvaddnstr(y, x, s, COLS - x);
-	attroff(attr);
-}
-
-static double
-pct(uint64_t a, uint64_t b)
-{
-	return b ? 100.0 * (double)a / (double)b : 0.0;
-}
-
-static void
-format_function(const struct tui *t, uint32_t function, uint32_t file, int32_t line,
-		uint32_t module, char *buf, size_t n)
-{
-	const struct profile *p = &t->r->prof;
-	const char *f = profile_str(p, file);
-	size_t len = (size_t)snprintf(buf, n, "%s", text_safe(profile_str(p, function)));
-
-	if (*f != '\0' && len < n)
-		len += (size_t)snprintf(buf + len, n - len, line > 0 ? " (%s:%d)" : " (%s)",
-					text_safe(path_basename(f)), line);
-	if (module != 0 && len < n)
-		snprintf(buf + len, n - len, " [%s]",
-			 text_safe(path_basename(profile_str(p, p->modules[module].path))));
 }
 
 static void
 draw_header(struct tui *t)
 {
 	const struct metric_row *m = metrics_last(&t->r->metrics);
-	char line[1024], warning[256], spark_cpu[256], spark_rss[256];
+	char line[1024], warning[256], spark_cpu[256], spark_rss[256], range[128];
+	size_t spark_len;
 	bool warn;
 	int x;
 
 	live_header(t->r, line, sizeof line, &warn, warning, sizeof warning);
 	move(0, 0);
 	clrtoeol();
-	put(0, 0, COLOR_PAIR(C_HEAD) | A_BOLD, " siprof ");
-	put(0, 8, 0, line);
+	tui_put(0, 0, COLOR_PAIR(C_HEAD) | A_BOLD, " siprof ");
+	tui_put(0, 8, 0, line);
 	x = 9 + (int)strlen(line);
 	if (t->paused) {
-		put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, " PAUSED ");
+		tui_put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, " PAUSED ");
 		x += 9;
 	}
 	if (warn)
-		put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, warning);
+		tui_put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, warning);
 
-	live_spark(t->r, false, spark_cpu, sizeof spark_cpu);
-	live_spark(t->r, true, spark_rss, sizeof spark_rss);
 	move(1, 0);
 	clrtoeol();
 	if (m != NULL) {
-		snprintf(line, sizeof line, "CPU %5.1f%% ", m->cpu_percent);
-		put(1, 0, A_BOLD, line);
-		put(1, 12, 0, spark_cpu);
-		snprintf(line, sizeof line, "  RSS %.1f MiB ",
-			 (double)(m->m.rss_anon + m->m.rss_file + m->m.rss_shmem) / (1 << 20));
-		x = 12 + (int)(strlen(spark_cpu) / 3);
-		put(1, x, A_BOLD, line);
-		x += (int)strlen(line);
-		put(1, x, 0, spark_rss);
-		x += (int)(strlen(spark_rss) / 3);
-		snprintf(line, sizeof line, "  threads %llu  window: %s  thread: %s%s  view: %s%s",
+		char cpu[64], rss[64], rest[512];
+		size_t fixed;
+
+		/* Of the CPUs the process may use: not the Cpu tab's share of
+		 * thread-samples. */
+		snprintf(cpu, sizeof cpu, "CPU %5.1f%% of %g CPUs ", m->cpu_percent,
+			 t->r->metrics.capacity);
+		snprintf(rss, sizeof rss, "  RSS %.1f MiB ", (double)metrics_rss(m) / (1 << 20));
+		snprintf(rest, sizeof rest, "  threads %llu  window: %s  thread: %s  view: %s",
 			 (unsigned long long)m->m.threads, live_window_name(t->view.window),
 			 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all",
-			 "", t->view.flat ? (t->view.by_line ? "lines" : "functions") : "tree",
-			 t->view.flat ? (t->view.sort_total ? " by total" : " by self") : "");
-		put(1, x, 0, line);
+			 t->panel->describe ? t->panel->describe(t) : t->panel->name);
+		/* The two sparklines share what the text leaves of the line:
+		 * up to a minute each, at least a few seconds. */
+		live_rss_range(t->r, 60, false, range, sizeof range);
+		fixed = strlen(cpu) + strlen(rss) + 1 + strlen(range) + strlen(rest);
+		spark_len = COLS > (int)fixed ? ((size_t)COLS - fixed) / 2 : 0;
+		spark_len = spark_len < 5 ? 5 : spark_len > 60 ? 60 : spark_len;
+		live_spark(t->r, false, spark_len, spark_cpu, sizeof spark_cpu);
+		live_spark(t->r, true, spark_len, spark_rss, sizeof spark_rss);
+		live_rss_range(t->r, spark_len, false, range, sizeof range);
+		tui_put(1, 0, A_BOLD, cpu);
+		x = (int)strlen(cpu);
+		tui_put(1, x, 0, spark_cpu);
+		x += (int)(strlen(spark_cpu) / 3);
+		tui_put(1, x, A_BOLD, rss);
+		x += (int)strlen(rss);
+		tui_put(1, x, 0, spark_rss);
+		x += (int)(strlen(spark_rss) / 3);
+		snprintf(line, sizeof line, " %s%s", range, rest);
+		tui_put(1, x, 0, line);
 	}
 	move(2, 0);
 	clrtoeol();
@@ -334,434 +294,119 @@ draw_header(struct tui *t)
 			snprintf(line, sizeof line, "%sWall%s", on ? "[" : " ", on ? "]" : " ");
 		else
 			snprintf(line, sizeof line, "%s%c%s %.0f%%%s", on ? "[" : " ", name[0] - 32,
-				 name + 1, pct(t->tab_count[i], t->class_total), on ? "]" : " ");
-		put(2, x, on ? COLOR_PAIR(C_TAB) | A_BOLD : A_DIM, line);
+				 name + 1, tui_pct(t->tab_count[i], t->class_total), on ? "]" : " ");
+		tui_put(2, x, on ? COLOR_PAIR(C_TAB) | A_BOLD : A_DIM, line);
 		x += (int)strlen(line) + 1;
 	}
-}
-
-static void
-draw_rows(struct tui *t)
-{
-	int first = 4, height = LINES - first - 1;
-	char text[1024], prefix[64];
-
-	move(3, 0);
-	clrtoeol();
-	put(3, 0, A_UNDERLINE, t->view.flat ? "  self%  total%  samples  function (file:line) [module]"
-					   : " total%   self%  samples  function (file:line) [module]");
-	if (height < 1)
-		return;
-	if (t->cursor < t->top)
-		t->top = t->cursor;
-	if (t->cursor >= t->top + (size_t)height)
-		t->top = t->cursor - (size_t)height + 1;
-	for (int y = 0; y < height; y++) {
-		size_t i = t->top + (size_t)y;
-		int attr = 0;
-
-		move(first + y, 0);
-		clrtoeol();
-		if (i >= t->n_rows) {
-			if (i == 0)
-				put(first, 2, A_DIM, t->total ? "(nothing matches)" : "(no samples yet in this window and class)");
-			continue;
-		}
-		if (t->view.flat) {
-			const struct func_stat *f = t->rows[i].func;
-
-			snprintf(prefix, sizeof prefix, "%6.1f%% %6.1f%% %8llu  ", pct(f->self, t->total),
-				 pct(f->total, t->total), (unsigned long long)(t->view.sort_total ? f->total : f->self));
-			format_function(t, f->function, f->file, f->line, f->module, text, sizeof text);
-		} else {
-			const struct row *rw = &t->rows[i];
-			const struct tree_node *n = rw->node;
-			char fn[1000];
-
-			snprintf(prefix, sizeof prefix, "%6.1f%% %6.1f%% %8llu  ", pct(n->total, t->total),
-				 pct(n->self, t->total), (unsigned long long)n->total);
-			format_function(t, n->function, n->file, n->line, n->module, fn, sizeof fn);
-			snprintf(text, sizeof text, "%*s%s %s", rw->depth * 2, "",
-				 rw->has_children ? (rw->expanded ? "\u25be" : "\u25b8") : " ", fn);
-		}
-		if (i == t->cursor)
-			attr = COLOR_PAIR(C_SEL) | A_BOLD;
-		else if (t->rows[i].match)
-			attr = COLOR_PAIR(C_MATCH) | A_BOLD;
-		attron(attr);
-		mvaddnstr(first + y, 0, prefix, COLS);
-		if ((int)strlen(prefix) < COLS)
-			addnstr(text, COLS - (int)strlen(prefix));
-		if (i == t->cursor) /* the whole line, for a visible bar */
-			for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
-				addch(' ');
-		attroff(attr);
-	}
+	/* Not the CPU figure above: that one is of the CPUs. */
+	snprintf(line, sizeof line, " (of %llu thread-samples)", (unsigned long long)t->class_total);
+	tui_put(2, x, A_DIM, line);
 }
 
 static void
 draw_footer(struct tui *t)
 {
-	char line[1024];
+	char line[1024], keys[1024];
 	int y = LINES - 1;
+	size_t width;
 
+	if (t->detail[0] != '\0' && y - 1 > 3) {
+		move(y - 1, 0);
+		clrtoeol();
+		tui_put(y - 1, 0, A_BOLD, t->detail);
+	}
 	move(y, 0);
 	clrtoeol();
 	if (t->mode == MODE_SEARCH) {
 		snprintf(line, sizeof line, "search: %s", t->input);
-		put(y, 0, A_BOLD, line);
+		tui_put(y, 0, A_BOLD, line);
 		return;
 	}
 	if (t->mode == MODE_WRITE) {
 		snprintf(line, sizeof line, "write the session to: %s", t->input);
-		put(y, 0, A_BOLD, line);
+		tui_put(y, 0, A_BOLD, line);
 		return;
 	}
 	if (t->message[0] != '\0' && now_ns() < t->message_until) {
-		put(y, 0, A_BOLD, t->message);
+		tui_put(y, 0, A_BOLD, t->message);
 		return;
 	}
-	put(y, 0, A_DIM, "q quit  ? help  Tab class  v tree/list  \u2190\u2192 fold  e hottest  "
-			 "c collapse  i window  r reset  t thread  / search  space pause  w write");
-	if (t->search[0] != '\0') {
+	line[0] = '\0';
+	if (t->search[0] != '\0')
 		snprintf(line, sizeof line, "  [search: %s, n next]", t->search);
-		put(y, COLS - (int)strlen(line) > 0 ? COLS - (int)strlen(line) : 0, A_BOLD, line);
-	}
+	width = COLS > (int)strlen(line) ? (size_t)COLS - strlen(line) : 0;
+	keys_footer(t, keys, sizeof keys, width);
+	tui_put(y, 0, A_DIM, keys);
+	if (line[0] != '\0')
+		tui_put(y, COLS - (int)strlen(line) > 0 ? COLS - (int)strlen(line) : 0, A_BOLD, line);
 }
 
-static const char *const help_lines[] = {
-	"siprof attach: keys",
-	"",
-	"  q, Ctrl-C      quit (siprof detaches; the process keeps running)",
-	"  ?              this help (any key closes it)",
-	"  Tab, Shift-Tab next or previous class: CPU, Wall, Lock, Net, Disk, ...",
-	"  v              call tree or flat list of functions",
-	"  Up, Down, PgUp, PgDn, Home, End   move",
-	"  Right, Enter   expand (tree); Left: collapse, or go to the parent",
-	"  e              expand the hottest path below the cursor",
-	"  c              collapse everything",
-	"  s              flat list: sort by self or by total",
-	"  l              flat list: functions or source lines",
-	"  i              window: last 5 s, last 60 s, since start (or reset)",
-	"  r              reset: the window starts now",
-	"  t              pick a thread (or all)",
-	"  /              search functions by name; n: next match; Esc clears",
-	"  space          pause or resume sampling",
-	"  w              write everything seen so far to a session file",
-};
-
-static void
-draw_help(void)
+static int
+widest(const char *const *lines, size_t from, size_t to)
 {
-	int w = 0, h = (int)ARRAY_SIZE(help_lines) + 2, y0, x0;
+	int w = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(help_lines); i++)
-		if ((int)strlen(help_lines[i]) > w)
-			w = (int)strlen(help_lines[i]);
-	w += 4;
+	for (size_t i = from; i < to; i++)
+		if ((int)strlen(lines[i]) > w)
+			w = (int)strlen(lines[i]);
+	return w;
+}
+
+/* The help screen, from the key tables, over the panel; in two columns
+ * (split where a section starts) when one is taller than the terminal. */
+static void
+draw_help(const struct tui *t)
+{
+	const char *lines[64];
+	char buf[8192];
+	size_t n = keys_help(t, buf, sizeof buf, lines, ARRAY_SIZE(lines)), split = n;
+	int w, w1, h, y0, x0;
+
+	if ((int)n + 2 > LINES) {
+		/* At a heading: entries start with a space, or '*' for the panel shown. */
+		for (split = (n + 1) / 2; split < n && (lines[split][0] == ' ' || lines[split][0] == '*');
+		     split++)
+			;
+	}
+	w1 = widest(lines, 0, split);
+	w = w1 + 4 + (split < n ? widest(lines, split, n) + 3 : 0);
+	if (w > COLS && split < n) { /* two do not fit: one, cut short */
+		split = n;
+		w1 = widest(lines, 0, n);
+		w = w1 + 4;
+	}
+	h = (int)(split > n - split ? split : n - split) + 2;
 	y0 = (LINES - h) / 2 > 0 ? (LINES - h) / 2 : 0;
 	x0 = (COLS - w) / 2 > 0 ? (COLS - w) / 2 : 0;
 	for (int y = 0; y < h && y0 + y < LINES; y++) {
+		size_t left = (size_t)y - 1, right = split + (size_t)y - 1;
+
 		move(y0 + y, x0);
 		attron(COLOR_PAIR(C_HEAD));
 		for (int x = 0; x < w && x0 + x < COLS; x++)
 			addch(' ');
-		if (y > 0 && y - 1 < (int)ARRAY_SIZE(help_lines))
-			mvaddnstr(y0 + y, x0 + 2, help_lines[y - 1], COLS - x0 - 2);
+		if (y > 0 && left < split)
+			mvaddnstr(y0 + y, x0 + 2, lines[left], COLS - x0 - 2);
+		if (y > 0 && right < n && x0 + w1 + 5 < COLS)
+			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right], COLS - x0 - w1 - 5);
 		attroff(COLOR_PAIR(C_HEAD));
-	}
-}
-
-static void
-draw_threads(struct tui *t)
-{
-	int h = (int)t->threads.n + 3, w = 60, y0 = 4, x0 = 2;
-	const int selected = (int)(COLOR_PAIR(C_SEL) | A_BOLD);
-	char line[256];
-
-	if (h > LINES - y0 - 1)
-		h = LINES - y0 - 1;
-	for (int y = 0; y < h; y++) {
-		size_t i = (size_t)y;
-		int attr = COLOR_PAIR(C_HEAD);
-
-		move(y0 + y, x0);
-		if (y == 0) {
-			snprintf(line, sizeof line, " pick a thread (Enter, Esc)      cpu share");
-		} else if (y == 1) {
-			snprintf(line, sizeof line, "   all threads");
-			attr = t->pick == 0 ? selected : attr;
-		} else if (i - 2 < t->threads.n) {
-			const struct thread_stat *s = &t->threads.threads[i - 2];
-
-			snprintf(line, sizeof line, "   %-8u %-20s %6.1f%%", s->tid,
-				 text_safe(profile_thread_name(&t->r->prof, s->tid)),
-				 pct(s->by_class[CLASS_CPU], t->threads.by_class[CLASS_CPU]));
-			attr = t->pick == i - 1 ? selected : attr;
-		} else {
-			line[0] = '\0';
-		}
-		attron(attr);
-		for (int x = 0; x < w && x0 + x < COLS; x++)
-			mvaddch(y0 + y, x0 + x, ' ');
-		mvaddnstr(y0 + y, x0, line, COLS - x0);
-		attroff(attr);
 	}
 }
 
 static void
 draw(struct tui *t)
 {
+	/* Below the header and the column line, above the detail line and
+	 * the footer. */
+	int height = LINES - 4 - 1 - (t->detail[0] != '\0');
+
 	erase();
 	draw_header(t);
-	draw_rows(t);
+	t->panel->draw(t, height);
 	draw_footer(t);
 	if (t->mode == MODE_HELP)
-		draw_help();
-	else if (t->mode == MODE_THREADS)
-		draw_threads(t);
+		draw_help(t);
 	refresh();
-}
-
-static void
-move_cursor(struct tui *t, long delta)
-{
-	long c = (long)t->cursor + delta;
-
-	if (t->n_rows == 0)
-		return;
-	c = c < 0 ? 0 : c >= (long)t->n_rows ? (long)t->n_rows - 1 : c;
-	t->cursor = (size_t)c;
-	t->cursor_path = t->rows[t->cursor].path;
-}
-
-static void
-write_session(struct tui *t)
-{
-	char *cause = NULL;
-
-	if (t->input[0] == '\0') {
-		set_message(t, "not written: no file name");
-		return;
-	}
-	if (recorder_save(t->r, t->input, &cause))
-		set_message(t, "wrote %s", t->input);
-	else
-		set_message(t, "not written: %s", cause);
-	free(cause);
-}
-
-static int
-cmp_cpu(const void *a, const void *b)
-{
-	const struct thread_stat *x = a, *y = b;
-
-	if (x->by_class[CLASS_CPU] != y->by_class[CLASS_CPU])
-		return x->by_class[CLASS_CPU] < y->by_class[CLASS_CPU] ? 1 : -1;
-	return (x->tid > y->tid) - (x->tid < y->tid);
-}
-
-static void
-open_thread_picker(struct tui *t)
-{
-	struct selection sel;
-
-	live_selection(t->r, &t->view, &sel);
-	sel.tid = 0;
-	thread_table_release(&t->threads);
-	analyze_threads(&t->r->prof, &sel, &t->threads);
-	/* Busiest first. */
-	if (t->threads.n > 1)
-		qsort(t->threads.threads, t->threads.n, sizeof *t->threads.threads, cmp_cpu);
-	t->pick = 0;
-	t->mode = MODE_THREADS;
-}
-
-static bool
-text_input(struct tui *t, int ch)
-{
-	size_t len = strlen(t->input);
-
-	if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
-		if (len > 0)
-			t->input[len - 1] = '\0';
-		return true;
-	}
-	if (ch >= 32 && ch < 127 && len + 1 < sizeof t->input) {
-		t->input[len] = (char)ch;
-		t->input[len + 1] = '\0';
-		return true;
-	}
-	return false;
-}
-
-/* Returns true when the screen must be rebuilt. */
-static bool
-handle_key(struct tui *t, int ch)
-{
-	switch (t->mode) {
-	case MODE_HELP:
-		t->mode = MODE_NORMAL;
-		return false;
-	case MODE_THREADS:
-		if (ch == KEY_UP && t->pick > 0)
-			t->pick--;
-		else if (ch == KEY_DOWN && t->pick < t->threads.n)
-			t->pick++;
-		else if (ch == '\n' || ch == KEY_ENTER) {
-			t->view.tid = t->pick == 0 ? 0 : t->threads.threads[t->pick - 1].tid;
-			t->mode = MODE_NORMAL;
-			return true;
-		} else if (ch == 27 || ch == 'q')
-			t->mode = MODE_NORMAL;
-		return false;
-	case MODE_SEARCH:
-	case MODE_WRITE:
-		if (ch == 27) {
-			t->mode = MODE_NORMAL;
-		} else if (ch == '\n' || ch == KEY_ENTER) {
-			if (t->mode == MODE_WRITE) {
-				write_session(t);
-			} else {
-				snprintf(t->search, sizeof t->search, "%s", t->input);
-				if (t->search[0] != '\0')
-					t->follow = false;
-				if (t->tree != NULL && t->search[0] != '\0' &&
-				    !expand_matches(t, t->tree, 0))
-					set_message(t, "no function matches '%s'", t->search);
-			}
-			t->mode = MODE_NORMAL;
-			return true;
-		} else {
-			text_input(t, ch);
-		}
-		return false;
-	case MODE_NORMAL:
-		break;
-	}
-	switch (ch) {
-	case 'q': case 'Q':
-		t->quit = true;
-		return false;
-	case '?': case 'h':
-		t->mode = MODE_HELP;
-		return false;
-	case '\t': case KEY_BTAB: {
-		int at = 0;
-
-		for (int i = 0; i < t->n_tabs; i++)
-			if (t->tabs[i] == t->view.cls)
-				at = i;
-		at = (at + (ch == '\t' ? 1 : t->n_tabs - 1)) % t->n_tabs;
-		t->view.cls = t->tabs[at];
-		t->follow = true;
-		return true;
-	}
-	case 'v':
-		t->view.flat = !t->view.flat;
-		t->cursor = 0;
-		return true;
-	case 's':
-		t->view.sort_total = !t->view.sort_total;
-		return true;
-	case 'l':
-		t->view.by_line = !t->view.by_line;
-		return true;
-	case 'i':
-		t->view.window = (enum live_window)((t->view.window + 1) % WINDOW_COUNT);
-		return true;
-	case 'r':
-		t->view.reset_bucket = recorder_bucket(t->r);
-		set_message(t, "reset: the window starts now");
-		return true;
-	case 't':
-		open_thread_picker(t);
-		return false;
-	case '/':
-		t->mode = MODE_SEARCH;
-		t->input[0] = '\0';
-		return false;
-	case 27:
-		t->search[0] = '\0';
-		return true;
-	case 'n':
-		for (size_t k = 1; k <= t->n_rows; k++) {
-			size_t i = (t->cursor + k) % t->n_rows;
-
-			if (t->rows[i].match) {
-				t->cursor = i;
-				t->cursor_path = t->rows[i].path;
-				break;
-			}
-		}
-		return false;
-	case ' ':
-		t->paused = !t->paused;
-		sampler_pause(t->r->sampler, t->paused);
-		set_message(t, t->paused ? "sampling paused (space resumes)" : "sampling resumed");
-		return false;
-	case 'w': {
-		time_t now = time(NULL);
-		struct tm tm;
-		char stamp[32];
-
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-		snprintf(t->input, sizeof t->input, "siprof-%d-%s.siprof", (int)t->r->pid, stamp);
-		t->mode = MODE_WRITE;
-		return false;
-	}
-	case KEY_UP: t->follow = false; move_cursor(t, -1); return false;
-	case KEY_DOWN: t->follow = false; move_cursor(t, 1); return false;
-	case KEY_PPAGE: t->follow = false; move_cursor(t, -(LINES - 6)); return false;
-	case KEY_NPAGE: t->follow = false; move_cursor(t, LINES - 6); return false;
-	case KEY_HOME: t->follow = false; move_cursor(t, -(long)t->n_rows); return false;
-	case KEY_END: t->follow = false; move_cursor(t, (long)t->n_rows); return false;
-	case KEY_RIGHT: case '\n': case KEY_ENTER:
-		t->follow = false;
-		if (!t->view.flat && t->cursor < t->n_rows && t->rows[t->cursor].has_children) {
-			hashmap_put(&t->expanded, t->rows[t->cursor].path, (void *)1);
-			return true;
-		}
-		return false;
-	case KEY_LEFT:
-		t->follow = false;
-		if (t->view.flat || t->cursor >= t->n_rows)
-			return false;
-		if (t->rows[t->cursor].expanded) {
-			hashmap_remove(&t->expanded, t->rows[t->cursor].path);
-		} else {
-			/* To the parent: the nearest row above with less depth. */
-			for (size_t i = t->cursor; i-- > 0;) {
-				if (t->rows[i].depth < t->rows[t->cursor].depth) {
-					t->cursor = i;
-					t->cursor_path = t->rows[i].path;
-					break;
-				}
-			}
-		}
-		return true;
-	case 'e':
-		t->follow = false;
-		if (!t->view.flat && t->cursor < t->n_rows) {
-			hashmap_put(&t->expanded, t->rows[t->cursor].path, (void *)1);
-			expand_hottest(t, t->rows[t->cursor].node, t->rows[t->cursor].path);
-		} else if (!t->view.flat && t->tree != NULL) {
-			expand_hottest(t, t->tree, 0);
-		}
-		return true;
-	case 'c':
-		t->follow = false;
-		hashmap_release(&t->expanded);
-		t->cursor = 0;
-		if (t->n_rows > 0)
-			t->cursor_path = t->rows[0].path;
-		return true;
-	case KEY_RESIZE:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* Ctrl-Z: siprof owns SIGTSTP (ncurses leaves it alone then), so the
@@ -781,27 +426,94 @@ suspend(struct tui *t, char **cause)
 	refresh();
 	rc = recorder_resume(t->r, cause);
 	if (rc == TRACER_NOPROC) {
-		set_message(t, "%s", *cause);
+		tui_message(t, "%s", *cause);
 		return true;
 	}
 	if (rc != TRACER_OK)
 		return false;
-	set_message(t, "suspended for %.1f s: the process was not traced meanwhile",
+	tui_message(t, "suspended for %.1f s: the process was not traced meanwhile",
 		    (double)(now_ns() - since) / 1e9);
 	return true;
+}
+
+/* The longest the intake goes on before the screen is drawn and the keys
+ * are read again, and the longest a wait lasts (a stop signal that went to
+ * another thread is seen within it). */
+#define INTAKE_NS 150000000u
+#define WAIT_MAX_MS 200
+#define REDRAW_NS 200000000u
+#define INTAKE_GAP_MS 25
+
+static bool
+fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/* Process what the sampler queued, all of it unless that takes longer
+ * than INTAKE_NS; once a second's work is done even with nothing queued. */
+static void
+intake(struct tui *t)
+{
+	struct recorder *r = t->r;
+	int fd = sampler_notify_fd(r->sampler);
+	uint64_t until = now_ns() + INTAKE_NS;
+
+	do {
+		char *err = NULL;
+
+		if (!recorder_step(r, 0, &err) && !r->ended) {
+			tui_message(t, "recording failed: %s", err ? err : "?");
+			free(err);
+			return;
+		}
+	} while (!r->ended && now_ns() < until && fd_readable(fd));
+}
+
+/* Wait for a key, for samples, or for the next rebuild, whichever comes
+ * first (at most WAIT_MAX_MS). Samples wait for INTAKE_GAP_MS after an
+ * intake, keys do not: at 99 Hz the view wakes for every few ticks, not
+ * for each one. */
+static void
+wait_input(struct tui *t, uint64_t intake_ns)
+{
+	struct pollfd p[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = sampler_notify_fd(t->r->sampler), .events = POLLIN },
+	};
+	uint64_t now = now_ns(), next = t->last_build + 1000000000u;
+	uint64_t gap_end = intake_ns + INTAKE_GAP_MS * 1000000u;
+	int ms = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+	if (ms > WAIT_MAX_MS)
+		ms = WAIT_MAX_MS;
+	if (gap_end > now && !t->r->ended) {
+		int gap = (int)((gap_end - now) / 1000000u) + 1;
+
+		if (poll(p, 1, gap < ms ? gap : ms) != 0 || gap >= ms)
+			return;
+		ms -= gap;
+	}
+	/* Once sampling ended the eventfd stays readable: keys only. */
+	poll(p, t->r->ended ? 1 : 2, ms);
 }
 
 bool
 tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 {
 	struct tui t;
-	bool rebuild = true, ok = true;
+	bool rebuild = true, redraw = true, ok = true;
+	uint64_t intake_ns = 0;
 
 	memset(&t, 0, sizeof t);
 	t.r = r;
 	t.view = *initial;
+	t.panel = tui_panels[0];
 	t.follow = true;
 	hashmap_init(&t.expanded);
+	hashmap_init(&t.order);
 	setlocale(LC_ALL, "");
 	if (tcgetattr(STDIN_FILENO, &saved_termios) == 0)
 		have_termios = true;
@@ -811,12 +523,16 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 		set_cause(cause, "cannot start the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
 		return false;
 	}
+	/* Esc alone is a key here (back, clear the search): wait for the
+	 * rest of an escape sequence 25 ms, as htop does, not a second. */
+	if (getenv("ESCDELAY") == NULL)
+		set_escdelay(25);
 	cbreak();
 	noecho();
 	no_flow_control();
 	keypad(stdscr, TRUE);
 	curs_set(0);
-	timeout(50);
+	nodelay(stdscr, TRUE);
 	if (has_colors()) {
 		start_color();
 		use_default_colors();
@@ -829,11 +545,10 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	}
 	while (!t.quit) {
 		int ch;
-		char *err = NULL;
 
-		if (!r->ended && !recorder_step(r, 50, &err) && !r->ended) {
-			set_message(&t, "recording failed: %s", err ? err : "?");
-			free(err);
+		if (!r->ended) {
+			intake(&t);
+			intake_ns = now_ns();
 		}
 		if (signals_stop_requested())
 			break;
@@ -841,14 +556,28 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 			ok = false;
 			break;
 		}
-		ch = getch();
-		if (ch != ERR)
-			rebuild = handle_key(&t, ch) || rebuild;
+		/* Every key typed meanwhile (ncurses may hold some read); the
+		 * next one finds the model its predecessor asked for. */
+		while (!t.quit && (ch = getch()) != ERR) {
+			if (keys_handle(&t, ch))
+				build(&t);
+			redraw = true;
+		}
+		if (t.quit)
+			break;
 		if (rebuild || now_ns() - t.last_build >= 1000000000u) {
 			build(&t);
 			rebuild = false;
+			redraw = true;
 		}
-		draw(&t);
+		/* The header's figures move with every sample: a few times a
+		 * second is enough for them. */
+		if (redraw || now_ns() - t.last_draw >= REDRAW_NS) {
+			draw(&t);
+			t.last_draw = now_ns();
+			redraw = false;
+		}
+		wait_input(&t, intake_ns);
 	}
 	endwin();
 	util_set_fatal_hook(NULL);
@@ -857,6 +586,7 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	func_table_release(&t.flat);
 	thread_table_release(&t.threads);
 	hashmap_release(&t.expanded);
+	hashmap_release(&t.order);
 	free(t.rows);
 	return ok;
 }

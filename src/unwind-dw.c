@@ -1,10 +1,15 @@
 /* unwind-dw.c: libdw CFI unwinding of a snapshot.
  *
  * dwfl_attach_state is called once, with callbacks whose argument points at
- * this state; each unwind points it at a new snapshot. */
+ * this state; each unwind points it at a new snapshot.
+ *
+ * A snapshot taken without a stop knows only sp and pc; unwind.c finds the
+ * frame pointer in the stack where frame-pointer code needs it, and has
+ * the unwind run again with it (struct unwind_from). */
 #include "config.h"
 
 #include <elfutils/libdwfl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +23,8 @@ struct dw_state {
 	const struct snapshot *snap;
 	struct unwind_result *out;
 	bool unknown_pc; /* a pc outside every known module was seen */
+	const struct unwind_from *from;
+	uint64_t *sps; /* each frame's sp, 0 when unknown */
 };
 
 static pid_t
@@ -45,11 +52,18 @@ static bool
 dw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct dw_state *d = arg;
+	const struct snapshot *s = d->snap;
 	uint64_t v;
 
 	(void)dwfl;
-	if (!snapshot_read(d->snap, addr, &v, sizeof v))
+	if (!snapshot_read(s, addr, &v, sizeof v)) {
+		if (addr >= s->stack_start && addr < s->stack_end &&
+		    addr - s->stack_start + sizeof v > s->stack_len)
+			d->out->copy_short = true;
 		return false;
+	}
+	if (addr >= s->stack_start && addr < s->stack_end && addr + sizeof v > d->out->stack_hi)
+		d->out->stack_hi = addr + sizeof v;
 	*result = v;
 	return true;
 }
@@ -74,6 +88,12 @@ dw_set_initial_registers(Dwfl_Thread *thread, void *arg)
 	 * undefined and a frame that needs one ends the unwind. */
 	if (!dwfl_thread_state_registers(thread, ARCH_DWARF_SP, 1, &sp))
 		return false;
+	if (d->from->have_fp) {
+		Dwarf_Word fp = d->from->fp;
+
+		if (!dwfl_thread_state_registers(thread, ARCH_DWARF_FP, 1, &fp))
+			return false;
+	}
 	dwfl_thread_state_register_pc(thread, s->pc);
 	return true;
 }
@@ -90,6 +110,7 @@ dw_frame(Dwfl_Frame *state, void *arg)
 {
 	struct dw_state *d = arg;
 	Dwarf_Addr pc;
+	Dwarf_Word sp;
 	bool activation;
 
 	if (!dwfl_frame_pc(state, &pc, &activation))
@@ -102,11 +123,14 @@ dw_frame(Dwfl_Frame *state, void *arg)
 	 * falls back to frame pointers, which in code built without them
 	 * yield garbage. The innermost pc stands (JIT code, say); a caller
 	 * there ends the stack, after one re-read of the modules. */
+	if (d->from->check_at > 0 && d->out->n == d->from->check_at && pc != d->from->check_pc)
+		return DWARF_CB_ABORT; /* the frame pointer tried is not this one's */
 	if (d->out->n > 0 && !symbols_has_module(d->sym, pc)) {
 		d->unknown_pc = true;
 		d->out->truncated_here = true;
 		return DWARF_CB_ABORT;
 	}
+	d->sps[d->out->n] = dwfl_frame_reg(state, ARCH_DWARF_SP, &sp) == 0 ? sp : 0;
 	d->out->pcs[d->out->n++] = pc;
 	return DWARF_CB_OK;
 }
@@ -135,17 +159,22 @@ dw_close(void *state)
 }
 
 static void
-dw_unwind(void *state, const struct snapshot *s, struct unwind_result *out)
+dw_unwind(void *state, const struct snapshot *s, const struct unwind_from *from,
+	  struct unwind_result *out, uint64_t *sps)
 {
 	struct dw_state *d = state;
 	int r;
 
+	d->from = from;
+	d->sps = sps;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		d->snap = s;
 		d->out = out;
 		d->unknown_pc = false;
 		out->n = 0;
 		out->truncated_here = false;
+		out->copy_short = false;
+		out->stack_hi = 0;
 		r = dwfl_getthread_frames(d->dwfl, s->tid, dw_frame, d);
 		out->truncated = r != 0 || out->truncated_here;
 		if (!d->unknown_pc || attempt > 0)

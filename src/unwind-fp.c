@@ -35,11 +35,14 @@ stack_word(const struct snapshot *s, uint64_t addr, uint64_t *v)
 }
 
 static void
-fp_unwind(void *state, const struct snapshot *s, struct unwind_result *out)
+fp_unwind(void *state, const struct snapshot *s, const struct unwind_from *from,
+	  struct unwind_result *out, uint64_t *sps)
 {
 	uint64_t fp, prev = 0;
 
 	(void)state;
+	(void)from; /* frame pointers are not looked for: sps stay unknown */
+	sps[0] = 0;
 	out->pcs[out->n++] = s->pc;
 	out->truncated = true;
 	if (s->how != SNAP_STOPPED)
@@ -58,6 +61,7 @@ fp_unwind(void *state, const struct snapshot *s, struct unwind_result *out)
 		if (fp % sizeof(uint64_t) != 0 || fp <= prev || fp < s->stack_start ||
 		    !stack_word(s, fp, &next) || !stack_word(s, fp + 8, &ret) || ret == 0)
 			return;
+		sps[out->n] = 0;
 		out->pcs[out->n++] = ret - 1;
 		prev = fp;
 		fp = next;

@@ -1,167 +1,32 @@
-/* upload.c: credentials, the items of a session, and the HTTP requests
- * (libcurl) with their retries. */
+/* upload.c: the items of a session, and sending them: the HTTP requests
+ * (libcurl), their retries, backoff and retry budget. */
 #include "config.h"
 
 #include "upload.h"
 
 #include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include "export.h"
-#include "pprof.h"
+#include "export-pprof.h"
+#include "ptypes.h"
 #include "signals.h"
 #include "spool.h"
 #include "text.h"
 #include "util.h"
 
-/* ---- credentials ---- */
-
-static const char *const secret_vars[] = { "SIPROF_UPLOAD_TENANT", "SIPROF_UPLOAD_USER",
-					   "SIPROF_UPLOAD_PASSWORD", "SIPROF_UPLOAD_TOKEN",
-					   "SIPROF_UPLOAD_AUTH_FILE" };
-/* What upload_auth_hide took out of the environment. */
-static struct upload_auth hidden;
-static bool have_hidden;
-
+/* Tell the caller. */
 static void
-set_secret(char **slot, const char *value)
+report(const struct upload_opts *o, struct upload_event ev)
 {
-	free(*slot);
-	*slot = value != NULL && *value != '\0' ? xstrdup(value) : NULL;
-}
-
-bool
-upload_auth_load(struct upload_auth *a, const char *file, char **cause)
-{
-	struct stat st;
-	char line[4096];
-	FILE *f;
-	int n = 0;
-
-	memset(a, 0, sizeof *a);
-	if (have_hidden) {
-		*a = hidden;
-		memset(&hidden, 0, sizeof hidden);
-		have_hidden = false;
-	} else {
-		set_secret(&a->tenant, getenv("SIPROF_UPLOAD_TENANT"));
-		set_secret(&a->user, getenv("SIPROF_UPLOAD_USER"));
-		set_secret(&a->password, getenv("SIPROF_UPLOAD_PASSWORD"));
-		set_secret(&a->token, getenv("SIPROF_UPLOAD_TOKEN"));
-	}
-	if (file == NULL)
-		return true;
-	f = fopen(file, "r");
-	if (f == NULL) {
-		set_cause(cause, "cannot read the credentials file '%s': %s", file, strerror(errno));
-		return false;
-	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
-		fclose(f);
-		set_cause(cause, "the credentials file '%s' can be read by others: chmod 600 it", file);
-		return false;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *eq = strchr(line, '='), *v, *end;
-
-		n++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (eq == NULL) {
-			fclose(f);
-			set_cause(cause, "%s:%d: expected KEY=VALUE (tenant, user, password, token)", file, n);
-			return false;
-		}
-		*eq = '\0';
-		v = eq + 1;
-		for (end = eq; end > line && isspace((unsigned char)end[-1]); end--)
-			end[-1] = '\0';
-		if (strcmp(line, "tenant") == 0)
-			set_secret(&a->tenant, v);
-		else if (strcmp(line, "user") == 0)
-			set_secret(&a->user, v);
-		else if (strcmp(line, "password") == 0)
-			set_secret(&a->password, v);
-		else if (strcmp(line, "token") == 0)
-			set_secret(&a->token, v);
-		else {
-			fclose(f);
-			set_cause(cause, "%s:%d: unknown key '%s' (tenant, user, password, token)", file, n, line);
-			return false;
-		}
-	}
-	fclose(f);
-	return true;
-}
-
-static void
-wipe(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-void
-upload_auth_release(struct upload_auth *a)
-{
-	wipe(a->tenant);
-	wipe(a->user);
-	wipe(a->password);
-	wipe(a->token);
-	memset(a, 0, sizeof *a);
-}
-
-bool
-upload_auth_hide(const char *file, char **cause)
-{
-	struct upload_auth a;
-
-	if (!upload_auth_load(&a, file, cause)) {
-		upload_auth_release(&a);
-		return false;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++) {
-		char *v = getenv(secret_vars[i]);
-
-		/* The initial environment is also what /proc/PID/environ
-		 * shows, to anyone who may read siprof's memory: wipe it. */
-		if (v != NULL)
-			explicit_bzero(v, strlen(v));
-		unsetenv(secret_vars[i]);
-	}
-	upload_auth_release(&hidden);
-	hidden = a;
-	have_hidden = true;
-	return true;
-}
-
-char *
-upload_spool_dir(const char *dir)
-{
-	const char *env = getenv("SIPROF_SPOOL_DIR"), *state = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (dir != NULL)
-		return xstrdup(dir);
-	if (env != NULL && *env != '\0')
-		return xstrdup(env);
-	if (state != NULL && *state == '/')
-		return xasprintf("%s/siprof/spool", state);
-	return xasprintf("%s/.local/state/siprof/spool", home != NULL && *home ? home : "/root");
+	if (o->progress.fn != NULL)
+		o->progress.fn(&ev, o->progress.arg);
 }
 
 /* ---- the items of a session ---- */
@@ -200,6 +65,7 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 	const char *comm = session_meta(d, "comm");
 	struct thread_table tt;
 	struct selection all;
+	bool present[PT_COUNT] = { false };
 	uint64_t from, until;
 	char app[128];
 
@@ -212,33 +78,39 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 	label_value(app, sizeof app, o->app ? o->app : session_meta(d, "tag.app") ? session_meta(d, "tag.app") : comm ? comm : "siprof");
 	selection_init(&all);
 	analyze_threads(&d->prof, &all, &tt);
-	for (int c = 0; c < CLASS_COUNT; c++) {
+	for (size_t i = 0; i < d->prof.n_samples; i++)
+		if (d->prof.samples[i].type < PT_COUNT && d->prof.samples[i].count > 0)
+			present[d->prof.samples[i].type] = true;
+	/* A profile per class of the thread-samples, then one per other type
+	 * the session holds (alloc, duration, ...), each named app.NAME. */
+	for (int k = 0; k < CLASS_COUNT + PT_COUNT - 1; k++) {
+		int c = k < CLASS_COUNT ? k : -1;
+		unsigned type = k < CLASS_COUNT ? PT_SAMPLES : (unsigned)(k - CLASS_COUNT + 1);
 		struct selection sel;
-		struct pprof_info info = { .class_name = class_name((enum sample_class)c),
+		struct pprof_info info = { .class_name = c >= 0 ? class_name((enum sample_class)c)
+							  : ptype_get(type)->name,
 					   .rate_hz = export_rate(d),
 					   .start_unix_ns = session_meta_u64(d, "start_unix_ns"),
 					   .duration_ns = (uint64_t)(session_duration(d) * 1e9) };
-		char id[200], name[1024], file[220], *meta_text;
+		char id[200], name[1024];
+		struct spool_item it;
 		unsigned char *body;
 		size_t len;
-		json_t *meta;
 		bool ok;
 		int acked;
 
-		if (tt.by_class[c] == 0)
+		if (c >= 0 ? tt.by_class[c] == 0 : !present[type])
 			continue;
 		snprintf(id, sizeof id, "%s-%s-%llu-%llu", run_id, info.class_name,
 			 (unsigned long long)from, (unsigned long long)until);
 		if ((acked = spool_acked(spool, id, cause)) < 0)
 			goto fail;
 		if (acked) {
-			if (!o->quiet)
-				fprintf(stderr, "upload: %s was uploaded before; not sent again\n", text_safe(id));
+			report(o, (struct upload_event){ .kind = UPLOAD_ACKED_BEFORE, .id = id });
 			r->skipped++;
 			continue;
 		}
-		snprintf(file, sizeof file, "%s.meta", id);
-		if (spool_has(spool, file))
+		if (spool_item_queued(spool, id))
 			continue; /* queued already */
 		snprintf(name, sizeof name, "%s.%s{", app, info.class_name);
 		add_label(name, sizeof name, "host", session_meta(d, "host"));
@@ -251,19 +123,13 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 
 		selection_init(&sel);
 		sel.cls = c;
+		sel.type = type;
 		pprof_encode(&d->prof, &sel, &info, &body, &len);
-		snprintf(file, sizeof file, "%s.pb.gz", id);
-		ok = spool_write(spool, file, body, len, cause);
+		it = (struct spool_item){ .name = name, .cls = (char *)info.class_name,
+					  .from = (long long)from, .until = (long long)until,
+					  .body = (char *)body, .len = len };
+		ok = spool_item_write(spool, id, &it, cause);
 		free(body);
-		if (!ok)
-			goto fail;
-		meta = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "class", info.class_name,
-				 "from", (json_int_t)from, "until", (json_int_t)until);
-		meta_text = json_dumps(meta, JSON_COMPACT);
-		json_decref(meta);
-		snprintf(file, sizeof file, "%s.meta", id);
-		ok = spool_write(spool, file, meta_text, strlen(meta_text), cause);
-		free(meta_text);
 		if (!ok)
 			goto fail;
 	}
@@ -294,8 +160,9 @@ on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 struct progress {
+	const struct upload_opts *o;
 	const char *what;
-	bool show, shown, quiet;
+	bool stopping;
 	uint64_t stop_by; /* after a first stop request: when to give up */
 };
 
@@ -308,32 +175,22 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	(void)dlnow;
 	if (signals_stop_count() > 1 || (p->stop_by != 0 && now_ns() >= p->stop_by)) {
 		/* The item stays in the spool. */
-		if (!p->quiet && signals_stop_count() > 1)
-			fprintf(stderr, "upload: gave up the request in flight (a second stop "
-					"request); if the server stored it, the next upload sends "
-					"it again\n");
-		else if (!p->quiet)
-			fprintf(stderr, "upload: gave up the request in flight (no answer %d s after "
-					"the stop request); if the server stored it, the next upload "
-					"sends it again\n",
-				UPLOAD_STOP_WAIT_S);
+		report(p->o, (struct upload_event){ .kind = UPLOAD_ABANDONED, .cls = p->what,
+						    .wait_s = UPLOAD_STOP_WAIT_S,
+						    .second_stop = signals_stop_count() > 1 });
 		return 1;
 	}
 	if (signals_stop_requested() && p->stop_by == 0) {
 		/* The server may have stored the item already: let its answer
 		 * come, so that the item is acknowledged rather than sent again. */
 		p->stop_by = now_ns() + UPLOAD_STOP_WAIT_S * 1000000000ull;
-		if (!p->quiet)
-			fprintf(stderr, "%supload: stopping: waiting up to %d s for the answer to "
-					"the request in flight (Ctrl-C again to give up)\n",
-				p->shown ? "\r\033[K" : "", UPLOAD_STOP_WAIT_S);
-		p->show = false;
+		p->stopping = true;
+		report(p->o, (struct upload_event){ .kind = UPLOAD_STOPPING, .cls = p->what,
+						    .wait_s = UPLOAD_STOP_WAIT_S });
 	}
-	if (p->show && ultotal > 0) {
-		fprintf(stderr, "\rupload: %s %3d%% of %lld kB ", p->what, (int)(100 * ulnow / ultotal),
-			(long long)(ultotal + 1023) / 1024);
-		p->shown = true;
-	}
+	if (!p->stopping && ultotal > 0)
+		report(p->o, (struct upload_event){ .kind = UPLOAD_SENDING, .cls = p->what,
+						    .bytes = (size_t)ulnow, .total = (size_t)ultotal });
 	return 0;
 }
 
@@ -357,6 +214,16 @@ server_message(const struct reply *r, char *out, size_t n)
 
 enum send_status { SENT, RETRY, FAILED, STOPPED };
 
+/* A header that held a credential. */
+static void
+wipe_header(char *h)
+{
+	if (h != NULL) {
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+}
+
 /* One POST. *retry_after_s gets the server's Retry-After (or 0). */
 static enum send_status
 post(CURL *c, const struct upload_opts *o, const char *url, const void *body, size_t len,
@@ -364,7 +231,7 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 {
 	struct curl_slist *headers = NULL;
 	struct reply reply = { .len = 0 };
-	struct progress prog = { .what = what, .show = o->progress, .quiet = o->quiet };
+	struct progress prog = { .o = o, .what = what };
 	struct curl_header *h;
 	char *auth = NULL, *tenant = NULL, msg[512];
 	long code = 0;
@@ -403,14 +270,9 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
 	rc = curl_easy_perform(c);
-	if (prog.shown)
-		fputs("\r\033[K", stderr);
 	curl_slist_free_all(headers);
-	if (auth != NULL) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	free(tenant);
+	wipe_header(auth);
+	wipe_header(tenant);
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return STOPPED;
 	if (rc != CURLE_OK) {
@@ -457,50 +319,6 @@ struct run {
 	unsigned untried;  /* items not tried: the retry budget was spent */
 };
 
-/* The item's meta (name, class, from, until) and body, when both are files
- * siprof made: SPOOL_OK; SPOOL_FOREIGN when either is not (*cause says
- * which); SPOOL_MISSING when the item is incomplete or damaged. */
-static enum spool_status
-load_item(const struct spool *spool, const char *id, json_t **meta, char **body, size_t *len,
-	  char **cause)
-{
-	char file[300], *text;
-	enum spool_status st;
-	size_t tlen;
-
-	*meta = NULL;
-	*body = NULL;
-	snprintf(file, sizeof file, "%s.meta", id);
-	st = spool_read(spool, file, &text, &tlen, cause);
-	if (st != SPOOL_OK)
-		return st;
-	*meta = json_loads(text, 0, NULL);
-	free(text);
-	snprintf(file, sizeof file, "%s.pb.gz", id);
-	st = spool_read(spool, file, body, len, cause);
-	if (st == SPOOL_OK && (json_string_value(json_object_get(*meta, "name")) == NULL ||
-			       json_string_value(json_object_get(*meta, "class")) == NULL))
-		st = SPOOL_MISSING;
-	if (st != SPOOL_OK) {
-		json_decref(*meta);
-		free(*body);
-		*meta = NULL;
-		*body = NULL;
-	}
-	return st;
-}
-
-static void
-remove_item(const struct spool *spool, const char *id)
-{
-	char file[300];
-
-	snprintf(file, sizeof file, "%s.meta", id);
-	spool_remove(spool, file);
-	snprintf(file, sizeof file, "%s.pb.gz", id);
-	spool_remove(spool, file);
-}
-
 /* Send one spooled item, with retries within the run's budget; once it is
  * acknowledged, it enters the ledger (on disk) and only then leaves the
  * spool. */
@@ -509,38 +327,31 @@ send_item(struct run *run, const char *id, char **cause)
 {
 	const struct upload_opts *o = run->o;
 	enum send_status st = FAILED;
-	char *escaped = NULL, *url = NULL, *body, err[700] = "", *why = NULL;
-	const char *name, *cls;
+	char *escaped = NULL, *url = NULL, err[700] = "", *why = NULL;
 	double wait = o->backoff_s;
-	json_t *meta;
-	size_t len;
+	struct spool_item it;
 
-	switch (load_item(run->spool, id, &meta, &body, &len, &why)) {
+	switch (spool_item_read(run->spool, id, &it, &why)) {
 	case SPOOL_FOREIGN:
-		fprintf(stderr, "upload: skipped %s: %s, not a file siprof made; it is neither sent "
-				"nor removed\n", text_safe(id), text_safe(why));
+		report(o, (struct upload_event){ .kind = UPLOAD_FOREIGN, .id = id, .reason = why });
 		free(why);
 		return FAILED;
 	case SPOOL_MISSING:
-		fprintf(stderr, "upload: %s is damaged in the spool; removed\n", text_safe(id));
-		remove_item(run->spool, id);
+		spool_item_remove(run->spool, id);
+		report(o, (struct upload_event){ .kind = UPLOAD_DAMAGED, .id = id });
 		free(why);
 		return FAILED;
 	case SPOOL_OK:
 		break;
 	}
-	name = json_string_value(json_object_get(meta, "name"));
-	cls = json_string_value(json_object_get(meta, "class"));
-	escaped = curl_easy_escape(run->c, name, 0);
+	escaped = curl_easy_escape(run->c, it.name, 0);
 	url = xasprintf("%s%singest?name=%s&from=%lld&until=%lld&format=pprof", o->url,
-			o->url[strlen(o->url) - 1] == '/' ? "" : "/", escaped,
-			(long long)json_integer_value(json_object_get(meta, "from")),
-			(long long)json_integer_value(json_object_get(meta, "until")));
+			o->url[strlen(o->url) - 1] == '/' ? "" : "/", escaped, it.from, it.until);
 	for (unsigned attempt = 1;; attempt++) {
 		uint64_t t0 = now_ns();
 		double retry_after;
 
-		st = post(run->c, o, url, body, len, cls, &retry_after, err, sizeof err);
+		st = post(run->c, o, url, it.body, it.len, it.cls, &retry_after, err, sizeof err);
 		if (st == SENT || st == STOPPED)
 			break;
 		*run->failing_s += (double)(now_ns() - t0) / 1e9;
@@ -559,16 +370,11 @@ send_item(struct run *run, const char *id, char **cause)
 				 "; no time is left to try again (--retry-budget %g s)", o->retry_budget_s);
 			break;
 		}
-		if (!o->quiet) {
-			if (retry_after > UPLOAD_WAIT_MAX_S)
-				fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u; the "
-						"server asked for %g s, %d s at most)\n",
-					text_safe(cls), err, wait, attempt + 1, o->attempts, retry_after,
-					UPLOAD_WAIT_MAX_S);
-			else
-				fprintf(stderr, "upload: %s: %s; trying again in %g s (%u of %u)\n",
-					text_safe(cls), err, wait, attempt + 1, o->attempts);
-		}
+		report(o, (struct upload_event){ .kind = UPLOAD_RETRY_WAIT, .cls = it.cls,
+						 .reason = err, .wait_s = wait,
+						 .asked_s = retry_after > UPLOAD_WAIT_MAX_S ? retry_after : 0,
+						 .cap_s = UPLOAD_WAIT_MAX_S, .attempt = attempt + 1,
+						 .attempts = o->attempts });
 		*run->failing_s += wait;
 		if (!pause_for(wait)) {
 			st = STOPPED;
@@ -580,21 +386,20 @@ send_item(struct run *run, const char *id, char **cause)
 		if (!spool_ack(run->spool, id, cause))
 			st = STOPPED;
 		else {
-			remove_item(run->spool, id);
-			if (!o->quiet)
-				fprintf(stderr, "upload: %s sent (%zu bytes)\n", text_safe(name), len);
+			spool_item_remove(run->spool, id);
+			report(o, (struct upload_event){ .kind = UPLOAD_SENT, .id = id, .name = it.name,
+							 .cls = it.cls, .bytes = it.len });
 		}
 	} else if (st == STOPPED) {
-		fprintf(stderr, "upload: %s: stopped; kept in %s for the next upload\n",
-			text_safe(cls), text_safe(run->spool->path));
+		report(o, (struct upload_event){ .kind = UPLOAD_STOPPED, .id = id, .cls = it.cls,
+						 .spool = run->spool->path });
 	} else {
-		fprintf(stderr, "upload: %s not sent: %s; kept in %s for the next upload\n",
-			text_safe(cls), err, text_safe(run->spool->path));
+		report(o, (struct upload_event){ .kind = UPLOAD_GAVE_UP, .id = id, .cls = it.cls,
+						 .reason = err, .spool = run->spool->path });
 	}
 	curl_free(escaped);
 	free(url);
-	free(body);
-	json_decref(meta);
+	spool_item_release(&it);
 	return st;
 }
 
@@ -616,8 +421,11 @@ upload_run(const struct upload_opts *o, const struct session_data *d, struct upl
 	if (ids == NULL)
 		goto fail;
 	run.c = curl_easy_init();
-	if (run.c == NULL)
-		fatal("cannot start libcurl");
+	if (run.c == NULL) {
+		set_cause(cause, "cannot start libcurl");
+		spool_list_free(ids, n);
+		goto fail;
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum send_status st;
 		int acked = spool_acked(&spool, ids[i], cause);
@@ -626,7 +434,7 @@ upload_run(const struct upload_opts *o, const struct session_data *d, struct upl
 			break;
 		if (acked) {
 			/* Acknowledged, but not removed (siprof was stopped). */
-			remove_item(&spool, ids[i]);
+			spool_item_remove(&spool, ids[i]);
 			r->skipped++;
 			continue;
 		}
@@ -651,9 +459,8 @@ upload_run(const struct upload_opts *o, const struct session_data *d, struct upl
 			break;
 	}
 	if (run.untried > 0)
-		fprintf(stderr, "upload: %u not tried: %g s went on failed requests and waits "
-				"(--retry-budget); kept in %s for the next upload\n",
-			run.untried, o->retry_budget_s, spool.path);
+		report(o, (struct upload_event){ .kind = UPLOAD_UNTRIED, .count = run.untried,
+						 .wait_s = o->retry_budget_s, .spool = spool.path });
 	curl_easy_cleanup(run.c);
 	spool_list_free(ids, n);
 	spool_close(&spool);

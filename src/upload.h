@@ -13,12 +13,15 @@
  * failures. A first stop request (Ctrl-C) lets the request in flight finish
  * and be acknowledged; a second one gives it up. TLS certificates are always
  * verified; libcurl's proxy variables (https_proxy, no_proxy, ...) apply.
- * Credentials never appear in output. The spool itself is spool.h's. */
+ * Credentials never appear in output (credentials.h); the spool and its
+ * ledger are spool.h's. The module prints nothing: what happens goes to
+ * the caller's progress callback. */
 #ifndef SIPROF_UPLOAD_H
 #define SIPROF_UPLOAD_H
 
 #include <stdbool.h>
 
+#include "credentials.h"
 #include "session.h"
 
 /* After a first stop request, the request in flight may take this long to
@@ -28,11 +31,43 @@
 /* The longest wait between two tries, whatever Retry-After asks for. */
 #define UPLOAD_WAIT_MAX_S 60
 
-struct upload_auth {
-	char *tenant;   /* X-Scope-OrgID */
-	char *user;     /* HTTP Basic, with password */
-	char *password;
-	char *token;    /* Authorization: Bearer */
+/* What an upload run reports as it goes. */
+enum upload_event_kind {
+	UPLOAD_ACKED_BEFORE, /* id was acknowledged before: not sent again */
+	UPLOAD_SENDING,      /* cls: bytes of total sent so far */
+	UPLOAD_STOPPING,     /* a stop request: the answer to the request in
+			      * flight is awaited for up to wait_s */
+	UPLOAD_ABANDONED,    /* the request in flight was given up: a second
+			      * stop request (second_stop), or no answer
+			      * wait_s after the first */
+	UPLOAD_RETRY_WAIT,   /* cls failed (reason): attempt of attempts comes
+			      * in wait_s; the server asked for asked_s, which
+			      * was more than the cap (cap_s) when asked_s > 0 */
+	UPLOAD_SENT,         /* name was acknowledged, bytes long */
+	UPLOAD_FOREIGN,      /* id skipped: a file of it is not siprof's
+			      * (reason); neither sent nor removed */
+	UPLOAD_DAMAGED,      /* id was incomplete or damaged; removed */
+	UPLOAD_STOPPED,      /* cls stopped; kept in spool */
+	UPLOAD_GAVE_UP,      /* cls not sent (reason); kept in spool */
+	UPLOAD_UNTRIED,      /* count items not tried: the retry budget
+			      * (wait_s) was spent; kept in spool */
+};
+
+struct upload_event {
+	enum upload_event_kind kind;
+	const char *id, *name, *cls;
+	const char *reason;
+	const char *spool; /* the spool's path */
+	double wait_s, asked_s, cap_s;
+	unsigned attempt, attempts, count;
+	size_t bytes, total;
+	bool second_stop;
+};
+
+/* Called for each event; the module itself prints nothing. */
+struct upload_progress {
+	void (*fn)(const struct upload_event *ev, void *arg);
+	void *arg;
 };
 
 struct upload_opts {
@@ -44,27 +79,9 @@ struct upload_opts {
 	double backoff_s;      /* first wait between tries; doubles each time */
 	double retry_budget_s; /* time a run may spend on failed requests and
 				* waits; then no more tries, the rest stays */
-	bool progress;         /* a progress line on stderr (a terminal) */
-	bool quiet;
-	struct upload_auth auth;
+	struct upload_progress progress; /* fn NULL: no reports */
+	struct credentials auth;
 };
-
-/* Credentials from the environment (SIPROF_UPLOAD_TENANT, _USER,
- * _PASSWORD, _TOKEN) and then from file (lines KEY=VALUE with keys
- * tenant, user, password, token), which must not be readable by others.
- * Returns false with *cause set when the file is unusable. */
-bool upload_auth_load(struct upload_auth *a, const char *file, char **cause);
-void upload_auth_release(struct upload_auth *a);
-/* Before siprof starts a command: load the credentials now, as
- * upload_auth_load does, and remove SIPROF_UPLOAD_TENANT, _USER, _PASSWORD,
- * _TOKEN and _AUTH_FILE from the environment (their values wiped, also
- * from /proc/PID/environ), so that the command never sees them; the next
- * upload_auth_load gets them from memory. */
-bool upload_auth_hide(const char *file, char **cause);
-
-/* The spool directory to use: dir, else $SIPROF_SPOOL_DIR, else
- * $XDG_STATE_HOME/siprof/spool, else ~/.local/state/siprof/spool. */
-char *upload_spool_dir(const char *dir);
 
 /* What uploads did, summed over the runs that share it. */
 struct upload_result {
@@ -79,7 +96,7 @@ struct upload_result {
  * in the spool, adding to *r (zeroed by the caller before the first run).
  * With d NULL, only the spool is sent. Returns false when the spool could
  * not be used (*cause set); failed sends are counted in r->kept and
- * reported on stderr as they happen. */
+ * reported to o->progress as they happen. */
 bool upload_run(const struct upload_opts *o, const struct session_data *d, struct upload_result *r,
 		char **cause);
 

@@ -22,12 +22,12 @@ check() { # check THREAD EXPECTED...
 }
 
 check worker spin_inline compute level2 level1 worker_main start_thread __clone3
-check reader __GI___libc_read __GI___libc_read do_read reader_main start_thread __clone3
+check reader read do_read reader_main start_thread __clone3
 check poller epoll_wait do_poll poller_main start_thread __clone3
-check locker futex_wait __GI___lll_lock_wait lll_mutex_lock_optimized \
-	___pthread_mutex_lock do_lock locker_main start_thread __clone3
+check locker futex_wait __lll_lock_wait lll_mutex_lock_optimized \
+	pthread_mutex_lock do_lock locker_main start_thread __clone3
 check plugin plugin_leaf plugin_spin plugin_main start_thread __clone3
-check target-chain __libc_pause main __libc_start_call_main __libc_start_main_impl _start
+check target-chain pause main __libc_start_call_main __libc_start_main _start
 
 # The leaf's file:line, the inlined frame marked, its call site, modules.
 leaf=$(line_of '/\* LEAF \*/' "$CHAIN_SRC")

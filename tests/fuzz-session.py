@@ -35,14 +35,15 @@ import sys
 import tempfile
 
 TABLES = ["meta", "strings", "modules", "frames", "stacks", "threads", "classes",
-          "samples", "metrics", "stats"]
+          "types", "samples", "metrics", "stats"]
 INT_COLUMNS = {
     "strings": ["id"],
     "modules": ["id", "path", "build_id"],
     "frames": ["id", "function", "file", "line", "module", "inlined"],
     "stacks": ["id", "parent", "frame"],
     "threads": ["tid", "name"],
-    "samples": ["bucket", "tid", "stack", "class", "syscall", "count"],
+    "samples": ["bucket", "tid", "stack", "class", "syscall", "count", "type", "value", "max"],
+    "types": ["id"],
     "metrics": ["t", "cpu_percent", "utime_ns", "vm_size", "rss_anon", "threads", "fds",
                 "io_rchar"],
     "stats": ["value"],
@@ -124,7 +125,8 @@ def sql_mutation(rng, db):
         depth = rng.choice([5000, 50000, 200000])
         rows = [(n + i, n + i - 1 if i else 0, 1 + i % max(1, nf - 1)) for i in range(depth)]
         c.executemany("INSERT INTO stacks VALUES(?, ?, ?)", rows)
-        c.execute("INSERT INTO samples VALUES(0, (SELECT min(tid) FROM threads), ?, 0, 0, 5)",
+        c.execute("INSERT INTO samples(bucket, tid, stack, class, syscall, count)"
+                  " VALUES(0, (SELECT min(tid) FROM threads), ?, 0, 0, 5)",
                   (n + depth - 1,))
         return "a chain of %d stacks" % depth
     if kind == 5:

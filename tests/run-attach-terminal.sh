@@ -50,12 +50,12 @@ terminal_back() {
 	assert_running "$TARGET_PID"
 }
 
-# The names show escaped in the header and the thread picker.
+# The names show escaped in the header and the threads panel.
 start_view ctrl-s
 screen | grep -qF "siprof pid $TARGET_PID \\x1b]0;pwned\\x07 " || fail "the header does not show the name escaped: $(screen)"
 keys t
-wait_screen 'pick a thread' "the thread picker"
-screen | grep -qF '\x1b[2J\x1b[H' || fail "the picker does not show the name escaped: $(screen)"
+wait_screen 'view: threads' "the threads panel"
+screen | grep -qF '\x1b[2J\x1b[H' || fail "the threads panel does not show the name escaped: $(screen)"
 keys Escape
 # Ctrl-S is a key: no flow control while the view runs, so drawing goes on
 # and q quits.

@@ -33,7 +33,7 @@ assert all(abs(f["self_change"]) < 5 for f in doc), doc
 '
 # The text table: both values and the change, one function a line.
 "$SIPROF" diff -n 3 "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/d.txt" || fail "diff failed"
-grep -qE '^ +[0-9.]+% +[0-9.]+% +-[0-9.]+ +[0-9.]+% +[0-9.]+% +-[0-9.]+  burn_three$' "$tmpdir/d.txt" ||
+grep -qE '^ +[0-9.]+% +[0-9.]+% +-[0-9.]+ +[0-9.]+% +[0-9.]+% +-[0-9.]+  burn_three \[target-classes\]$' "$tmpdir/d.txt" ||
 	fail "no burn_three line: $(cat "$tmpdir/d.txt")"
 [ "$(grep -c '%.*%' "$tmpdir/d.txt")" = 3 ] || fail "-n 3 does not list 3 functions: $(cat "$tmpdir/d.txt")"
 

@@ -3,9 +3,11 @@
 # and the target (if any) left running.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
+load_exit_codes
 
-expect() { # expect CODE PATTERN -- COMMAND...
-	local code=$1 pattern=$2 rc
+expect() { # expect EXIT_NAME PATTERN -- COMMAND... (a name from src/cmd.h)
+	local code pattern=$2 rc
+	code=${!1:?"$1 is not an exit code of src/cmd.h"}
 	shift 3
 	"$@" > "$tmpdir/out" 2> "$tmpdir/err"
 	rc=$?
@@ -15,21 +17,21 @@ expect() { # expect CODE PATTERN -- COMMAND...
 	[ "$(wc -l < "$tmpdir/err")" -le 2 ] || fail "'$*' said too much: $(cat "$tmpdir/err")"
 }
 
-# Usage errors (2).
-expect 2 "a PID is needed" -- "$SIPROF" dump
-expect 2 "'abc' is not a process id" -- "$SIPROF" dump abc
-expect 2 "unknown unwinder 'gdb'" -- "$SIPROF" dump -u gdb 1
-expect 2 "stack-size takes a size" -- "$SIPROF" dump --stack-size=1 1
+# Usage errors.
+expect EXIT_USAGE "a PID is needed" -- "$SIPROF" dump
+expect EXIT_USAGE "'abc' is not a process id" -- "$SIPROF" dump abc
+expect EXIT_USAGE "unknown unwinder 'gdb'" -- "$SIPROF" dump -u gdb 1
+expect EXIT_USAGE "stack-size takes a size" -- "$SIPROF" dump --stack-size=1 1
 
-# No such process (3): a PID that was just reaped.
+# No such process: a PID that was just reaped.
 sleep 0 & gone=$!
 wait $gone
-expect 3 "no process with id $gone" -- "$SIPROF" dump "$gone"
+expect EXIT_NOPROC "no process with id $gone" -- "$SIPROF" dump "$gone"
 
-# siprof itself (6).
-expect 6 "is siprof itself" -- sh -c 'exec "$0" dump $$' "$SIPROF"
+# siprof itself.
+expect EXIT_NOTARGET "is siprof itself" -- sh -c 'exec "$0" dump $$' "$SIPROF"
 
-# A kernel thread (6), where this machine shows one.
+# A kernel thread, where this machine shows one.
 kthread=
 for s in /proc/[0-9]*/stat; do
 	flags=$(sed 's/.*) //' "$s" 2>/dev/null | cut -d' ' -f7)
@@ -39,30 +41,30 @@ for s in /proc/[0-9]*/stat; do
 	fi
 done
 if [ -n "$kthread" ]; then
-	expect 6 "is a kernel thread" -- "$SIPROF" dump "$kthread"
+	expect EXIT_NOTARGET "is a kernel thread" -- "$SIPROF" dump "$kthread"
 else
 	echo "note: no kernel thread is visible in this PID namespace; that case is not run"
 fi
 
 start_chain
-# A thread id, not a process id (6).
+# A thread id, not a process id.
 tid=$(thread_tid "$TARGET_PID" worker)
-expect 6 "$tid is a thread of process $TARGET_PID" -- "$SIPROF" dump "$tid"
+expect EXIT_NOTARGET "$tid is a thread of process $TARGET_PID" -- "$SIPROF" dump "$tid"
 
-# Already traced (5): the message names the tracer.
+# Already traced: the message names the tracer.
 "$TARGETS/hold-tracer" "$TARGET_PID" > "$tmpdir/tracer" &
 tracer=$!
 bg_pids="$bg_pids $tracer"
 wait_file "$tmpdir/tracer"
-expect 5 "already traced by $tracer (hold-tracer)" -- "$SIPROF" dump "$TARGET_PID"
+expect EXIT_BUSY "already traced by $tracer (hold-tracer)" -- "$SIPROF" dump "$TARGET_PID"
 kill -KILL $tracer
 wait $tracer 2>/dev/null
 sleep 0.1
 assert_running "$TARGET_PID"
 
-# Permission denied (4): another user, without CAP_SYS_PTRACE.
+# Permission denied: another user, without CAP_SYS_PTRACE.
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
-	expect 4 "cannot attach to $TARGET_PID (target-chain): operation not permitted (it runs as uid 0 and siprof as uid 65534" -- \
+	expect EXIT_PERM "cannot attach to $TARGET_PID (target-chain): operation not permitted (it runs as uid 0 and siprof as uid 65534" -- \
 		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$SIPROF" dump "$TARGET_PID"
 	assert_running "$TARGET_PID"
 else
@@ -70,13 +72,13 @@ else
 fi
 stop_chain > /dev/null
 
-# The process exits during the dump (3): it exits after 1 s, and siprof
+# The process exits during the dump (no such process): it exits after 1 s, and siprof
 # holds each thread 2 s (ample even for a slow, sanitized siprof to attach).
 "$TARGETS/target-exit" 1000 &
 victim=$!
 bg_pids="$bg_pids $victim"
 sleep 0.05
-expect 3 "process $victim (target-exit) exited during the dump" -- \
-	env SIPROF_TEST_HOLD_US=2000000 "$SIPROF" dump "$victim"
+expect EXIT_NOPROC "process $victim (target-exit) exited during the dump" -- \
+	env SIPROF_DEBUG_HOLD_US=2000000 "$SIPROF" dump "$victim"
 wait $victim
 [ $? = 0 ] || fail "the exiting target did not exit normally"

@@ -7,7 +7,7 @@ start_chain
 
 for sig in KILL SEGV INT TERM HUP; do
 	# Each stopped thread is held 2 s: the signal lands while one is held.
-	SIPROF_TEST_HOLD_US=2000000 "$SIPROF" dump "$TARGET_PID" > "$tmpdir/out" 2> "$tmpdir/err" &
+	SIPROF_DEBUG_HOLD_US=2000000 "$SIPROF" dump "$TARGET_PID" > "$tmpdir/out" 2> "$tmpdir/err" &
 	dumper=$!
 	i=0
 	until grep -q '	t ' <(awk '{print "\t" $3 " "}' /proc/"$TARGET_PID"/task/*/stat 2>/dev/null); do

@@ -6,7 +6,7 @@ need_ptrace
 start_chain
 
 # Hold each thread 20 ms so that many signals arrive while one is held.
-SIPROF_TEST_HOLD_US=20000 bash -c '
+SIPROF_DEBUG_HOLD_US=20000 bash -c '
 	for i in 1 2 3 4 5 6 7 8; do "$0" dump "$1" > /dev/null || exit 1; done' \
 	"$SIPROF" "$TARGET_PID" 2> "$tmpdir/err" &
 dumper=$!

@@ -3,7 +3,10 @@
 # every class, its functions and counts agree with siprof report; folded
 # lines parse as flame graph tools parse them; speedscope validates against
 # the format's schema; the SVG flame graph renders in a browser with the hot
-# function's box, and its search finds it.
+# function's box, and its search finds it. Profile types other than
+# thread-samples (alloc, duration, errors, added by SQL) export with their
+# values and units, against SQL's sums. A missing go, jsonschema or chromium
+# leaves out only the checks that read with it.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
@@ -11,15 +14,20 @@ start_classes
 "$SIPROF" record -q -o "$tmpdir/s.siprof" -d 3 -p "$TARGET_PID" || fail "record failed"
 S=$tmpdir/s.siprof
 
-# ---- pprof, every class present, and wall ----
-GO=$(command -v go || echo /usr/lib/go/bin/go)
-[ -x "$GO" ] || skip "go is not installed (contrib/setup.sh installs golang-go)"
-export HOME=$tmpdir GOCACHE=$tmpdir/gocache GOFLAGS=-mod=mod GOTOOLCHAIN=local
 classes=$("$SIPROF" report --json "$S" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["classes"]))')
 [ -n "$classes" ] || fail "no classes in the recording"
+for cls in wall cpu; do
+	"$SIPROF" report --json -c "$cls" -n 100000 "$S" > "$tmpdir/$cls.json"
+done
+
+# ---- pprof, every class present, and wall ----
+GO=$(command -v go || echo /usr/lib/go/bin/go)
+[ -x "$GO" ] || { skip_check go "go tool pprof reads the pprof exports; contrib/setup.sh installs golang-go"; GO=; }
+export HOME=$tmpdir GOCACHE=$tmpdir/gocache GOFLAGS=-mod=mod GOTOOLCHAIN=local
 for cls in wall $classes; do
 	"$SIPROF" export -f pprof -c "$cls" -o "$tmpdir/$cls.pb.gz" "$S" || fail "export -f pprof -c $cls failed"
 	[ "$(stat -c %a "$tmpdir/$cls.pb.gz")" = 600 ] || fail "the export is not mode 0600"
+	[ -n "$GO" ] || continue
 	"$GO" tool pprof -raw -symbolize=none "$tmpdir/$cls.pb.gz" > "$tmpdir/$cls.raw" 2> "$tmpdir/$cls.err" ||
 		fail "go tool pprof cannot read the $cls profile: $(cat "$tmpdir/$cls.err")"
 	"$SIPROF" report --json -c "$cls" -n 100000 "$S" > "$tmpdir/$cls.json"
@@ -71,6 +79,7 @@ assert self_by_fn == want, (self_by_fn, want)
 EOF
 done
 # -top agrees on the hottest CPU function; mappings carry the binary and its build-id.
+if [ -n "$GO" ]; then
 "$GO" tool pprof -top -symbolize=none "$tmpdir/cpu.pb.gz" > "$tmpdir/top" 2>&1 || fail "pprof -top failed: $(cat "$tmpdir/top")"
 top=$("$SIPROF" report --json -c cpu "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["functions"][0]["function"])')
 awk '/flat%/ {getline; print $NF; exit}' "$tmpdir/top" | grep -qx "$top" ||
@@ -78,6 +87,7 @@ awk '/flat%/ {getline; print $NF; exit}' "$tmpdir/top" | grep -qx "$top" ||
 build_id=$("$SIPROF" report --json "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["context"]["build_id"])')
 grep -q "target-classes $build_id" "$tmpdir/wall.raw" || grep -q "target-classes \[$build_id\]" "$tmpdir/wall.raw" ||
 	fail "no mapping with the binary's build-id: $(sed -n '/^Mappings/,$p' "$tmpdir/wall.raw")"
+fi
 # Inlined frames: several lines in one location (target-chain has an inlined leaf).
 "$SIPROF" export -f pprof -o - "$S" | cat > "$tmpdir/piped.pb.gz" || fail "export to a pipe failed"
 cmp -s "$tmpdir/piped.pb.gz" "$tmpdir/wall.pb.gz" || fail "export to a pipe differs from the file"
@@ -122,12 +132,12 @@ EOF
 "$SIPROF" export -f speedscope -o "$tmpdir/s.speedscope.json" "$S" || fail "export -f speedscope failed"
 python3 - "$tmpdir/s.speedscope.json" "$top_srcdir/tests/data/speedscope-schema.json" "$tmpdir/threads.json" <<'EOF' || fail "speedscope output is wrong"
 import json, sys
+doc = json.load(open(sys.argv[1]))
 try:
     import jsonschema
+    jsonschema.validate(doc, json.load(open(sys.argv[2])))
 except ImportError:
-    sys.exit("python3-jsonschema is missing (contrib/setup.sh installs it)")
-doc = json.load(open(sys.argv[1]))
-jsonschema.validate(doc, json.load(open(sys.argv[2])))
+    print("skipped: jsonschema not installed (the schema check; contrib/setup.sh installs python3-jsonschema)", file=sys.stderr)
 threads = json.load(open(sys.argv[3]))
 assert len(doc["profiles"]) == len(threads), (len(doc["profiles"]), len(threads))
 period = 1e9 / 99
@@ -148,11 +158,12 @@ grep -q '<text id="title"[^>]*>load test</text>' "$tmpdir/i.svg" || fail "no tit
 grep -q 'http' "$tmpdir/f.svg" && ! grep -q 'xmlns="http://www.w3.org/2000/svg"' "$tmpdir/f.svg" && fail "the SVG refers to the network"
 python3 -c "import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])" "$tmpdir/f.svg" || fail "the SVG is not well-formed XML"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$CHROMIUM" ] || skip "chromium is not installed (contrib/setup.sh installs it)"
+[ -n "$CHROMIUM" ] || skip_check chromium "the flame graph's script in a browser; contrib/setup.sh installs it"
 browse() { # browse URL: the DOM after the page's script ran
 	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
 		--user-data-dir="$tmpdir/chromium" --virtual-time-budget=2000 --dump-dom "$1" 2> /dev/null
 }
+if [ -n "$CHROMIUM" ]; then
 browse "file://$tmpdir/f.svg#search=^burn_" > "$tmpdir/dom" || fail "chromium could not open the SVG"
 python3 - "$tmpdir/dom" "$tmpdir/cpu.json" <<'EOF' || fail "the flame graph is wrong in the browser"
 import json, re, sys
@@ -184,6 +195,83 @@ visible = {n for n, s in shown if not s}
 assert "burn_three" in hidden, (hidden, visible)
 assert "burn_one" in visible, visible
 EOF
+fi
+
+# ---- other profile types: alloc (1), duration (3), errors (4), by SQL ----
+cp "$S" "$tmpdir/typed.siprof"
+python3 - "$tmpdir/typed.siprof" <<'EOF' || fail "cannot add typed samples"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for t, value, mx in ((1, "count * 64 * (stack % 7 + 1)", "0"), (3, "count * 1000 + stack", "1000 + stack"),
+                     (4, "count", "0")):
+    c.execute("INSERT INTO samples SELECT bucket, tid, stack, 0, 0, count, %d, %s, %s"
+              " FROM samples WHERE type = 0" % (t, value, mx))
+c.commit()
+EOF
+for t in alloc:1 duration:3 errors:4; do
+	ty=${t%:*} id=${t#*:}
+	"$SIPROF" export -f folded --type="$ty" -o "$tmpdir/$ty.folded" "$tmpdir/typed.siprof" || fail "export -f folded --type=$ty failed"
+	"$SIPROF" export -f speedscope --type="$ty" -o "$tmpdir/$ty.ss.json" "$tmpdir/typed.siprof" || fail "export -f speedscope --type=$ty failed"
+	"$SIPROF" export -f svg --type="$ty" -o "$tmpdir/$ty.svg" "$tmpdir/typed.siprof" || fail "export -f svg --type=$ty failed"
+	raw=
+	if [ -n "$GO" ]; then
+		"$SIPROF" export -f pprof --type="$ty" -o "$tmpdir/$ty.pb.gz" "$tmpdir/typed.siprof" || fail "export -f pprof --type=$ty failed"
+		"$GO" tool pprof -raw -symbolize=none "$tmpdir/$ty.pb.gz" > "$tmpdir/$ty.raw" 2> "$tmpdir/$ty.err" ||
+			fail "go tool pprof cannot read the $ty profile: $(cat "$tmpdir/$ty.err")"
+		raw=$tmpdir/$ty.raw
+	fi
+	python3 - "$tmpdir/typed.siprof" "$id" "$tmpdir/$ty" "$raw" <<'EOF' || fail "the $ty exports disagree with SQL"
+import json, re, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+t, base, raw = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+name, unit, count_unit = c.execute("SELECT name, unit, count_unit FROM types WHERE id = ?", (t,)).fetchone()
+value, count = c.execute("SELECT sum(value), sum(count) FROM samples WHERE type = ?", (t,)).fetchone()
+leaf = {}
+for fn, v in c.execute("SELECT f.function, sum(s.value) FROM samples s JOIN stacks st ON st.id = s.stack"
+                       " JOIN frame_names f ON f.id = st.frame WHERE s.type = ? GROUP BY f.function", (t,)):
+    leaf[fn or "[unknown]"] = v
+# folded: the values by leaf function
+got = {}
+for line in open(base + ".folded"):
+    m = re.match(r"^(.+) (\d+)$", line.rstrip("\n"))
+    assert m, line
+    fn = m.group(1).split(";")[-1]
+    got[fn] = got.get(fn, 0) + int(m.group(2))
+assert got == leaf, (got, leaf)
+# speedscope: weights in the unit, summing to the type's value
+doc = json.load(open(base + ".ss.json"))
+want_unit = unit if unit in ("bytes", "nanoseconds") else "none"
+assert all(p["unit"] == want_unit for p in doc["profiles"]), [p["unit"] for p in doc["profiles"]]
+assert sum(sum(p["weights"]) for p in doc["profiles"]) == value
+# svg: the root frame is the whole value, its unit said
+svg = open(base + ".svg").read()
+assert re.search(r'<g class="f" data-n="all" data-v="%d"' % value, svg), "root frame is not %d" % value
+assert 'data-unit="%s"' % unit in svg
+# pprof, as go tool pprof reads it: sample types, and each column's sum
+if raw:
+    lines = open(raw).read().splitlines()
+    types = lines[lines.index("Samples:") + 1].split()
+    want = (["%s_%s/count" % (name, count_unit), "%s/%s" % (name, unit)] if name != "errors"
+            else ["errors/count"])
+    # The last is the default.
+    assert types == want[:-1] + [want[-1] + "[dflt]"], (types, want)
+    sums = [0] * len(types)
+    section = None
+    for line in lines:
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        m = re.match(r"^\s+([\d ]+): [\d ]+$", line)
+        if section == "Samples:" and m:
+            for i, x in enumerate(m.group(1).split()):
+                sums[i] += int(x)
+    assert sums == ([count, value] if len(types) == 2 else [count]), (sums, count, value)
+EOF
+done
+"$SIPROF" export -f folded --type=alloc -c cpu "$tmpdir/typed.siprof" 2> "$tmpdir/err"; [ $? = 2 ] ||
+	fail "--class with --type=alloc: not a usage error"
+"$SIPROF" export -f folded --type=nope "$tmpdir/typed.siprof" 2> "$tmpdir/err"; [ $? = 2 ] || fail "bad type: not a usage error"
+"$SIPROF" export -f folded "$tmpdir/typed.siprof" | cmp -s - "$tmpdir/f.folded" || fail "other types changed the thread-samples export"
 
 # ---- mistakes ----
 "$SIPROF" export -o "$tmpdir/x" "$S" 2> "$tmpdir/err"; [ $? = 2 ] || fail "no -f: not a usage error"

@@ -28,13 +28,38 @@ for opt in $(grep -oE -- '(^|[ ,])--?[a-zA-Z][a-zA-Z0-9-]*' "$tmpdir/all-help" |
 		fail "option $opt from --help is not documented in man/siprof.1"
 done
 
-# The exit codes in the man page match the ones siprof uses.
-for code in 0 1 2 3 4 5 6 130; do
-	grep -q "^\.It $code\$" "$MAN" || fail "exit code $code is not documented"
-done
+# The exit codes in the man page are the ones src/cmd.h defines, each
+# documented, none more.
+load_exit_codes
+awk '/^\.Sh EXIT STATUS/ {on = 1; next} on && /^\.Sh/ {on = 0} on && /^\.It [0-9]+$/ {print $2}' \
+	"$MAN" | sort -n > "$tmpdir/man-codes"
+for name in $EXIT_CODES; do
+	eval "echo \$$name"
+done | sort -n > "$tmpdir/codes"
+[ -s "$tmpdir/man-codes" ] || fail "the man page has no EXIT STATUS list"
+diff "$tmpdir/codes" "$tmpdir/man-codes" > "$tmpdir/codes.diff" ||
+	fail "exit codes of src/cmd.h (<) and of EXIT STATUS in man/siprof.1 (>) differ: $(cat "$tmpdir/codes.diff")"
 
-"$SIPROF" > /dev/null 2>&1; [ $? = 2 ] || fail "no command: exit code is not 2"
-"$SIPROF" frobnicate > /dev/null 2> "$tmpdir/err"; [ $? = 2 ] || fail "unknown command: exit code is not 2"
+# The sampler defaults of src/cmd.h, as --help and the man page give them.
+default_of() { sed -n "s/^#define $1 \([0-9][0-9]*\).*/\1/p" "$top_srcdir/src/cmd.h"; }
+rate=$(default_of CMD_RATE_DEFAULT)
+stack=$(default_of CMD_STACK_SIZE_DEFAULT_K)K
+mem=$(default_of CMD_MAX_MEMORY_DEFAULT_M)M
+[ "$rate" ] && [ "$stack" != K ] && [ "$mem" != M ] || fail "no sampler defaults found in src/cmd.h"
+for c in attach record; do
+	"$SIPROF" $c --help | grep -q -- "--rate=HZ .*(default $rate[,)]" || fail "$c --help: the default rate is not $rate"
+	"$SIPROF" $c --help | grep -q -- "--stack-size=SIZE .*(default $stack)" || fail "$c --help: the default stack size is not $stack"
+	"$SIPROF" $c --help | grep -A1 -- "--max-memory=SIZE" | grep -q "$mem)" || fail "$c --help: the default max memory is not $mem"
+done
+"$SIPROF" dump --help | grep -q -- "--stack-size=SIZE .*(default $stack," || fail "dump --help: the default stack size is not $stack"
+grep -q "^Samples per second per thread (default $rate)\.\$" "$MAN" || fail "man: attach's default rate is not $rate"
+grep -q "^Samples per second per thread, 1 to 1000 (default $rate," "$MAN" || fail "man: record's default rate is not $rate"
+grep -q "^(default $stack; 4K to 8M" "$MAN" || fail "man: the default stack size is not $stack"
+grep -q "(default $mem; 1M to 1024G" "$MAN" || fail "man: the default max memory is not $mem"
+
+"$SIPROF" > /dev/null 2>&1; [ $? = "$EXIT_USAGE" ] || fail "no command: exit code is not $EXIT_USAGE"
+"$SIPROF" frobnicate > /dev/null 2> "$tmpdir/err"; [ $? = "$EXIT_USAGE" ] || fail "unknown command: exit code is not $EXIT_USAGE"
 grep -q "'frobnicate' is not a command" "$tmpdir/err" || fail "unknown command: no message"
-"$SIPROF" dump --frobnicate 1 > /dev/null 2>&1; [ $? = 2 ] || fail "unknown option: exit code is not 2"
+"$SIPROF" dump --frobnicate 1 > /dev/null 2>&1; [ $? = "$EXIT_USAGE" ] || fail "unknown option: exit code is not $EXIT_USAGE"
+"$SIPROF" --help > /dev/null; [ $? = "$EXIT_OK" ] || fail "--help: exit code is not $EXIT_OK"
 exit 0

@@ -23,7 +23,7 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('creat
 expect_bad "is an SQLite database but not a siprof session" "$tmpdir/other.siprof"
 cp "$tmpdir/good.siprof" "$tmpdir/newer.siprof"
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update meta set value='99' where key='schema_version'\"); c.commit()" "$tmpdir/newer.siprof"
-expect_bad "was written by a newer siprof (session schema 99; this siprof reads up to 2): upgrade siprof" "$tmpdir/newer.siprof"
+expect_bad "was written by a newer siprof (session schema 99; this siprof reads up to 3): upgrade siprof" "$tmpdir/newer.siprof"
 # A version 1 file (before the gaps table) is still read.
 cp "$tmpdir/good.siprof" "$tmpdir/v1.siprof"
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('drop table gaps'); c.execute(\"update meta set value='1' where key='schema_version'\"); c.commit()" "$tmpdir/v1.siprof"
@@ -82,6 +82,56 @@ rows = sqlite3.connect(sys.argv[1]).execute("""SELECT f.function, sum(s.count) A
   WHERE s.class = 0 GROUP BY f.function ORDER BY n DESC LIMIT 10""").fetchall()
 assert "burn_three" in [r[0] for r in rows[:4]], rows
 PY
+# Other profile types over the same stacks: bytes allocated and call
+# durations added by SQL, their figures in report against SQL's sums.
+cp "$tmpdir/good.siprof" "$tmpdir/typed.siprof"
+python3 - "$tmpdir/typed.siprof" <<'PY' || fail "cannot add typed samples"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO samples SELECT bucket, tid, stack, 0, 0, count, 1,"
+          " count * 64 * (stack % 7 + 1), 0 FROM samples WHERE type = 0")
+c.execute("INSERT INTO samples SELECT bucket, tid, stack, 0, 0, count, 3,"
+          " count * 1000 + stack, 1000 + stack FROM samples WHERE type = 0")
+c.commit()
+PY
+for t in alloc:1 duration:3; do
+	"$SIPROF" report --type="${t%:*}" --json -n 1000 "$tmpdir/typed.siprof" > "$tmpdir/typed.json" ||
+		fail "report --type=${t%:*} failed"
+	python3 - "$tmpdir/typed.siprof" "${t#*:}" "$tmpdir/typed.json" <<'PY' || fail "report --type=${t%:*} disagrees with SQL"
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+t = int(sys.argv[2])
+doc = json.load(open(sys.argv[3]))
+name, unit = c.execute("SELECT name, unit FROM types WHERE id = ?", (t,)).fetchone()
+assert doc["type"] == name and doc["unit"] == unit, (doc["type"], doc["unit"])
+value, count = c.execute("SELECT sum(value), sum(count) FROM samples WHERE type = ?", (t,)).fetchone()
+assert doc["types"][name] == {"unit": unit, "value": value, "count": count}, doc["types"]
+# Self by function and module path, from the leaf frame of each stack.
+leaf = {}
+for fn, mod, v, n, mx in c.execute(
+        "SELECT f.function, f.module, sum(s.value), sum(s.count), max(s.max) FROM samples s"
+        " JOIN stacks st ON st.id = s.stack JOIN frame_names f ON f.id = st.frame"
+        " WHERE s.type = ? GROUP BY f.function, f.module", (t,)):
+    leaf[(fn, mod)] = (v, n, mx)
+assert sum(v for v, n, mx in leaf.values()) == value
+got = {(f["function"], f.get("module")): f for f in doc["functions"] if f["self"] > 0}
+assert len(got) == len(leaf), (len(got), len(leaf))
+for k, (v, n, mx) in leaf.items():
+    f = got[k]
+    assert f["self"] == v and f["self_count"] == n, (k, f, v, n)
+    assert abs(f["self_percent"] - 100.0 * v / value) < 1e-6, (k, f)
+    if t == 3:
+        assert f["max"] >= mx, (k, f, mx)
+PY
+done
+"$SIPROF" report --type=alloc -c cpu "$tmpdir/typed.siprof" 2> "$tmpdir/err"; [ $? = 2 ] ||
+	fail "--class with --type=alloc: not a usage error"
+grep -q "class goes with --type=samples" "$tmpdir/err" || fail "no message for --class with alloc: $(cat "$tmpdir/err")"
+"$SIPROF" report --type=nope "$tmpdir/typed.siprof" 2> /dev/null; [ $? = 2 ] || fail "bad type: not a usage error"
+# Thread-samples read the same with other types beside them.
+"$SIPROF" report --json "$tmpdir/good.siprof" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d["functions"]))' > "$tmpdir/f1" &&
+"$SIPROF" report --json "$tmpdir/typed.siprof" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d["functions"]))' > "$tmpdir/f2" &&
+cmp -s "$tmpdir/f1" "$tmpdir/f2" || fail "other types changed the thread-samples report"
 "$SIPROF" report --tree --folded "$tmpdir/good.siprof" 2> /dev/null; [ $? = 2 ] || fail "two views: not a usage error"
 "$SIPROF" report --class nope "$tmpdir/good.siprof" 2> /dev/null; [ $? = 2 ] || fail "bad class: not a usage error"
 stop_chain > /dev/null

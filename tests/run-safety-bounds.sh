@@ -64,7 +64,7 @@ vm_hwm() {
 bounded_record() {
 	local limit=$1 name=$2 sp hwm=0 h
 	shift 2
-	SIPROF_TEST_UNWIND_US=${UNWIND_US:-1000} "$SIPROF" record -q -o "$tmpdir/$name.siprof" "$@" \
+	SIPROF_DEBUG_UNWIND_US=${UNWIND_US:-1000} "$SIPROF" record -q -o "$tmpdir/$name.siprof" "$@" \
 		2> "$tmpdir/$name.err" &
 	sp=$!
 	while kill -0 "$sp" 2>/dev/null; do
@@ -106,7 +106,7 @@ bounded_record $((128 * 1024 + MARGIN)) big -s 8M -r 1000 --max-memory 128M -d 3
 bounded_record $((256 * 1024 + MARGIN)) default -s 8M -r 1000 -d 3 -p "$pid"
 # The status line on a terminal counts them as they go.
 if command -v script > /dev/null; then
-	SIPROF_TEST_UNWIND_US=1000 script -qec "'$SIPROF' record -o '$tmpdir/tty.siprof' -s 8M -r 1000 --max-memory 128M -d 2.5 -p $pid" \
+	SIPROF_DEBUG_UNWIND_US=1000 script -qec "'$SIPROF' record -o '$tmpdir/tty.siprof' -s 8M -r 1000 --max-memory 128M -d 2.5 -p $pid" \
 		/dev/null > "$tmpdir/tty" 2>&1 || fail "record on a terminal failed: $(cat -v "$tmpdir/tty")"
 	grep -aqE 'held p50 [0-9]+ us.*[^0-9][1-9][0-9]* dropped' "$tmpdir/tty" ||
 		fail "the status line does not show the dropped samples: $(cat -v "$tmpdir/tty")"

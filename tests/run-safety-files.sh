@@ -90,8 +90,9 @@ planted_empty "$SHARED/owndiff.svg"
 # A session's side files, made by the attacker and held open: a reader
 # there would see every commit (it notes the largest size it saw). record
 # refuses, naming the file, and nothing reaches them; --force does not
-# remove what is not root's.
-as_attacker perl -e '
+# remove what is not root's. (setpriv itself, not as_attacker: a function
+# run in the background is a subshell, and killing it leaves perl running.)
+setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --clear-groups -- perl -e '
 	my ($s, $seen) = @ARGV;
 	umask 0;
 	open(my $w, "+>", "$s-wal") or die;

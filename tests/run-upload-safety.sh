@@ -166,6 +166,21 @@ SIPROF_UPLOAD_AUTH_FILE=$tmpdir/auth timeout 60 "$SIPROF" record -q -o "$tmpdir/
 grep -q "the credentials file '$tmpdir/auth' can be read by others: chmod 600 it" "$tmpdir/out" || fail "$(cat "$tmpdir/out")"
 [ ! -e "$tmpdir/r2.siprof" ] || fail "record ran with an unusable credentials file"
 
+# A line too long for the reader, or a mistyped key, is refused without
+# showing any of it: it may be a secret (here a token of 5000 characters
+# whose tail, read as a line of its own, holds an '=').
+python3 -c 'print("token=" + "A" * 4990 + "tail=s3cr3tTAIL==")' > "$tmpdir/auth"
+chmod 600 "$tmpdir/auth"
+SIPROF_UPLOAD_AUTH_FILE=$tmpdir/auth timeout 60 "$SIPROF" record -q -o "$tmpdir/r3.siprof" --upload "$URL" -- true 2> "$tmpdir/out"; rc=$?
+[ $rc = 1 ] || fail "a credentials line too long: exit $rc: $(cat "$tmpdir/out")"
+grep -q "$tmpdir/auth:1: the line is longer than" "$tmpdir/out" || fail "no word about the long line: $(cat "$tmpdir/out")"
+grep -q "s3cr3t\|AAAA" "$tmpdir/out" && fail "part of the token was shown: $(cat "$tmpdir/out")"
+printf 'tokne=s3cr3t-typo\n' > "$tmpdir/auth"
+SIPROF_UPLOAD_AUTH_FILE=$tmpdir/auth timeout 60 "$SIPROF" record -q -o "$tmpdir/r4.siprof" --upload "$URL" -- true 2> "$tmpdir/out"; rc=$?
+[ $rc = 1 ] || fail "a mistyped key: exit $rc: $(cat "$tmpdir/out")"
+grep -q "$tmpdir/auth:1: unknown key" "$tmpdir/out" || fail "no word about the unknown key: $(cat "$tmpdir/out")"
+grep -q "s3cr3t\|tokne" "$tmpdir/out" && fail "the mistyped line was shown: $(cat "$tmpdir/out")"
+
 # ---- Retry-After: 100000 waits 60 s at most; the retry budget ----
 printf '429 100000\n' > "$srv/plan"
 before=$(requests)

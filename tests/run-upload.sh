@@ -10,18 +10,25 @@ start_classes
 classes_of() {
 	"$SIPROF" report --json "$1" | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["classes"])))'
 }
-# Five sessions with the same classes (a loaded machine may give a class
-# no sample in one second): the counts below are per session.
-for s in a b c d e; do
-	for try in 1 2 3 4 5; do
-		rm -f "$tmpdir/$s.siprof"
-		"$SIPROF" record -q -o "$tmpdir/$s.siprof" -d 1 -t version=2.3 -t environment=test \
-			-p "$TARGET_PID" || fail "record failed"
-		[ $s = a ] && classes=$(classes_of "$tmpdir/a.siprof")
-		[ "$(classes_of "$tmpdir/$s.siprof")" = "$classes" ] && break
-		[ $try -lt 5 ] || fail "five recordings of one second all differ in their classes from '$classes'"
-	done
+# Five sessions with the same classes (in one second a loaded machine may
+# give a class no sample, or a stray one: runq, a system call): the counts
+# below are per session. One-second recordings are made until five share
+# their set of classes, and those five are a to e.
+mkdir -p "$tmpdir/tries"
+for try in $(seq 1 25); do
+	"$SIPROF" record -q -o "$tmpdir/tries/$try.siprof" -d 1 -t version=2.3 -t environment=test \
+		-p "$TARGET_PID" || fail "record failed"
+	echo "$(classes_of "$tmpdir/tries/$try.siprof" | tr ' ' ,) $try" >> "$tmpdir/tries/sets"
+	classes=$(cut -d' ' -f1 "$tmpdir/tries/sets" | sort | uniq -c | sort -rn | awk '$1 >= 5 { print $2; exit }')
+	[ -n "$classes" ] && break
 done
+[ -n "$classes" ] || fail "25 recordings of one second gave no five with the same classes: $(cat "$tmpdir/tries/sets")"
+set -- a b c d e
+for try in $(awk -v c="$classes" '$1 == c { print $2 }' "$tmpdir/tries/sets" | head -5); do
+	mv "$tmpdir/tries/$try.siprof" "$tmpdir/$1.siprof"
+	shift
+done
+classes=$(echo "$classes" | tr , ' ')
 nclasses=$(echo $classes | wc -w)
 
 start_receiver
@@ -70,6 +77,8 @@ if [ -x "$GO" ]; then
 			fail "go tool pprof cannot read upload $n: $(cat "$tmpdir/raw")"
 		grep -qE '^PeriodType: [a-z]+ nanoseconds$' "$tmpdir/raw" || fail "upload $n: $(head -3 "$tmpdir/raw")"
 	done
+else
+	skip_check go "go tool pprof reads the uploaded profiles; contrib/setup.sh installs golang-go"
 fi
 [ "$(spooled)" = 0 ] || fail "acknowledged profiles left in the spool"
 
@@ -178,6 +187,33 @@ if command -v openssl > /dev/null; then
 	[ ! -f "$tls/log" ] || fail "a request went through an untrusted connection"
 else
 	echo "note: openssl is missing; TLS verification is not checked"
+fi
+
+# ---- other profile types: samples of alloc and duration (added by SQL, as
+# their producers will write them) go as profiles of their own, app.TYPE,
+# beside the classes already acknowledged, with their sample types ----
+cp "$tmpdir/a.siprof" "$tmpdir/typed.siprof"
+python3 - "$tmpdir/typed.siprof" <<'EOF2' || fail "cannot add typed samples"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO samples SELECT bucket, tid, stack, 0, 0, count, 1, count * 64, 0 FROM samples WHERE type = 0")
+c.execute("INSERT INTO samples SELECT bucket, tid, stack, 0, 0, count, 3, count * 1000, 1000 FROM samples WHERE type = 0")
+c.commit()
+EOF2
+before=$(requests)
+"$SIPROF" upload --url "$URL" --app shop "$tmpdir/typed.siprof" > "$tmpdir/out" 2>&1 ||
+	fail "upload of a session with other types failed: $(cat "$tmpdir/out")"
+[ $(( $(requests) - before )) = 2 ] ||
+	fail "expected the alloc and duration profiles alone, got $(( $(requests) - before )) requests: $(cat "$tmpdir/out")"
+names=$(tail -n 2 "$srv/log" | python3 -c 'import json, sys; print(" ".join(sorted(json.loads(l)["query"]["name"][0].split("{")[0] for l in sys.stdin)))')
+[ "$names" = "shop.alloc shop.duration" ] || fail "the typed profiles are named $names"
+if [ -x "$GO" ]; then
+	for n in $((before + 1)) $((before + 2)); do
+		"$GO" tool pprof -raw -symbolize=none "$srv/body-$n" > "$tmpdir/raw" 2>&1 ||
+			fail "go tool pprof cannot read upload $n: $(cat "$tmpdir/raw")"
+		grep -qE '^(alloc_objects/count alloc/bytes|duration_calls/count duration/nanoseconds)' "$tmpdir/raw" ||
+			fail "upload $n has not its type's sample types: $(sed -n 1,4p "$tmpdir/raw")"
+	done
 fi
 
 # ---- progress on a terminal, for a slow upload ----

@@ -14,18 +14,32 @@ so absolute times from one run mean little and are never asserted.
              slowdown and siprof's own CPU
   4 cpu      siprof's own CPU at 99 Hz x 8 busy threads
   5 unwind   unwind + symbolize throughput on snapshots 30-60 frames deep,
-             in CPU time of the one thread doing it
+             in CPU time of the one thread doing it; then of threads copied
+             without a stop (12 threads blocked in epoll_wait, accept4 and
+             a socket read under frame-pointer callers, whose frame record
+             is searched for in the copied stack), dw and libunwind: warm
+             (the same stacks again, as an idle thread is sampled) and with
+             the search every time (nothing remembered)
   6 size     session file per hour at 99 Hz x 8 threads, against perf.data
   7 dump     one-shot dump of 50 threads: siprof dump, eu-stack, gdb; wall
              time and the longest any thread went without running
-  8 accuracy a known 50:30:20 CPU split as siprof and perf see it
+  8 accuracy a known 50:30:20 CPU split as siprof and perf see it; then
+             with both CPUs saturated by two other processes, siprof and perf
+             recording at once: the shares, and the cpu class against the
+             CPU time the kernel accounted to the thread (schedstat)
   9 clones   threads created per second by a thread that creates and joins
              one short-lived thread at a time, and by one that creates 200
              and then joins them: under siprof record (99 Hz) against no
              tracer and against a bare PTRACE_O_TRACECLONE tracer that only
              restarts stops (bench-floor clone); medians of per-round ratios
 
+With --baseline DIR (another build tree, e.g. of the previous commit),
+measurements 4 and 5 also run that build's siprof and bench-unwind,
+alternating round by round with this one's, and report both medians and
+their ratio: a change's cost, side by side in one run.
+
 usage: bench.py --builddir DIR [--out FILE] [--quick] [--only N,N...]
+                [--baseline DIR]
 """
 
 import argparse
@@ -37,6 +51,8 @@ import signal
 import statistics
 import subprocess
 import sys
+import sqlite3
+import threading
 import tempfile
 import time
 
@@ -123,6 +139,10 @@ class Bench:
         self.wl = os.path.join(self.b, "tests", "bench", "bench-workload")
         self.floor = os.path.join(self.b, "tests", "bench", "bench-floor")
         self.unwind = os.path.join(self.b, "tests", "bench", "bench-unwind")
+        self.base = args.baseline
+        if self.base:
+            self.base_siprof = os.path.join(self.base, "src", "siprof")
+            self.base_unwind = os.path.join(self.base, "tests", "bench", "bench-unwind")
         self.quick = args.quick
         self.tmp = tempfile.mkdtemp(prefix="siprof-bench.")
         self.rows = []  # (number, measurement, siprof, compared with, target, verdict)
@@ -140,8 +160,8 @@ class Bench:
 
     # Profilers -----------------------------------------------------------
 
-    def start_siprof(self, pid, out="s.sip", extra=()):
-        return Profiler("siprof", [self.siprof, "record", "-q", "-f", "-r", str(RATE),
+    def start_siprof(self, pid, out="s.sip", extra=(), prog=None):
+        return Profiler("siprof", [prog or self.siprof, "record", "-q", "-f", "-r", str(RATE),
                                    "-o", self.path(out), "-p", str(pid), *extra])
 
     def start_floor(self, wl):
@@ -233,10 +253,14 @@ class Bench:
 
     def own_cpu(self):
         wl = Workload(self.wl, "busy", 8)
-        cpu = []
+        cpu, base = [], []
         try:
             for _ in range(max(2, self.rounds - 2)):
                 cpu.append(100.0 * self.attached_window(wl, lambda w: self.start_siprof(w.pid))["prof_cpu"])
+                if self.base:
+                    base.append(100.0 * self.attached_window(
+                        wl, lambda w: self.start_siprof(w.pid, out="base.sip",
+                                                        prog=self.base_siprof))["prof_cpu"])
             st = self.session_stats()["context"]["stats"]
         finally:
             wl.close()
@@ -245,19 +269,33 @@ class Bench:
         self.row(4, "siprof CPU, 99 Hz x 8 busy threads (one core = 100%)",
                  f"{m:.1f}%", f"{hz:.1f} Hz achieved, {st['missed_ticks']:.0f} missed ticks",
                  "< 10%", m < 10.0)
+        if self.base:
+            b = statistics.median(base)
+            self.row(4, "siprof CPU against the baseline build, same rounds",
+                     f"{m:.1f}%", f"baseline {b:.1f}% (ratio {m / b if b else 0:.2f})",
+                     "ratio <= 1.10", b == 0 or m / b <= 1.10)
 
     # 5 ---------------------------------------------------------------------
 
     def unwind_rate(self):
         wl = Workload(self.wl, "deep", 4)
         out = {}
+        base = []
+        cur = []
+        args = ["400" if self.quick else "2000", "3" if self.quick else "7"]
+
+        def run(prog, kind, how="stopped", pid=None):
+            r = subprocess.run([prog, str(pid or wl.pid), *args, kind, how],
+                               capture_output=True, text=True, check=True)
+            f = r.stdout.split()
+            return {f[i]: float(f[i + 1]) for i in range(0, len(f) - 1, 2)}
         try:
             for kind in ("dw", "libunwind", "fp"):
-                r = subprocess.run([self.unwind, str(wl.pid), "400" if self.quick else "2000",
-                                    "3" if self.quick else "7", kind],
-                                   capture_output=True, text=True, check=True)
-                f = r.stdout.split()
-                out[kind] = {f[i]: float(f[i + 1]) for i in range(0, len(f) - 1, 2)}
+                out[kind] = run(self.unwind, kind)
+            if self.base:
+                for _ in range(self.rounds):
+                    base.append(run(self.base_unwind, "dw")["warm_per_s"])
+                    cur.append(run(self.unwind, "dw")["warm_per_s"])
         finally:
             wl.close()
         dw = out["dw"]
@@ -267,6 +305,52 @@ class Bench:
                  f"libunwind {out['libunwind']['warm_per_s']:,.0f}; fp {out['fp']['warm_per_s']:,.0f}"
                  f"; dw first pass {dw['first_pass_per_s']:,.0f}",
                  ">= 20,000", dw["warm_per_s"] >= 20000)
+        if self.base:
+            m, b = statistics.median(cur), statistics.median(base)
+            self.row(5, "unwind + symbolize (dw, warm) against the baseline build, alternating",
+                     f"{m:,.0f}/s", f"baseline {b:,.0f}/s (ratio {m / b if b else 0:.2f})",
+                     "ratio >= 0.90", b == 0 or m / b >= 0.90)
+        self.unwind_nonstop_rate(run, out)
+
+    def unwind_nonstop_rate(self, run, stopped):
+        """Measurement 5, threads copied without a stop: bench-unwind nonstop
+        on bench-workload blocked, beside the stopped rows above; with
+        --baseline, both builds alternating round by round (the baseline's
+        bench-unwind must know "nonstop")."""
+        wl = Workload(self.wl, "blocked", 12)
+        ours = {k: [] for k in ("dw", "libunwind")}
+        base = {k: [] for k in ("dw", "libunwind")}
+        try:
+            for _ in range(self.rounds if self.base else 1):
+                for kind in ("dw", "libunwind"):
+                    if self.base:
+                        base[kind].append(run(self.base_unwind, kind, "nonstop", wl.pid))
+                    ours[kind].append(run(self.unwind, kind, "nonstop", wl.pid))
+        finally:
+            wl.close()
+
+        def med(runs, key):
+            vals = [r[key] for r in runs if key in r]
+            return statistics.median(vals) if vals else 0.0
+        frames = med(ours["dw"], "frames_mean")
+        found = med(ours["dw"], "fp_found_pct")
+        self.row(5, f"unwind + symbolize, threads copied without a stop, {frames:.0f} frames "
+                 f"mean, frame record found in {found:.0f}%: warm (search every time)",
+                 "; ".join(f"{k} {med(ours[k], 'warm_per_s'):,.0f} "
+                           f"({med(ours[k], 'unremembered_per_s'):,.0f})" for k in ours),
+                 "stopped, deep: " + "; ".join(f"{k} {stopped[k]['warm_per_s']:,.0f}"
+                                               for k in ours),
+                 "-", None)
+        if self.base:
+            for kind in ours:
+                m, b = med(ours[kind], "warm_per_s"), med(base[kind], "warm_per_s")
+                u = med(ours[kind], "unremembered_per_s")
+                self.row(5, f"copied without a stop ({kind}, warm) against the baseline "
+                         "build, alternating",
+                         f"{m:,.0f}/s (search every time {u:,.0f}/s)",
+                         f"baseline {b:,.0f}/s (ratio {m / b if b else 0:.2f}; "
+                         f"searching {u / b if b else 0:.2f})",
+                         "search ratio >= 0.90", b == 0 or u / b >= 0.90)
 
     # 6 ---------------------------------------------------------------------
 
@@ -369,8 +453,14 @@ class Bench:
         finally:
             wl.close()
 
+        self.split_row("known split 50/30/20 (split_a/b/c), shares %", ours, perf, want,
+                       "error close to perf's")
+
+    def split_row(self, what, ours, perf, want, target):
+        """A row of measurement 8: the shares siprof and perf gave the split's
+        functions over all runs, and their errors against the known split."""
         def shares(runs):
-            tot = [sum(r[i] for r in runs) for i in range(3)]
+            tot = [sum(r[i] for r in runs) for i in range(len(want))]
             s = sum(tot) or 1
             return [100.0 * t / s for t in tot], sum(tot)
 
@@ -379,10 +469,88 @@ class Bench:
         err_o = max(abs(a - b) for a, b in zip(so, want))
         err_p = max(abs(a - b) for a, b in zip(sp, want))
         fmt = lambda s: "/".join(f"{x:.1f}" for x in s)
-        self.row(8, "known split 50/30/20 (split_a/b/c), shares %",
-                 f"{fmt(so)} (err {err_o:.1f} pts, {n_o} samples)",
+        self.row(8, what, f"{fmt(so)} (err {err_o:.1f} pts, {n_o} samples)",
                  f"perf -g {fmt(sp)} (err {err_p:.1f} pts, {n_p} samples)",
-                 "error close to perf's", err_o <= err_p + 3.0)
+                 target, err_o <= err_p + 3.0)
+
+    def accuracy_saturated(self):
+        """Measurement 8 with both CPUs saturated by two other processes, siprof
+        and perf recording at the same time: the split's shares, and the cpu
+        class against the CPU time the kernel accounted to the thread over
+        the session (its schedstat, polled every 10 ms)."""
+        fns = ("split_a", "split_b", "split_c")
+        want = (50.0, 30.0, 20.0)
+        seconds = 4.0 if self.quick else 10.0
+        wl = Workload(self.wl, "split")
+        loads = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(2)]
+        ours, theirs, cpu_rows = [], [], []
+        try:
+            for _ in range(2):
+                polls, done = [], threading.Event()
+
+                def poll():
+                    while not done.is_set():
+                        r = d = 0
+                        for tid in wl.tids:
+                            with open(f"/proc/{wl.pid}/task/{tid}/schedstat") as f:
+                                v = f.read().split()
+                            r, d = r + int(v[0]), d + int(v[1])
+                        polls.append((time.time(), r, d))
+                        time.sleep(0.01)
+                th = threading.Thread(target=poll)
+                th.start()
+                time.sleep(0.2)
+                p = self.start_siprof(wl.pid, "sat.sip")
+                q = self.start_perf(wl.pid, False, "sat.data")
+                time.sleep(seconds)
+                p.stop()
+                q.stop()
+                done.set()
+                th.join()
+                doc = self.session_stats("sat.sip")
+                r = subprocess.run([self.siprof, "report", "-j", "-c", "cpu", "-n", "50",
+                                    self.path("sat.sip")], capture_output=True, text=True, check=True)
+                by = {f["function"]: f["self"] for f in json.loads(r.stdout)["functions"]}
+                ours.append([by.get(f, 0) for f in fns])
+                r = subprocess.run(["perf", "report", "-i", self.path("sat.data"), "--stdio",
+                                    "--no-children", "--sort", "symbol", "-F", "sample,symbol"],
+                                   capture_output=True, text=True, check=True)
+                by, n_perf = {}, 0
+                for line in r.stdout.splitlines():
+                    m = re.match(r"\s*(\d+)\s+\[[.k]\]\s+(\S+)", line)
+                    if m:
+                        by[m.group(2)] = int(m.group(1))
+                        n_perf += int(m.group(1))
+                theirs.append([by.get(f, 0) for f in fns])
+                db = sqlite3.connect(f"file:{self.path('sat.sip')}?mode=ro", uri=True)
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                db.close()
+                t0, t1 = int(meta["start_unix_ns"]) / 1e9, int(meta["end_unix_ns"]) / 1e9
+
+                def at(t):
+                    for a, b in zip(polls, polls[1:]):
+                        if a[0] <= t <= b[0]:
+                            f = (t - a[0]) / (b[0] - a[0]) if b[0] > a[0] else 0
+                            return a[1] + f * (b[1] - a[1])
+                    return polls[-1][1] if t > polls[-1][0] else polls[0][1]
+                kernel = (at(t1) - at(t0)) / 1e9
+                cpu = doc["classes"].get("cpu", 0) / RATE
+                cpu_rows.append((cpu, kernel, n_perf / RATE, doc["classes"].get("runq", 0) / RATE))
+        finally:
+            for l in loads:
+                l.kill()
+                l.wait()
+            wl.close()
+
+        self.split_row("saturated CPUs: known split 50/30/20, shares % (siprof and perf at once)",
+                       ours, theirs, want, "within 3 pts of perf's error")
+        ratio = [c / k for c, k, _, _ in cpu_rows if k > 0]
+        self.row(8, "saturated CPUs: cpu class / kernel CPU time of the thread",
+                 "; ".join(f"{c:.2f}/{k:.2f} s" for c, k, _, _ in cpu_rows) +
+                 f" (ratio {min(ratio):.3f}..{max(ratio):.3f})",
+                 "perf samples/rate: " + "; ".join(f"{p:.2f} s" for _, _, p, _ in cpu_rows) +
+                 "; runq " + "; ".join(f"{r:.2f} s" for _, _, _, r in cpu_rows),
+                 "within 5%", all(abs(x - 1) <= 0.05 for x in ratio))
 
     # 9 ---------------------------------------------------------------------
 
@@ -443,6 +611,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     ap.add_argument("--only", default="", help="comma-separated measurement numbers")
     ap.add_argument("--size-seconds", type=float, default=None)
+    ap.add_argument("--baseline", default=None,
+                    help="another build tree to compare measurements 4 and 5 with")
     args = ap.parse_args()
 
     b = Bench(args)
@@ -465,6 +635,7 @@ def main():
         (6, lambda: b.size(size_s)),
         (7, b.dump),
         (8, b.accuracy),
+        (8, b.accuracy_saturated),
         (9, lambda: (b.clones(1, 9), b.clones(200, 9))),
     ]
     t0 = time.monotonic()

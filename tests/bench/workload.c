@@ -15,9 +15,13 @@
  *   spawn N       one thread that creates N short-lived threads (each returns
  *                 at once), joins them all, and starts again; the result is
  *                 threads created per second (units_per_s)
+ *   blocked N     one busy thread and N threads 10 to 25 calls deep in
+ *                 frame-pointer code, blocked in epoll_wait, accept4 or a
+ *                 socket read (in turn): calls that are copied without a
+ *                 stop, in glibc leaves that do not save rbp
  *
  * Threads are named for what they do (busy, idle, gaps, heartbeat, deep,
- * split, spawn). Protocol, on stdin and stdout: the program prints "ready PID TID..." (the
+ * split, spawn, blocked). Protocol, on stdin and stdout: the program prints "ready PID TID..." (the
  * busy threads) once every thread runs, then obeys lines: "start" begins a
  * measuring window, "stop" ends it and prints one result line, "quit" (or
  * end of input) exits. */
@@ -29,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +124,65 @@ idle_main(void *arg)
 	while (!atomic_load(&quit))
 		pthread_cond_wait(&idle_cond, &idle_lock);
 	pthread_mutex_unlock(&idle_lock);
+	return NULL;
+}
+
+/* Threads blocked in calls that siprof copies without a stop. Each waits
+ * on descriptors of its own that nothing ever makes ready; the process
+ * ends without joining them. */
+__attribute__((noinline)) static void
+blocked_wait(int kind)
+{
+	char buf[64];
+	int fd, sv[2];
+
+	switch (kind % 3) {
+	case 0: {
+		struct epoll_event ev[4];
+
+		fd = epoll_create1(0);
+		atomic_fetch_add(&running, 1);
+		for (;;)
+			epoll_wait(fd, ev, 4, -1);
+	}
+	case 1:
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || listen(fd, 1) != 0)
+			abort();
+		atomic_fetch_add(&running, 1);
+		for (;;)
+			accept4(fd, NULL, NULL, 0);
+	default:
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+			abort();
+		atomic_fetch_add(&running, 1);
+		for (;;)
+			if (read(sv[0], buf, sizeof buf) <= 0)
+				abort();
+	}
+}
+
+__attribute__((noinline)) static void
+blocked_down(int depth, int kind)
+{
+	char pad[32 + 16 * (depth % 4)];
+
+	pad[0] = (char)depth;
+	BARRIER();
+	if (depth > 0)
+		blocked_down(depth - 1, kind);
+	else
+		blocked_wait(kind);
+	sink += (unsigned long)pad[0];
+	BARRIER();
+}
+
+static void *
+blocked_main(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	blocked_down(10 + (i * 7) % 16, i);
 	return NULL;
 }
 
@@ -317,7 +382,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-workload busy N | idle N | gaps | heartbeat N | "
-			"deep N | split | spawn N\n");
+			"deep N | split | spawn N | blocked N\n");
 	exit(2);
 }
 
@@ -328,7 +393,7 @@ main(int argc, char **argv)
 	int n = argc > 2 ? atoi(argv[2]) : 1, want;
 	void *(*fn)(void *) = NULL;
 	pthread_t th[MAX_THREADS];
-	int n_idle = 0, n_threads;
+	int n_idle = 0, n_blocked = 0, n_threads;
 	char line[64];
 	uint64_t t0 = now_ns();
 	unsigned long u0 = 0;
@@ -349,6 +414,8 @@ main(int argc, char **argv)
 		fn = split_main, n = 1;
 	else if (strcmp(mode, "spawn") == 0)
 		fn = spawn_main, spawn_batch = n, n = 1;
+	else if (strcmp(mode, "blocked") == 0)
+		fn = busy_main, n_blocked = n, n = 1;
 	else
 		usage();
 	n_busy = n;
@@ -363,7 +430,15 @@ main(int argc, char **argv)
 			return 1;
 		pthread_setname_np(th[n + i], "idle");
 	}
-	want = n_threads;
+	for (int i = 0; i < n_blocked; i++) {
+		pthread_t b;
+
+		if (pthread_create(&b, NULL, blocked_main, (void *)(intptr_t)i) != 0)
+			return 1;
+		pthread_setname_np(b, "blocked");
+		pthread_detach(b);
+	}
+	want = n_threads + n_blocked;
 	while (atomic_load(&running) < want)
 		usleep(1000);
 	printf("ready %d", (int)getpid());

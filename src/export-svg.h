@@ -1,12 +1,14 @@
-/* flame.h: flame graphs as self-contained SVG files.
+/* export-svg.h: flame graphs as self-contained SVG files.
  *
  * The SVG carries its own script and needs no network: hovering a frame
  * shows its name, samples and share; clicking zooms to it (click the
  * background or press Escape to reset); the search box (or Ctrl-F, or a
  * '#search=REGEX' fragment in the address) highlights matching frames and
  * shows their share; '#zoom=REGEX' opens zoomed into the widest frame whose
- * name matches. Frames are merged by function name along the path,
- * as flame graph tools do. */
+ * name matches (its script is src/flame.js). Widths are the selection's
+ * values in its type's unit. Frames are merged along the path by the
+ * profile's rule for the same function: the same name and module path
+ * (profile.h). */
 #ifndef SIPROF_FLAME_H
 #define SIPROF_FLAME_H
 

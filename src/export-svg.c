@@ -1,8 +1,8 @@
-/* flame.c: merge stacks into a tree of names, lay it out, write the SVG
+/* export-svg.c: flame graphs: merge stacks into a tree of names, lay it out, write the SVG
  * with its script. */
 #include "config.h"
 
-#include "flame.h"
+#include "export-svg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 struct fnode {
 	uint32_t name;           /* index into the tree's names */
 	uint32_t child, sibling; /* first child, next sibling (0: none) */
-	uint64_t value;          /* samples at or above this frame */
+	uint64_t value;          /* the values at or above this frame */
 	double base_share;       /* differential: the share in the base, or -1 */
 };
 
@@ -31,7 +31,10 @@ struct ftree {
 	struct fnode *nodes; /* [0] is the root (all samples) */
 	size_t n, cap;
 	struct hashmap kids; /* (parent << 32 | name) -> node */
-	struct strset names;
+	struct strset names; /* keys: profile_func_text for frames */
+	char **shown;        /* by name id: the text a frame shows */
+	size_t cap_shown;
+	const char *unit;    /* of values: "samples", "bytes", ... */
 };
 
 static void
@@ -48,15 +51,28 @@ ftree_init(struct ftree *t)
 static void
 ftree_release(struct ftree *t)
 {
+	for (size_t i = 0; i < t->names.n; i++)
+		free(t->shown[i]);
+	free(t->shown);
 	strset_release(&t->names);
 	free(t->nodes);
 	hashmap_release(&t->kids);
 }
 
+/* The id of a name by its key; a frame shows its key up to the unit
+ * separator (the function without its module). */
 static uint32_t
-ftree_name(struct ftree *t, const char *text)
+ftree_name(struct ftree *t, const char *key)
 {
-	return (uint32_t)strset_add(&t->names, text, NULL);
+	bool added;
+	size_t id = strset_add(&t->names, key, &added);
+
+	if (added) {
+		GROW(t->shown, t->cap_shown, id + 1);
+		t->shown[id] = xstrdup(key);
+		t->shown[id][strcspn(key, "\x1f")] = '\0';
+	}
+	return (uint32_t)id;
 }
 
 static uint32_t
@@ -75,13 +91,16 @@ ftree_child(struct ftree *t, uint32_t parent, uint32_t name, bool create)
 	return (uint32_t)t->n++;
 }
 
-/* Every matching sample of p, merged by name along its path. */
+/* Every matching sample of p, its value, merged along its path by the
+ * profile's rule for the same function (name and module path). */
 static void
 ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel,
 	   const struct export_prefix *prefix)
 {
 	uint32_t *frames = xmalloc(MAX_DEPTH * sizeof *frames);
+	const struct ptype *pt = ptype_get(sel->type);
 
+	t->unit = pt->classed ? "samples" : pt->unit;
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct psample *s = &p->samples[i];
 		size_t depth;
@@ -89,25 +108,28 @@ ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel
 
 		if (!selection_match(p, sel, s))
 			continue;
-		t->nodes[0].value += s->count;
+		t->nodes[0].value += s->value;
 		if (prefix != NULL && prefix->thread) {
 			char buf[160];
 
 			snprintf(buf, sizeof buf, "%s (%u)", profile_thread_name(p, s->tid), s->tid);
 			at = ftree_child(t, at, ftree_name(t, buf), true);
-			t->nodes[at].value += s->count;
+			t->nodes[at].value += s->value;
 		}
 		if (prefix != NULL && prefix->cls) {
 			at = ftree_child(t, at, ftree_name(t, class_name((enum sample_class)s->class)),
 					 true);
-			t->nodes[at].value += s->count;
+			t->nodes[at].value += s->value;
 		}
 		depth = stack_frames(p, s->stack, frames, MAX_DEPTH);
 		for (size_t k = depth; k-- > 0;) {
-			const char *fn = profile_str(p, p->frames[frames[k]].function);
+			const struct pframe *f = &p->frames[frames[k]];
+			/* The whole key: names that differ only past a cut are not merged. */
+			char *key = profile_func_text(p, f->function, f->module);
 
-			at = ftree_child(t, at, ftree_name(t, *fn ? fn : "[unknown]"), true);
-			t->nodes[at].value += s->count;
+			at = ftree_child(t, at, ftree_name(t, key), true);
+			free(key);
+			t->nodes[at].value += s->value;
 		}
 	}
 	free(frames);
@@ -192,7 +214,7 @@ color(const struct ftree *t, const struct fnode *n, bool diff, char *buf, size_t
 		return;
 	}
 	{
-		const char *name = t->names.strs[n->name];
+		const char *name = t->shown[n->name];
 		uint32_t h = (uint32_t)hash_bytes(name, strlen(name), 0);
 
 		snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (h & 0xff) * 50 / 255,
@@ -230,7 +252,7 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 	double total = (double)l->t->nodes[0].value;
 	double px = MARGIN + (double)x / total * WIDTH, w = (double)n->value / total * WIDTH;
 	int y = l->icicle ? HEADER + depth * FRAME_H : l->height - FOOTER - (depth + 1) * FRAME_H;
-	const char *name = at == 0 ? "all" : l->t->names.strs[n->name];
+	const char *name = at == 0 ? "all" : l->t->shown[n->name];
 	char fill[48];
 	uint64_t cx = x;
 
@@ -245,7 +267,7 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 		fprintf(l->f, " data-b=\"%.6f\"", n->base_share < 0 ? 0 : n->base_share);
 	fprintf(l->f, "><title>");
 	xml_text(l->f, name, SIZE_MAX);
-	fprintf(l->f, " (%llu samples, %.2f%%)</title>", (unsigned long long)n->value,
+	fprintf(l->f, " (%llu %s, %.2f%%)</title>", (unsigned long long)n->value, l->t->unit,
 		100.0 * (double)n->value / total);
 	fprintf(l->f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
 		      "rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
@@ -268,47 +290,10 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 	}
 }
 
-/* The script: hover, zoom, search. Frames carry their name (data-n),
- * value (data-v), offset in samples (data-x) and depth (data-d). */
+/* The script (src/flame.js), as a C string generated at build time. */
 static const char flame_js[] =
-	"var W=1200,X0=10,fs=[].slice.call(document.querySelectorAll('g.f')),"
-	"tot=+fs[0].getAttribute('data-v'),det=document.getElementById('details'),"
-	"mat=document.getElementById('matched'),diff=document.documentElement.getAttribute('data-diff')=='1';\n"
-	"function nm(g){return g.getAttribute('data-n');}\n"
-	"function fit(g,w){var t=g.querySelector('text'),n=nm(g),c=Math.floor((w-6)/7);"
-	"t.textContent=w<21?'':(n.length<=c?n:n.substring(0,c-2)+'..');}\n"
-	"function info(g){var v=+g.getAttribute('data-v'),s=nm(g)+' ('+v+' samples, '+(100*v/tot).toFixed(2)+'%';"
-	"if(diff){var b=100*+g.getAttribute('data-b');s+='; base '+b.toFixed(2)+'%, change '+((100*v/tot)-b).toFixed(2)+' points';}"
-	"return s+')';}\n"
-	"fs.forEach(function(g){g.addEventListener('mouseover',function(){det.textContent=info(g);});"
-	"g.addEventListener('mouseout',function(){det.textContent=' ';});"
-	"g.addEventListener('click',function(e){zoom(g);e.stopPropagation();});});\n"
-	"function zoom(z){var x0=+z.getAttribute('data-x'),w0=+z.getAttribute('data-v'),d0=+z.getAttribute('data-d');"
-	"fs.forEach(function(g){var x=+g.getAttribute('data-x'),v=+g.getAttribute('data-v'),d=+g.getAttribute('data-d'),r=g.querySelector('rect'),t=g.querySelector('text');"
-	"var inside=x>=x0&&x+v<=x0+w0&&d>=d0,below=d<d0&&x<=x0&&x+v>=x0+w0;"
-	"if(!inside&&!below){g.style.display='none';return;}g.style.display='';"
-	"var nx=below?X0:X0+(x-x0)/w0*W,nw=below?W:v/w0*W;r.setAttribute('x',nx.toFixed(2));r.setAttribute('width',nw.toFixed(2));"
-	"t.setAttribute('x',(nx+3).toFixed(2));fit(g,nw);if(below)g.classList.add('parent');else g.classList.remove('parent');});"
-	"document.getElementById('unzoom').style.opacity=z===fs[0]?0:1;}\n"
-	"function search(re){if(re===null||re===undefined)return;var rx;try{rx=new RegExp(re);}catch(e){mat.textContent='bad pattern';return;}"
-	"var iv=[];fs.forEach(function(g){var r=g.querySelector('rect');"
-	"if(!r.hasAttribute('data-c'))r.setAttribute('data-c',r.getAttribute('fill'));"
-	"if(re!==''&&rx.test(nm(g))){r.setAttribute('fill','rgb(230,0,230)');g.classList.add('match');"
-	"iv.push([+g.getAttribute('data-x'),+g.getAttribute('data-v')]);}"
-	"else{r.setAttribute('fill',r.getAttribute('data-c'));g.classList.remove('match');}});"
-	"iv.sort(function(a,b){return a[0]-b[0];});var sum=0,end=-1;"
-	"iv.forEach(function(p){var s=Math.max(p[0],end),e=p[0]+p[1];if(e>s){sum+=e-s;end=e;}});"
-	"mat.textContent=re===''?' ':'Matched: '+(100*sum/tot).toFixed(2)+'%';"
-	"document.documentElement.setAttribute('data-matched',(100*sum/tot).toFixed(2));}\n"
-	"document.getElementById('search').addEventListener('click',function(){search(prompt('Search for (regular expression):',''));});\n"
-	"document.getElementById('unzoom').addEventListener('click',function(){zoom(fs[0]);});\n"
-	"document.documentElement.addEventListener('click',function(){zoom(fs[0]);});\n"
-	"window.addEventListener('keydown',function(e){if((e.ctrlKey&&e.key=='f')||e.key=='/'){e.preventDefault();"
-	"search(prompt('Search for (regular expression):',''));}else if(e.key=='Escape'){zoom(fs[0]);search('');}});\n"
-	"var m=location.hash.match(/search=([^&]*)/);if(m)search(decodeURIComponent(m[1]));\n"
-	"var z=location.hash.match(/zoom=([^&]*)/);if(z){var zr=new RegExp(decodeURIComponent(z[1])),best=null;"
-	"fs.forEach(function(g){if(zr.test(nm(g))&&(!best||+g.getAttribute('data-v')>+best.getAttribute('data-v')))best=g;});"
-	"if(best)zoom(best);}\n";
+#include "flame-js.h"
+	;
 
 static void
 write_svg(FILE *f, const struct ftree *t, const struct flame_opts *o, bool diff,
@@ -321,8 +306,9 @@ write_svg(FILE *f, const struct ftree *t, const struct flame_opts *o, bool diff,
 	l.height = HEADER + (depth + 1) * FRAME_H + FOOTER;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
-		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-diff=\"%d\">\n",
-		(int)(WIDTH + 2 * MARGIN), l.height, (int)(WIDTH + 2 * MARGIN), l.height, diff);
+		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-diff=\"%d\" data-unit=\"%s\">\n",
+		(int)(WIDTH + 2 * MARGIN), l.height, (int)(WIDTH + 2 * MARGIN), l.height, diff,
+		t->unit);
 	fprintf(f, "<style>text{font-family:monospace;font-size:12px;fill:#000}"
 		   "g.f text{pointer-events:none}g.f:hover rect{stroke:#000;stroke-width:0.5}"
 		   "g.f{cursor:pointer}#title{font-size:17px;text-anchor:middle}"
@@ -352,8 +338,11 @@ subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t 
 	const char *start = session_meta(d, "start"), *host = session_meta(d, "host");
 	const char *pid = session_meta(d, "pid");
 
-	return xasprintf("%s, %llu thread-samples, pid %s on %s, %s, %.0f s at %s Hz",
-			 export_class_name(sel), (unsigned long long)samples, pid ? pid : "?",
+	const struct ptype *pt = ptype_get(sel->type);
+
+	return xasprintf("%s, %llu %s, pid %s on %s, %s, %.0f s at %s Hz",
+			 export_class_name(sel), (unsigned long long)samples,
+			 pt->classed ? "thread-samples" : pt->unit, pid ? pid : "?",
 			 host ? host : "?", start ? start : "?", session_duration(d),
 			 session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
 }
@@ -386,9 +375,10 @@ flame_write_diff_svg(FILE *f, const struct session_data *base,
 	ftree_fill(&b, &base->prof, base_sel, &o->prefix);
 	ftree_fill(&t, &new->prof, new_sel, &o->prefix);
 	ftree_compare(&t, 0, &b, 0, b.nodes[0].value > 0);
-	sub = xasprintf("%s: %llu thread-samples against %llu in the base; red grew, blue shrank "
-			"(share of all samples)",
+	sub = xasprintf("%s: %llu %s against %llu in the base; red grew, blue shrank "
+			"(share of the total)",
 			export_class_name(new_sel), (unsigned long long)t.nodes[0].value,
+			ptype_get(new_sel->type)->classed ? "thread-samples" : t.unit,
 			(unsigned long long)b.nodes[0].value);
 	write_svg(f, &t, o, true, sub);
 	free(sub);

@@ -1,4 +1,4 @@
-/* export.c: folded stacks and speedscope documents. */
+/* export-speedscope.c: speedscope's JSON file format. */
 #include "config.h"
 
 #include "export.h"
@@ -12,131 +12,27 @@
 
 #define MAX_DEPTH 4096
 
-double
-export_rate(const struct session_data *d)
-{
-	const char *r = session_meta(d, "rate_hz");
-	double hz;
-
-	return r != NULL && parse_number(r, NUM_FRACTION | NUM_EXPONENT, 1, 1000, &hz, NULL) ? hz : 99;
-}
-
-const char *
-export_class_name(const struct selection *sel)
-{
-	return sel->cls < 0 ? "wall" : class_name((enum sample_class)sel->cls);
-}
-
-static void
-put_name(FILE *f, const char *name)
-{
-	/* ';' separates frames and the last ' ' the count: keep ';' out of
-	 * names (a space inside a name is fine: the count is after the last),
-	 * and newlines and other controls escaped. */
-	for (const char *c = text_safe(name); *c != '\0'; c++)
-		putc(*c == ';' ? ':' : *c, f);
-}
-
-/* One row per (thread or 0, class or 0, stack). */
-struct folded_row {
-	uint32_t tid, cls, stack;
-	uint64_t count;
-};
-
-static int
-cmp_rows(const void *a, const void *b)
-{
-	const struct folded_row *x = a, *y = b;
-
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->cls != y->cls)
-		return x->cls < y->cls ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
-void
-export_folded(FILE *f, const struct profile *p, const struct selection *sel,
-	      const struct export_prefix *prefix)
-{
-	struct hashmap index;
-	struct folded_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	uint32_t *frames = xmalloc(MAX_DEPTH * sizeof *frames);
-
-	hashmap_init(&index);
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const struct psample *s = &p->samples[i];
-		uint32_t tid = prefix->thread ? s->tid : 0, cls = prefix->cls ? s->class + 1u : 0;
-		uint64_t key = (uint64_t)s->stack << 32 ^ (uint64_t)tid << 5 ^ cls;
-		struct folded_row *r = NULL;
-		void *v;
-
-		if (!selection_match(p, sel, s))
-			continue;
-		/* Probe on the key until the row matches or a free slot. */
-		for (key = key ? key : 1; (v = hashmap_get(&index, key)) != NULL; key = key + 1 ? key + 1 : 1) {
-			r = &rows[(uintptr_t)v - 1];
-			if (r->tid == tid && r->cls == cls && r->stack == s->stack)
-				break;
-			r = NULL;
-		}
-		if (r == NULL) {
-			GROW(rows, cap, n + 1);
-			rows[n] = (struct folded_row){ tid, cls, s->stack, 0 };
-			hashmap_put(&index, key, (void *)(uintptr_t)(n + 1));
-			r = &rows[n++];
-		}
-		r->count += s->count;
-	}
-	if (n > 1)
-		qsort(rows, n, sizeof *rows, cmp_rows);
-	for (size_t i = 0; i < n; i++) {
-		size_t depth = stack_frames(p, rows[i].stack, frames, MAX_DEPTH);
-		bool first = true;
-
-		if (prefix->thread) {
-			char tid[32];
-
-			put_name(f, profile_thread_name(p, rows[i].tid));
-			snprintf(tid, sizeof tid, " (%u)", rows[i].tid);
-			fputs(tid, f);
-			first = false;
-		}
-		if (prefix->cls) {
-			if (!first)
-				putc(';', f);
-			fputs(class_name((enum sample_class)(rows[i].cls - 1)), f);
-			first = false;
-		}
-		for (size_t k = depth; k-- > 0;) {
-			const char *name = profile_str(p, p->frames[frames[k]].function);
-
-			if (!first)
-				putc(';', f);
-			put_name(f, *name ? name : "[unknown]");
-			first = false;
-		}
-		fprintf(f, " %llu\n", (unsigned long long)rows[i].count);
-	}
-	hashmap_release(&index);
-	free(rows);
-	free(frames);
-}
-
-/* ---- speedscope ---- */
-
 struct ss_thread {
 	uint32_t tid;
 	json_t *samples, *weights;
 	uint64_t total;
 };
 
+/* The speedscope unit of a type's unit. */
+static const char *
+speedscope_unit(const char *unit)
+{
+	return strcmp(unit, "bytes") == 0 || strcmp(unit, "nanoseconds") == 0 ? unit : "none";
+}
+
 json_t *
 export_speedscope(const struct session_data *d, const struct selection *sel, const char *name)
 {
 	const struct profile *p = &d->prof;
-	uint64_t period = (uint64_t)(1e9 / export_rate(d));
+	const struct ptype *pt = ptype_get(sel->type);
+	/* A thread-sample weighs one period; other values are in their unit. */
+	uint64_t period = pt->classed ? (uint64_t)(1e9 / export_rate(d)) : 1;
+	const char *unit = pt->classed ? "nanoseconds" : speedscope_unit(pt->unit);
 	json_t *doc = json_object(), *shared = json_object(), *frames = json_array();
 	json_t *profiles = json_array();
 	struct hashmap frame_index, thread_index;
@@ -187,8 +83,8 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 			json_array_append_new(stack, json_integer((json_int_t)(uintptr_t)fv - 1));
 		}
 		json_array_append_new(t->samples, stack);
-		json_array_append_new(t->weights, json_integer((json_int_t)(s->count * period)));
-		t->total += s->count * period;
+		json_array_append_new(t->weights, json_integer((json_int_t)(s->value * period)));
+		t->total += s->value * period;
 	}
 	for (size_t i = 0; i < n_threads; i++) {
 		json_t *prof = json_object();
@@ -198,7 +94,7 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 			 threads[i].tid);
 		json_object_set_new(prof, "type", json_string("sampled"));
 		json_object_set_new(prof, "name", json_string(text_utf8(title)));
-		json_object_set_new(prof, "unit", json_string("nanoseconds"));
+		json_object_set_new(prof, "unit", json_string(unit));
 		json_object_set_new(prof, "startValue", json_integer(0));
 		json_object_set_new(prof, "endValue", json_integer((json_int_t)threads[i].total));
 		json_object_set_new(prof, "samples", threads[i].samples);

@@ -1,8 +1,8 @@
-/* pprof.c: profile.proto written by hand (the wire format is a handful of
+/* export-pprof.c: profile.proto written by hand (the wire format is a handful of
  * varints and length-prefixed fields), gzipped with zlib. */
 #include "config.h"
 
-#include "pprof.h"
+#include "export-pprof.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,9 @@
 
 /* ---- protobuf wire format ---- */
 
-struct pb {
-	unsigned char *buf;
-	size_t len, cap;
-};
-
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
 
-static void
+void
 pb_raw(struct pb *b, const void *p, size_t n)
 {
 	GROW(b->buf, b->cap, b->len + n);
@@ -30,7 +25,7 @@ pb_raw(struct pb *b, const void *p, size_t n)
 	b->len += n;
 }
 
-static void
+void
 pb_varint(struct pb *b, uint64_t v)
 {
 	unsigned char tmp[10];
@@ -43,7 +38,7 @@ pb_varint(struct pb *b, uint64_t v)
 	pb_raw(b, tmp, n);
 }
 
-static void
+void
 pb_uint(struct pb *b, unsigned field, uint64_t v)
 {
 	if (v == 0)
@@ -52,13 +47,13 @@ pb_uint(struct pb *b, unsigned field, uint64_t v)
 	pb_varint(b, v);
 }
 
-static void
+void
 pb_int(struct pb *b, unsigned field, int64_t v)
 {
 	pb_uint(b, field, (uint64_t)v);
 }
 
-static void
+void
 pb_bytes(struct pb *b, unsigned field, const void *p, size_t n)
 {
 	pb_varint(b, (uint64_t)field << 3 | WIRE_LEN);
@@ -67,14 +62,14 @@ pb_bytes(struct pb *b, unsigned field, const void *p, size_t n)
 }
 
 /* Append sub as a nested message and empty it for reuse. */
-static void
+void
 pb_msg(struct pb *b, unsigned field, struct pb *sub)
 {
 	pb_bytes(b, field, sub->buf, sub->len);
 	sub->len = 0;
 }
 
-static void
+void
 pb_packed(struct pb *b, unsigned field, const uint64_t *v, size_t n)
 {
 	struct pb tmp = { 0 };
@@ -271,7 +266,7 @@ label(struct enc *e, struct pb *sample, int64_t key, const char *value)
 /* Samples of one (stack, thread), summed over the selection. */
 struct agg {
 	uint32_t stack, tid;
-	uint64_t count;
+	uint64_t count, value;
 };
 
 static bool
@@ -310,8 +305,10 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	size_t n_aggs = 0, cap_aggs = 0;
 	uint32_t *frames = xmalloc(4096 * sizeof *frames);
 	uint64_t *locs = xmalloc(4096 * sizeof *locs);
-	uint64_t period = (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99));
+	const struct ptype *pt = ptype_get(sel->type);
+	uint64_t period = pt->classed ? (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99)) : 0;
 	uint64_t written = 0;
+	size_t n_values;
 	int64_t k_tid, k_name;
 	struct pb all = { 0 };
 
@@ -322,8 +319,24 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	e.module_used = xcalloc(p->n_modules ? p->n_modules : 1, sizeof *e.module_used);
 	str_text(&e.strs, ""); /* string_table[0] is "" */
 
-	value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
-	value_type(&e, PROFILE_SAMPLE_TYPE, info->class_name, "nanoseconds");
+	/* The sample types of the selection's profile type, the last the
+	 * default: thread-samples weigh one sampling period each; a weighted
+	 * type has its count and its value in its unit; others count. */
+	if (pt->classed) {
+		value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
+		value_type(&e, PROFILE_SAMPLE_TYPE, info->class_name, "nanoseconds");
+		n_values = 2;
+	} else if (pt->weighted) {
+		char count_name[64];
+
+		snprintf(count_name, sizeof count_name, "%s_%s", pt->name, pt->count_unit);
+		value_type(&e, PROFILE_SAMPLE_TYPE, count_name, "count");
+		value_type(&e, PROFILE_SAMPLE_TYPE, pt->name, pt->unit);
+		n_values = 2;
+	} else {
+		value_type(&e, PROFILE_SAMPLE_TYPE, pt->name, "count");
+		n_values = 1;
+	}
 	k_tid = str_index(&e.strs, p, 0, "thread_id");
 	k_name = str_index(&e.strs, p, 0, "thread_name");
 
@@ -337,16 +350,17 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		v = hashmap_get(&agg_index, key);
 		if (v == NULL) {
 			GROW(aggs, cap_aggs, n_aggs + 1);
-			aggs[n_aggs] = (struct agg){ s->stack, s->tid, 0 };
+			aggs[n_aggs] = (struct agg){ s->stack, s->tid, 0, 0 };
 			hashmap_put(&agg_index, key, (void *)(uintptr_t)++n_aggs);
 			v = (void *)(uintptr_t)n_aggs;
 		}
 		aggs[(uintptr_t)v - 1].count += s->count;
+		aggs[(uintptr_t)v - 1].value += s->value;
 	}
 	for (size_t i = 0; i < n_aggs; i++) {
 		const struct agg *a = &aggs[i];
 		size_t depth = stack_frames(p, a->stack, frames, 4096), nlocs = 0, start = 0;
-		uint64_t values[2] = { a->count, a->count * period };
+		uint64_t values[2] = { a->count, pt->classed ? a->count * period : a->value };
 		struct pb sample = { 0 };
 		char tid[16];
 
@@ -358,7 +372,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 			start = k + 1;
 		}
 		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, nlocs);
-		pb_packed(&sample, SAMPLE_VALUE, values, 2);
+		pb_packed(&sample, SAMPLE_VALUE, values, n_values);
 		snprintf(tid, sizeof tid, "%u", a->tid);
 		label(&e, &sample, k_tid, tid);
 		label(&e, &sample, k_name, profile_thread_name(p, a->tid));
@@ -370,11 +384,17 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	write_mappings(&e);
 	pb_int(&e.body, PROFILE_TIME_NANOS, (int64_t)info->start_unix_ns);
 	pb_int(&e.body, PROFILE_DURATION_NANOS, (int64_t)info->duration_ns);
-	value_type(&e, PROFILE_PERIOD_TYPE, info->class_name, "nanoseconds");
-	pb_int(&e.body, PROFILE_PERIOD, (int64_t)period);
+	if (pt->classed) {
+		value_type(&e, PROFILE_PERIOD_TYPE, info->class_name, "nanoseconds");
+		pb_int(&e.body, PROFILE_PERIOD, (int64_t)period);
+	} else {
+		/* Every call, allocation or event is in the profile: no period. */
+		value_type(&e, PROFILE_PERIOD_TYPE, pt->name, pt->weighted ? pt->unit : "count");
+	}
 	if (info->comment != NULL)
 		pb_int(&e.body, PROFILE_COMMENT, str_index(&e.strs, p, 0, info->comment));
-	pb_int(&e.body, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&e.strs, p, 0, info->class_name));
+	pb_int(&e.body, PROFILE_DEFAULT_SAMPLE_TYPE,
+	       str_index(&e.strs, p, 0, pt->classed ? info->class_name : pt->name));
 
 	/* Field order does not matter to readers: strings last. */
 	pb_raw(&all, e.body.buf, e.body.len);

@@ -1,0 +1,347 @@
+/* keys.c: the live view's keys, as tables (htop's Action.c is the model):
+ * the keys every panel has, the panels' own (panel-*.c) and the keys that
+ * select a panel, which come from tui_panels[]. The dispatch, the help
+ * screen and the footer all read these tables, so the help and the footer
+ * say what the keys do. */
+#include "config.h"
+
+#include "panel.h"
+
+#include <curses.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bool
+key_quit(struct tui *t, int ch)
+{
+	(void)ch;
+	t->quit = true;
+	return false;
+}
+
+static bool
+key_help(struct tui *t, int ch)
+{
+	(void)ch;
+	t->mode = MODE_HELP;
+	return false;
+}
+
+static bool
+key_class(struct tui *t, int ch)
+{
+	int at = 0;
+
+	if (t->n_tabs == 0)
+		return false;
+	for (int i = 0; i < t->n_tabs; i++)
+		if (t->tabs[i] == t->view.cls)
+			at = i;
+	at = (at + (ch == KEY_BTAB ? t->n_tabs - 1 : 1)) % t->n_tabs;
+	t->view.cls = t->tabs[at];
+	t->follow = true;
+	return true;
+}
+
+static bool
+key_window(struct tui *t, int ch)
+{
+	(void)ch;
+	t->view.window = (enum live_window)((t->view.window + 1) % WINDOW_COUNT);
+	return true;
+}
+
+static bool
+key_reset(struct tui *t, int ch)
+{
+	(void)ch;
+	t->view.reset_bucket = recorder_bucket(t->r);
+	tui_message(t, "reset: the window starts now");
+	return true;
+}
+
+static bool
+key_pause(struct tui *t, int ch)
+{
+	(void)ch;
+	t->paused = !t->paused;
+	sampler_pause(t->r->sampler, t->paused);
+	tui_message(t, t->paused ? "sampling paused (space resumes)" : "sampling resumed");
+	return false;
+}
+
+static bool
+key_write(struct tui *t, int ch)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	(void)ch;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	snprintf(t->input, sizeof t->input, "siprof-%d-%s.siprof", (int)t->r->pid, stamp);
+	t->mode = MODE_WRITE;
+	return false;
+}
+
+static bool
+key_resize(struct tui *t, int ch)
+{
+	(void)t;
+	(void)ch;
+	return true;
+}
+
+static bool
+key_move(struct tui *t, int ch)
+{
+	long page = LINES > 7 ? LINES - 6 : 1, delta;
+
+	switch (ch) {
+	case KEY_UP: delta = -1; break;
+	case KEY_DOWN: delta = 1; break;
+	case KEY_PPAGE: delta = -page; break;
+	case KEY_NPAGE: delta = page; break;
+	case KEY_HOME: delta = -(1L << 30); break;
+	default: delta = 1L << 30; break;
+	}
+	t->panel->move_cursor(t, delta);
+	return false;
+}
+
+/* q and ? first: the footer shows what fits, in this order. */
+static const struct key_binding global_keys[] = {
+	{ { 'q', 'Q' }, "q, Ctrl-C", "quit", "quit (detach; the process keeps running)",
+	  key_quit },
+	{ { '?', 'h' }, "?, h", "help", "this help (any key closes it)", key_help },
+	{ { '\t', KEY_BTAB }, "Tab, Shift-Tab", "class",
+	  "next or previous class: CPU, Wall, Lock, ...", key_class },
+	{ { 'i' }, "i", "window", "window: last 5 s, 60 s, since start or reset", key_window },
+	{ { 'r' }, "r", "reset", "reset: the window starts now", key_reset },
+	{ { ' ' }, "space", "pause", "pause or resume sampling", key_pause },
+	{ { 'w' }, "w", "write", "write all seen so far to a session file", key_write },
+	{ { KEY_RESIZE }, NULL, NULL, NULL, key_resize },
+};
+
+static const struct key_binding move_keys[] = {
+	{ { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, "Up, Down, PgUp, PgDn, Home, End", NULL,
+	  "move the cursor", key_move },
+	{ { KEY_HOME, KEY_END }, NULL, NULL, NULL, key_move },
+};
+
+static const struct key_table global_table = KEY_TABLE("everywhere", global_keys);
+const struct key_table keys_move = KEY_TABLE("move", move_keys);
+
+static bool
+binds(const struct key_binding *b, int ch)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(b->keys) && b->keys[i] != 0; i++)
+		if (b->keys[i] == ch)
+			return true;
+	return false;
+}
+
+static bool
+text_input(struct tui *t, int ch)
+{
+	size_t len = strlen(t->input);
+
+	if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		if (len > 0)
+			t->input[len - 1] = '\0';
+		return true;
+	}
+	if (ch >= 32 && ch < 127 && len + 1 < sizeof t->input) {
+		t->input[len] = (char)ch;
+		t->input[len + 1] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static void
+write_session(struct tui *t)
+{
+	char *cause = NULL;
+
+	if (t->input[0] == '\0') {
+		tui_message(t, "not written: no file name");
+		return;
+	}
+	if (recorder_save(t->r, t->input, &cause))
+		tui_message(t, "wrote %s", t->input);
+	else
+		tui_message(t, "not written: %s", cause);
+	free(cause);
+}
+
+/* The search and write prompts. */
+static bool
+prompt_key(struct tui *t, int ch)
+{
+	if (ch == 27) {
+		t->mode = MODE_NORMAL;
+		return false;
+	}
+	if (ch != '\n' && ch != KEY_ENTER) {
+		text_input(t, ch);
+		return false;
+	}
+	if (t->mode == MODE_WRITE) {
+		write_session(t);
+	} else {
+		snprintf(t->search, sizeof t->search, "%.*s", (int)sizeof t->search - 1, t->input);
+		if (!stack_search(t))
+			tui_message(t, "no function matches '%s'", t->search);
+	}
+	t->mode = MODE_NORMAL;
+	return true;
+}
+
+bool
+keys_handle(struct tui *t, int ch)
+{
+	const struct panel *p = t->panel;
+
+	switch (t->mode) {
+	case MODE_HELP:
+		t->mode = MODE_NORMAL;
+		return ch == KEY_RESIZE;
+	case MODE_SEARCH:
+	case MODE_WRITE:
+		return prompt_key(t, ch);
+	case MODE_NORMAL:
+		break;
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(p->tables) && p->tables[k] != NULL; k++)
+		for (size_t i = 0; i < p->tables[k]->n; i++)
+			if (binds(&p->tables[k]->b[i], ch))
+				return p->tables[k]->b[i].run(t, ch);
+	for (size_t i = 0; i < tui_n_panels; i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(tui_panels[i]->keys) && tui_panels[i]->keys[k]; k++) {
+			if (tui_panels[i]->keys[k] == ch) {
+				if (tui_panels[i] != t->panel)
+					tui_show(t, tui_panels[i]);
+				return true;
+			}
+		}
+	}
+	for (size_t i = 0; i < global_table.n; i++)
+		if (binds(&global_table.b[i], ch))
+			return global_table.b[i].run(t, ch);
+	return false;
+}
+
+/* The first of a binding's names: what the footer shows. */
+static size_t
+first_name(const char *names)
+{
+	const char *comma = strchr(names, ',');
+
+	return comma ? (size_t)(comma - names) : strlen(names);
+}
+
+static bool
+footer_add(char *buf, size_t n, size_t width, size_t *len, const char *key, size_t klen,
+	   const char *label)
+{
+	size_t need = (*len ? 2 : 0) + klen + 1 + strlen(label);
+
+	if (*len + need > width || *len + need >= n)
+		return false;
+	*len += (size_t)snprintf(buf + *len, n - *len, "%s%.*s %s", *len ? "  " : "", (int)klen,
+				 key, label);
+	return true;
+}
+
+static bool
+footer_table(const struct key_table *kt, char *buf, size_t n, size_t width, size_t *len,
+	     size_t from, size_t to)
+{
+	for (size_t i = from; i < kt->n && i < to; i++) {
+		const struct key_binding *b = &kt->b[i];
+
+		if (b->label != NULL &&
+		    !footer_add(buf, n, width, len, b->names, first_name(b->names), b->label))
+			return false;
+	}
+	return true;
+}
+
+void
+keys_footer(const struct tui *t, char *buf, size_t n, size_t width)
+{
+	const struct panel *p = t->panel;
+	size_t len = 0;
+	bool fits;
+
+	buf[0] = '\0';
+	/* Quit and help, the panel's own keys, the panels, the rest. */
+	fits = footer_table(&global_table, buf, n, width, &len, 0, 2);
+	for (size_t k = 0; fits && k < ARRAY_SIZE(p->tables) && p->tables[k] != NULL; k++)
+		fits = footer_table(p->tables[k], buf, n, width, &len, 0, SIZE_MAX);
+	for (size_t i = 0; fits && i < tui_n_panels; i++)
+		if (tui_panels[i] != p)
+			fits = footer_add(buf, n, width, &len, tui_panels[i]->key_names,
+					  first_name(tui_panels[i]->key_names), tui_panels[i]->name);
+	if (fits)
+		footer_table(&global_table, buf, n, width, &len, 2, SIZE_MAX);
+}
+
+static size_t
+help_line(char *buf, size_t n, size_t *used, const char **lines, size_t count, size_t max,
+	  const char *fmt, ...) ATTR_PRINTF(7, 8);
+
+static size_t
+help_line(char *buf, size_t n, size_t *used, const char **lines, size_t count, size_t max,
+	  const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (count >= max || *used >= n)
+		return count;
+	va_start(ap, fmt);
+	len = vsnprintf(buf + *used, n - *used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n - *used)
+		return count;
+	lines[count] = buf + *used;
+	*used += (size_t)len + 1;
+	return count + 1;
+}
+
+static size_t
+help_table(const struct key_table *kt, char *buf, size_t n, size_t *used, const char **lines,
+	   size_t count, size_t max)
+{
+	count = help_line(buf, n, used, lines, count, max, "%s:", kt->title);
+	for (size_t i = 0; i < kt->n; i++)
+		if (kt->b[i].names != NULL)
+			count = help_line(buf, n, used, lines, count, max, "  %-15s  %s",
+					  kt->b[i].names, kt->b[i].help);
+	return count;
+}
+
+size_t
+keys_help(const struct tui *t, char *buf, size_t n, const char **lines, size_t max)
+{
+	const struct panel *p = t->panel;
+	size_t used = 0, count = 0;
+
+	count = help_line(buf, n, &used, lines, count, max, "siprof attach: keys (%s panel)",
+			  p->name);
+	count = help_line(buf, n, &used, lines, count, max, "panels:");
+	for (size_t i = 0; i < tui_n_panels; i++)
+		count = help_line(buf, n, &used, lines, count, max, "%s %-15s  %s: %s",
+				  tui_panels[i] == p ? "*" : " ", tui_panels[i]->key_names,
+				  tui_panels[i]->name, tui_panels[i]->help);
+	count = help_table(&global_table, buf, n, &used, lines, count, max);
+	for (size_t k = 0; k < ARRAY_SIZE(p->tables) && p->tables[k] != NULL; k++)
+		count = help_table(p->tables[k], buf, n, &used, lines, count, max);
+	return count;
+}
