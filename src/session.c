@@ -15,6 +15,11 @@
 
 #include "util.h"
 
+/* How long a recording or a reader waits for the other to let go of a
+ * lock (a checkpoint, the journal mode changed at the end) before it
+ * gives up: SQLite's default is not to wait at all. */
+#define SESSION_BUSY_MS 5000
+
 static const char schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE strings(id INTEGER PRIMARY KEY, value TEXT NOT NULL);"
@@ -84,6 +89,7 @@ db_cause(sqlite3 *db, char **cause, const char *what, const char *path)
 {
 	set_cause(cause, "cannot %s %s: %s", what, path, db ? sqlite3_errmsg(db) : "out of memory");
 }
+
 
 /* The files SQLite keeps beside a database while it is written. */
 static const char *const side_suffix[] = { "-wal", "-shm", "-journal" };
@@ -295,6 +301,7 @@ session_create(const char *path, bool force, char **cause)
 	w->path = xstrdup(path);
 	w->done_strings = w->done_modules = w->done_frames = w->done_nodes = 1;
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(w->db, SESSION_BUSY_MS) != SQLITE_OK ||
 	    sqlite3_exec(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
 			 NULL) != SQLITE_OK) {
 		db_cause(w->db, cause, "open", path);
@@ -540,11 +547,20 @@ session_close(struct session_writer *w, const struct profile *p,
 	      size_t nstats, char **cause)
 {
 	bool ok = session_flush(w, p, UINT32_MAX, metrics, stats, nstats, cause);
+	int rc;
 
-	if (ok && sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE);"
-			       " PRAGMA journal_mode=MEMORY;", NULL, NULL, NULL) != SQLITE_OK) {
-		db_cause(w->db, cause, "finish", w->path);
-		ok = false;
+	/* Everything is committed; what is left folds the WAL into the file.
+	 * A reader that keeps the session open past the busy wait leaves the
+	 * WAL beside it, which SQLite (and siprof) read as part of the file. */
+	if (ok && (rc = sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE);"
+				     " PRAGMA journal_mode=MEMORY;", NULL, NULL, NULL)) != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+			warn_msg("another program has %s open: its -wal file stays beside it "
+				 "until the last reader closes it (the session is whole)", w->path);
+		} else {
+			db_cause(w->db, cause, "finish", w->path);
+			ok = false;
+		}
 	}
 	writer_free(w);
 	return ok;
@@ -777,11 +793,15 @@ session_load(const char *path, struct session_data *d, char **cause)
 	 * only a read-write open can apply (it changes no data). */
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, SESSION_BUSY_MS);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_NOTADB && (rc & 0xff) != SQLITE_CORRUPT) {
 		sqlite3_close(db);
 		db = NULL;
 		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_busy_timeout(db, SESSION_BUSY_MS);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	}

@@ -32,6 +32,12 @@ so absolute times from one run mean little and are never asserted.
              and then joins them: under siprof record (99 Hz) against no
              tracer and against a bare PTRACE_O_TRACECLONE tracer that only
              restarts stops (bench-floor clone); medians of per-round ratios
+ 10 shares   real programs (gzip, xz, a postgres backend sorting md5s, a Go
+             and a Rust program of tests/bench/shares.*), siprof and perf
+             recording each at once at 499 Hz: every function's share of
+             the on-CPU samples (siprof's cpu class; the function a sample's
+             pc is in, inlined frames taken into the function around them as
+             perf counts them), and the largest difference between the two
 
 With --baseline DIR (another build tree, e.g. of the previous commit),
 measurements 4 and 5 also run that build's siprof and bench-unwind,
@@ -143,6 +149,7 @@ class Bench:
         if self.base:
             self.base_siprof = os.path.join(self.base, "src", "siprof")
             self.base_unwind = os.path.join(self.base, "tests", "bench", "bench-unwind")
+        self.src = os.path.dirname(os.path.abspath(__file__))
         self.quick = args.quick
         self.tmp = tempfile.mkdtemp(prefix="siprof-bench.")
         self.rows = []  # (number, measurement, siprof, compared with, target, verdict)
@@ -161,7 +168,7 @@ class Bench:
     # Profilers -----------------------------------------------------------
 
     def start_siprof(self, pid, out="s.sip", extra=(), prog=None):
-        return Profiler("siprof", [prog or self.siprof, "record", "-q", "-f", "-r", str(RATE),
+        return Profiler("siprof", [prog or self.siprof, "record", "-q", "--force", "-r", str(RATE),
                                    "-o", self.path(out), "-p", str(pid), *extra])
 
     def start_floor(self, wl):
@@ -587,6 +594,186 @@ class Bench:
                  f"no tracer {statistics.median(rates):,.0f}/s",
                  ">= 0.8 x floor", med["siprof/floor"] >= 0.8)
 
+    # 10 --------------------------------------------------------------------
+
+    SHARES_RATE = 499
+
+    @staticmethod
+    def function_key(name, module):
+        """A function's name as both tools can be matched on: no Rust hash,
+        no Go ABI suffix, no generic or C++ arguments; an address in a
+        module without symbols as module+0xOFFSET."""
+        m = re.match(r"^(.*)\+0x([0-9a-f]+)$", name)
+        if m or name in ("", "[unknown]"):
+            return f"{os.path.basename(module)}+0x{int(m.group(2), 16) if m else 0:x}"
+        name = re.sub(r"::h[0-9a-f]{16}$", "", name)
+        name = re.sub(r"\.abi0$", "", name)
+        name = re.sub(r"^(__GI_)?_*(libc_)?", "", name)  # aliases: __libc_pwrite, pwrite
+        out, depth = [], 0
+        for ch in name.replace("->", ""):  # generic arguments, <...> however deep
+            depth += ch == "<"
+            if depth == 0:
+                out.append(ch)
+            depth -= ch == ">" and depth > 0
+        name = "".join(out)
+        name = re.sub(r"(?<=[\w>])\(.*$", "", name)  # C++ arguments, not Go's (*T)
+        return name.strip()
+
+    def siprof_functions(self, path):
+        """On-CPU samples per function from the session's own tables: the
+        leaf's machine frame (inlined frames go to the function they are
+        inlined into)."""
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            frames = {i: (fn or "", mod or "", inl) for i, fn, mod, inl in
+                      db.execute("SELECT id, function, module, inlined FROM frame_names")}
+            stacks = {i: (p, f) for i, p, f in db.execute("SELECT id, parent, frame FROM stacks")}
+            cpu = db.execute("SELECT id FROM classes WHERE name = 'cpu'").fetchone()[0]
+            rows = db.execute("SELECT stack, sum(count) FROM samples s JOIN types t ON t.id = s.type"
+                              " WHERE t.name = 'samples' AND s.class = ? GROUP BY stack", (cpu,))
+            got = {}
+            for node, n in rows:
+                while (node in stacks and frames[stacks[node][1]][2] == 1
+                       and stacks[node][0] in stacks):
+                    node = stacks[node][0]
+                fn, mod, _ = frames[stacks[node][1]] if node in stacks else ("", "", 0)
+                k = self.function_key(fn, mod)
+                got[k] = got.get(k, 0) + n
+            return got
+        finally:
+            db.close()
+
+    def perf_functions(self, path):
+        """Samples per function from perf script: the first frame of each
+        sample's chain outside the kernel (siprof has no kernel frames; it
+        counts a system call's time to the function that made it)."""
+        r = subprocess.run(["perf", "script", "-i", path, "-F", "ip,sym,dso"],
+                           capture_output=True, text=True, check=True)
+        got = {}
+        for block in r.stdout.split("\n\n"):
+            for line in block.strip().splitlines():
+                m = re.match(r"\s*([0-9a-f]+)\s+(.*)\s+\((.*)\)\s*$", line)
+                if not m or "kernel.kallsyms" in m.group(3) or m.group(3).startswith("["):
+                    continue
+                ip, sym, dso = m.group(1), m.group(2).strip(), m.group(3)
+                k = (f"{os.path.basename(dso)}+0x{int(ip, 16):x}" if sym == "[unknown]"
+                     else self.function_key(sym, dso))
+                got[k] = got.get(k, 0) + 1
+                break
+        return got
+
+    def shares_row(self, what, pid, seconds):
+        rate = str(self.SHARES_RATE)
+        p = Profiler("siprof", [self.siprof, "record", "-q", "--force", "-r", rate,
+                                "-o", self.path("shares.sip"), "-p", str(pid)])
+        q = Profiler("perf", ["perf", "record", "-q", "-F", rate, "-g",
+                              "-o", self.path("shares.data"), "-p", str(pid)])
+        time.sleep(seconds)
+        p.stop()
+        q.stop()
+        ours = self.siprof_functions(self.path("shares.sip"))
+        theirs = self.perf_functions(self.path("shares.data"))
+        n_o, n_p = sum(ours.values()) or 1, sum(theirs.values()) or 1
+        keys = {k for k in ours if ours[k] / n_o >= 0.01} | {k for k in theirs if theirs[k] / n_p >= 0.01}
+        diffs = sorted(((abs(100.0 * ours.get(k, 0) / n_o - 100.0 * theirs.get(k, 0) / n_p), k)
+                        for k in keys), reverse=True)
+        top = max(keys, key=lambda k: theirs.get(k, 0))
+        worst, wk = diffs[0] if diffs else (0.0, "-")
+        self.row(10, f"shares, {what}: largest difference over {len(keys)} functions of 1% or more",
+                 f"{worst:.1f} pts ({wk}: {100.0 * ours.get(wk, 0) / n_o:.1f}%; "
+                 f"top {top} {100.0 * ours.get(top, 0) / n_o:.1f}%; {n_o} samples)",
+                 f"perf -g {100.0 * theirs.get(wk, 0) / n_p:.1f}%; "
+                 f"top {100.0 * theirs.get(top, 0) / n_p:.1f}%; {n_p} samples",
+                 "within 3 pts", worst <= 3.0)
+        log(f"10. {what}: " + ", ".join(f"{k} {100.0 * ours.get(k, 0) / n_o:.1f}/"
+                                        f"{100.0 * theirs.get(k, 0) / n_p:.1f}" for _, k in diffs[:8]))
+
+    def stream_into(self, argv):
+        """argv reading an endless stream of the system's libraries (what a
+        compressor meets in a backup), until killed; its pid."""
+        libs = " ".join(sorted(os.path.join("/usr/lib/x86_64-linux-gnu", f) for f in
+                               os.listdir("/usr/lib/x86_64-linux-gnu") if ".so" in f)[:200])
+        feed = subprocess.Popen(["sh", "-c", f"while :; do cat {libs} 2>/dev/null; done"],
+                                stdout=subprocess.PIPE)
+        prog = subprocess.Popen(argv, stdin=feed.stdout, stdout=subprocess.DEVNULL)
+        feed.stdout.close()
+        return feed, prog
+
+    def start_pg(self):
+        """A PostgreSQL server of its own (Debian's postgresql-15, as the
+        postgres user) and one backend sorting md5 strings: (server, client,
+        backend pid)."""
+        pg_bin = "/usr/lib/postgresql/15/bin"
+        d = self.path("pg")
+        os.mkdir(d)
+        os.chmod(self.tmp, 0o755)
+        shutil.chown(d, "postgres")
+        as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        subprocess.run(as_pg + [f"{pg_bin}/initdb", "-A", "trust", "-D", f"{d}/data"],
+                       capture_output=True, check=True)
+        port = str(20000 + os.getpid() % 20000)
+        server = subprocess.Popen(as_pg + [f"{pg_bin}/postgres", "-D", f"{d}/data", "-k", d, "-p", port,
+                                           "-c", "listen_addresses=", "-c", "work_mem=256MB"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = dict(os.environ, PGHOST=d, PGPORT=port)
+        for _ in range(200):
+            if subprocess.run(["psql", "-U", "postgres", "-Atqc", "select 1"], env=env,
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        client = subprocess.Popen(["psql", "-U", "postgres", "-Atq"], env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        client.stdin.write("select pg_backend_pid();\n")
+        client.stdin.write("select count(distinct h) from (select md5(i::text) h from "
+                           "generate_series(1, 2000000000) i) s;\n")
+        client.stdin.flush()
+        return server, client, int(client.stdout.readline())
+
+    def shares(self):
+        seconds = 8.0 if self.quick else 20.0
+        for what, argv in (("gzip -6 (no symbols: by address)", ["gzip", "-6", "-c"]),
+                           ("xz -6", ["xz", "-6", "-T1", "-c"])):
+            if not shutil.which(argv[0]):
+                self.row(10, f"shares, {what}", f"{argv[0]} is not installed", "-", "-", None)
+                continue
+            feed, prog = self.stream_into(argv)
+            try:
+                time.sleep(1.0)
+                self.shares_row(what, prog.pid, seconds)
+            finally:
+                for x in (prog, feed):
+                    x.kill()
+                    x.wait()
+        if os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
+            server, client, backend = self.start_pg()
+            try:
+                time.sleep(1.0)
+                self.shares_row("postgres backend, count(distinct md5(...))", backend, seconds)
+            finally:
+                client.kill()
+                client.wait()
+                server.send_signal(signal.SIGINT)  # fast shutdown: ends the backend's query
+                server.wait()
+        builds = (("Go", ["go", "build", "-o", self.path("shares-go"),
+                          os.path.join(self.src, "shares.go")], "shares-go"),
+                  ("Rust", ["rustc", "-O", "-g", "-o", self.path("shares-rs"),
+                            os.path.join(self.src, "shares.rs")], "shares-rs"))
+        for what, build, exe in builds:
+            if not shutil.which(build[0]):
+                self.row(10, f"shares, {what}", f"{build[0]} is not installed", "-", "-", None)
+                continue
+            subprocess.run(build, check=True, capture_output=True,
+                           env=dict(os.environ, GOCACHE=self.path("gocache"), GO111MODULE="off"))
+            prog = subprocess.Popen([self.path(exe)], stdout=subprocess.PIPE, text=True)
+            try:
+                prog.stdout.readline()
+                time.sleep(1.0)
+                self.shares_row(f"{what} ({exe[:-3]}.{'go' if what == 'Go' else 'rs'}: "
+                                "map, sort, hashing)", prog.pid, seconds)
+            finally:
+                prog.kill()
+                prog.wait()
+
     # -----------------------------------------------------------------------
 
     def table(self):
@@ -637,6 +824,7 @@ def main():
         (8, b.accuracy),
         (8, b.accuracy_saturated),
         (9, lambda: (b.clones(1, 9), b.clones(200, 9))),
+        (10, b.shares),
     ]
     t0 = time.monotonic()
     try:
