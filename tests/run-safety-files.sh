@@ -166,6 +166,45 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute
 	"$tmpdir/live.siprof" "$target" || fail "SQLite cannot read a session being recorded"
 wait $rec || fail "record with a reader beside it failed"
 
+# A reader in the middle of a read when the recording ends: record waits
+# for it (1 s here) and finishes as usual; one that stays past the wait
+# (8 s) leaves the -wal beside the session, which is said, and the session
+# is whole either way: as many thread-samples as record said it took.
+for hold in 1 8; do
+	f=$tmpdir/held$hold.siprof
+	rm -f "$tmpdir/reading"
+	"$SIPROF" record -o "$f" -d 2 -p "$target" 2> "$tmpdir/err$hold" &
+	rec=$!
+	python3 - "$f" "$hold" "$tmpdir/reading" <<'PYEOF' &
+import os, sqlite3, sys, time
+path, hold, flag = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+while not os.path.exists(path):
+    time.sleep(0.05)
+time.sleep(0.5)
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("BEGIN")
+db.execute("SELECT count(*) FROM samples").fetchone()
+open(flag, "w").close()
+time.sleep(1.5 + hold)  # the recording ends 2 s after it started
+db.execute("COMMIT")
+db.close()
+PYEOF
+	reader=$!
+	wait $rec || fail "record with a reader holding the session ($hold s) failed: $(cat "$tmpdir/err$hold")"
+	wait $reader
+	[ -e "$tmpdir/reading" ] || fail "the reader never read"
+	if [ $hold = 1 ]; then
+		grep -q 'open' "$tmpdir/err$hold" && fail "a reader that let go in time was reported: $(cat "$tmpdir/err$hold")"
+	else
+		grep -q "another program has $f open" "$tmpdir/err$hold" ||
+			fail "no word of the reader that kept the session: $(cat "$tmpdir/err$hold")"
+	fi
+	took=$(sed -n 's/.*recorded .*, \([0-9]*\) samples of .*/\1/p' "$tmpdir/err$hold")
+	got=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select sum(count) from samples').fetchone()[0])" "$f")
+	[ -n "$took" ] && [ "$took" = "$got" ] ||
+		fail "the session held by a reader ($hold s) has $got samples, record said $took: $(cat "$tmpdir/err$hold")"
+done
+
 # SIGKILL at random moments of record's first half second: the file is
 # either absent (and a re-run without -f works) or a readable session.
 absent=0 readable=0
