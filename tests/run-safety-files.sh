@@ -150,7 +150,7 @@ grep -q "stale.siprof-wal exists, left by an earlier recording; remove it, or us
 	fail "no clear word of the stale -wal: $(cat "$tmpdir/err")"
 cp "$tmpdir/good.siprof" "$tmpdir/stale.siprof"
 : > "$tmpdir/stale.siprof-shm"
-"$SIPROF" record -q -f -o "$tmpdir/stale.siprof" -d 1 -p "$target" 2> "$tmpdir/err" ||
+"$SIPROF" record -q --force -o "$tmpdir/stale.siprof" -d 1 -p "$target" 2> "$tmpdir/err" ||
 	fail "record --force over a session and its stale side files failed: $(cat "$tmpdir/err")"
 "$SIPROF" report "$tmpdir/stale.siprof" > /dev/null || fail "the forced session cannot be read"
 [ -e "$tmpdir/stale.siprof-wal" ] && fail "a stale -wal is left after a forced record"

@@ -58,7 +58,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	grep -qF 'odd\x1b]0;sym\x07' "$o/dump" && break
 done
 run dump.json "$SIPROF" dump --json "$TARGET_PID"
-text batch "$SIPROF" attach --batch -n 1 -d 1 "$TARGET_PID"
+text batch "$SIPROF" attach --batch --iterations=1 --delay=1 "$TARGET_PID"
 text record "$SIPROF" record -o "$o/a.siprof" -d 2 -p "$TARGET_PID" -t $'note=\e[31mred'
 text record-b "$SIPROF" record -q -o "$o/b.siprof" -d 1 -p "$TARGET_PID"
 text report "$SIPROF" report "$o/a.siprof"

@@ -161,7 +161,7 @@ class Bench:
     # Profilers -----------------------------------------------------------
 
     def start_siprof(self, pid, out="s.sip", extra=(), prog=None):
-        return Profiler("siprof", [prog or self.siprof, "record", "-q", "-f", "-r", str(RATE),
+        return Profiler("siprof", [prog or self.siprof, "record", "-q", "--force", "-r", str(RATE),
                                    "-o", self.path(out), "-p", str(pid), *extra])
 
     def start_floor(self, wl):
