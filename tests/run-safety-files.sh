@@ -115,7 +115,7 @@ for i in $(seq 100); do
 	[ -e "$SHARED/s.siprof-shm" ] && break
 	sleep 0.05
 done
-for force in "" -f; do
+for force in "" --force; do
 	"$SIPROF" record -q $force -o "$SHARED/s.siprof" -d 1 -p "$target" 2> "$tmpdir/err"
 	rc=$?
 	[ $rc = 1 ] || fail "record $force beside the attacker's -wal exited with $rc: $(cat "$tmpdir/err")"
@@ -167,7 +167,7 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute
 wait $rec || fail "record with a reader beside it failed"
 
 # SIGKILL at random moments of record's first half second: the file is
-# either absent (and a re-run without -f works) or a readable session.
+# either absent (and a re-run without --force works) or a readable session.
 absent=0 readable=0
 for i in $(seq 50); do
 	f="$tmpdir/kill$i.siprof"
