@@ -284,9 +284,9 @@ filter_check(struct recorder *r, char **filter, bool tty, bool *warned)
 	have = threads_text(r->pid);
 	if (tty)
 		fputs("\r\033[K", stderr);
-	warn_msg("--threads '%s' has matched no thread of process %d in %.0f s, so nothing "
-		 "is recorded; its threads are %s", want, (int)r->pid, recorder_sampled(r),
-		 have ? have : "gone");
+	warn_msg("--threads '%s' has matched no thread of process %d in %.0f s: nothing is "
+		 "recorded until one does; its threads are %s", want, (int)r->pid,
+		 recorder_sampled(r), have ? have : "gone");
 	free(want);
 	free(have);
 }

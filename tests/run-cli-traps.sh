@@ -29,10 +29,11 @@ refused() { # refused WHAT LONG siprof-args...
 }
 refused -f --force record -f -o "$tmpdir/f.siprof" -- true
 [ ! -e "$tmpdir/f.siprof" ] || fail "record -f: a session file was made"
-refused -f --force attach -f --record="$tmpdir/f.siprof" 1
-refused -d --delay attach -b -d 1 1
-refused -n --iterations attach -b -n 2 1
-refused -n --iterations attach -bn2 1
+# (A process id that cannot exist: nothing is attached to, whatever happens.)
+refused -f --force attach -f --record="$tmpdir/f.siprof" 2147483647
+refused -d --delay attach -b -d 1 2147483647
+refused -n --iterations attach -b -n 2 2147483647
+refused -n --iterations attach -bn2 2147483647
 
 # ---- record -- COMMAND that cannot be run: the statuses a shell gives. ----
 printf '#!/bin/sh\nexit 0\n' > "$tmpdir/noexec.sh"
