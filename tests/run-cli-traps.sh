@@ -105,19 +105,22 @@ rc=$?
 # ---- attach --batch --json: JSON Lines a script reads. ----
 "$SIPROF" attach --json "$TARGET_PID" 2> "$tmpdir/err"
 [ $? = "$EXIT_USAGE" ] || fail "--json without --batch is not a usage error"
+before=$(date +%s.%N)
 "$SIPROF" attach --batch --json --iterations=3 --delay=1 "$TARGET_PID" > "$tmpdir/frames" 2> "$tmpdir/err" ||
 	fail "attach --batch --json failed: $(cat "$tmpdir/err")"
+after=$(date +%s.%N)
 assert_running "$TARGET_PID"
 ls "/proc/$TARGET_PID/task" > "$tmpdir/tids"
 for t in $(cat "$tmpdir/tids"); do
 	echo "$t $(cat "/proc/$TARGET_PID/task/$t/comm")"
 done > "$tmpdir/proc-threads"
 command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
-python3 - "$tmpdir/frames" "$TARGET_PID" "$tmpdir/proc-threads" << 'EOF' || fail "attach --batch --json: $(head -c 2000 "$tmpdir/frames")"
+python3 - "$tmpdir/frames" "$TARGET_PID" "$tmpdir/proc-threads" "$before" "$after" << 'EOF' || fail "attach --batch --json: $(head -c 2000 "$tmpdir/frames")"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 pid = int(sys.argv[2])
 proc = dict(l.split(" ", 1) for l in open(sys.argv[3]).read().splitlines())
+before, after = float(sys.argv[4]), float(sys.argv[5])
 assert len(lines) == 3, "%d lines, not one per frame" % len(lines)
 frames = [json.loads(l) for l in lines]
 assert [f["frame"] for f in frames] == [1, 2, 3], [f["frame"] for f in frames]
@@ -125,6 +128,7 @@ prev = None
 for f in frames:
     assert f["pid"] == pid and f["command"] == "target-classes", f
     assert f["class"] == "cpu" and f["window"] == "5s" and f["exited"] is False, f
+    assert before <= f["time"] <= after, (before, f["time"], after)
     if prev is not None:
         assert f["time"] > prev["time"] and f["elapsed"] > prev["elapsed"], (prev, f)
         assert f["samples"] >= prev["samples"], (prev, f)
