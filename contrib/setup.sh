@@ -78,8 +78,8 @@ demo)
 		sleep 2
 		src/siprof attach "$demo"
 	else
-		echo "setup: siprof attach --batch -n 3 $demo  (the demo program; not a terminal, so text)"
-		src/siprof attach --batch -n 3 "$demo"
+		echo "setup: siprof attach --batch --iterations=3 $demo  (the demo program; not a terminal, so text)"
+		src/siprof attach --batch --iterations=3 "$demo"
 	fi
 	;;
 esac

@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "classes.h"
 #include "cmd.h"
+#include "format.h"
 #include "live.h"
 #include "recorder.h"
 #include "signals.h"
@@ -36,10 +39,11 @@ const char cmd_attach_usage[] =
 	"  -c, --class=CLASS      the class shown first (default cpu; wall for all)\n"
 	"      --window=WINDOW    5s (default), 60s, or all: the time shown\n"
 	"      --record=FILE      also record everything to a session file\n"
-	"  -f, --force            replace the --record file if it exists\n"
+	"      --force            replace the --record file if it exists\n"
 	"  -b, --batch            print text frames instead of the live view\n"
-	"  -n, --iterations=N     with --batch: how many frames (default 1)\n"
-	"  -d, --delay=SECS       with --batch: seconds between frames (default 1)\n"
+	"      --json             with --batch: each frame as one line of JSON\n"
+	"      --iterations=N     with --batch: how many frames (default 1)\n"
+	"      --delay=SECS       with --batch: seconds between frames (default 1)\n"
 	"  -h, --help             show this help\n";
 
 struct attach_opts {
@@ -48,23 +52,46 @@ struct attach_opts {
 	struct live_view view;
 	pid_t pid;
 	bool batch;
+	bool json;
 	long iterations;
 	double delay;
 };
 
+/* -f, -n and -d mean --format, --top and --duration elsewhere: here
+ * their options are long-only, and the old letters say so. 0 when c is
+ * not one of them. */
+static int
+removed_option(int c)
+{
+	switch (c) {
+	case 'f':
+		return cmd_usage_error("attach", "-f is not an option of attach; "
+				       "to replace the --record file use --force");
+	case 'n':
+		return cmd_usage_error("attach", "-n is not an option of attach; "
+				       "for the number of --batch frames use --iterations=N");
+	case 'd':
+		return cmd_usage_error("attach", "-d is not an option of attach; "
+				       "for the seconds between frames use --delay=SECS");
+	default:
+		return 0;
+	}
+}
+
 static int
 parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum { OPT_WINDOW = 256, OPT_RECORD };
+	enum { OPT_WINDOW = 256, OPT_RECORD, OPT_FORCE, OPT_ITERATIONS, OPT_DELAY, OPT_JSON };
 	static const struct option longopts[] = {
 		CMD_SAMPLING_OPTIONS,
 		{ "class", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "force", no_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "batch", no_argument, NULL, 'b' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "delay", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
+		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,7 +105,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 	o->iterations = 1;
 	o->delay = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:r:u:s:c:fbn:d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:r:u:s:c:bh", longopts, NULL)) != -1) {
 		if ((rc = cmd_opt_sampling("attach", ch, optarg, &o->sampling)) != 0) {
 			if (rc != 1)
 				return rc;
@@ -106,17 +133,20 @@ parse(int argc, char **argv, struct attach_opts *o)
 		case OPT_RECORD:
 			o->rec.output = optarg;
 			break;
-		case 'f':
+		case OPT_FORCE:
 			o->rec.force = true;
 			break;
 		case 'b':
 			o->batch = true;
 			break;
-		case 'n':
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_ITERATIONS:
 			if (!parse_long(optarg, 1, 1000000, &o->iterations))
 				return cmd_usage_error("attach", "--iterations takes a number from 1, not '%s'", optarg);
 			break;
-		case 'd':
+		case OPT_DELAY:
 			if (!parse_number(optarg, NUM_FRACTION, 0.1, 3600, &o->delay, NULL))
 				return cmd_usage_error("attach", "--delay takes seconds from 0.1 to 3600, not '%s'", optarg);
 			break;
@@ -124,11 +154,15 @@ parse(int argc, char **argv, struct attach_opts *o)
 			fputs(cmd_attach_usage, stdout);
 			return -1;
 		default:
+			if (ch == '?' && (rc = removed_option(optopt)) != 0)
+				return rc;
 			return cmd_bad_option("attach", ch, argv);
 		}
 	}
 	if ((rc = cmd_sampling_check("attach", &o->sampling)) != 0)
 		return rc;
+	if (o->json && !o->batch)
+		return cmd_usage_error("attach", "--json is the form of --batch frames: give --batch too");
 	if (optind != argc - 1)
 		return cmd_usage_error("attach", optind >= argc ? "a PID is needed" : "only one PID, please");
 	if (!cmd_parse_pid("attach", argv[optind], &pid))
@@ -136,6 +170,102 @@ parse(int argc, char **argv, struct attach_opts *o)
 	o->pid = pid;
 	cmd_sampling_apply(&o->sampling, &o->rec);
 	return 0;
+}
+
+/* Rows of functions in a --batch frame, as the live view fits a screen. */
+#define BATCH_ROWS 20
+
+static json_t *
+share_json(uint64_t part, uint64_t whole)
+{
+	return json_pack("{s:I, s:f}", "samples", (json_int_t)part, "percent",
+			 format_share(part, whole));
+}
+
+/* --batch --json: what the text frame shows, as one line of JSON (JSON
+ * Lines, man siprof: attach). */
+static void
+print_json_frame(FILE *f, struct recorder *r, const struct attach_opts *o, long frame)
+{
+	const struct metric_row *m = metrics_last(&r->metrics);
+	const struct profile *p = &r->prof;
+	struct sampler_stats st;
+	struct selection sel;
+	struct thread_table tt;
+	struct func_table ft;
+	json_t *doc, *cls, *threads, *funcs;
+	double sampled = recorder_sampled(r);
+	static const char *const window_arg[WINDOW_COUNT] = { "5s", "60s", "all" }; /* --window */
+
+	sampler_get_stats(r->sampler, &st);
+	doc = json_pack("{s:I, s:f, s:f, s:i, s:s, s:b, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I}",
+		"frame", (json_int_t)frame,
+		"time", (double)(r->start_unix_ns + (now_ns() - r->start_ns)) / 1e9,
+		"elapsed", recorder_elapsed(r),
+		"pid", (int)r->pid, "command", text_utf8(r->comm),
+		"exited", r->ended,
+		"window", window_arg[o->view.window],
+		"class", o->view.cls < 0 ? "wall" : class_name((enum sample_class)o->view.cls),
+		"rate_hz", r->opts.sampler.rate_hz,
+		"ticks_hz", sampled > 0 ? (double)st.ticks / sampled : 0.0,
+		"samples", (json_int_t)st.samples, "missed_ticks", (json_int_t)st.missed_ticks,
+		"failed", (json_int_t)st.failed, "dropped", (json_int_t)st.dropped);
+	json_object_set_new(doc, "held_us", json_pack("{s:f, s:f, s:f}",
+		"p50", hold_hist_percentile(&st.held, 50), "p99", hold_hist_percentile(&st.held, 99),
+		"max", (double)st.held.max_ns / 1e3));
+	if (m != NULL)
+		json_object_set_new(doc, "process", json_pack("{s:f, s:f, s:I, s:I}",
+			"cpu_percent", m->cpu_percent, "cpus", r->metrics.capacity,
+			"rss_bytes", (json_int_t)metrics_rss(m),
+			"threads", (json_int_t)m->m.threads));
+
+	live_selection(r, &o->view, &sel);
+	analyze_threads(p, &sel, &tt);
+	cls = json_object();
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (tt.by_class[c] > 0)
+			json_object_set_new(cls, class_name((enum sample_class)c),
+					    share_json(tt.by_class[c], tt.total));
+	json_object_set_new(doc, "thread_samples", json_integer((json_int_t)tt.total));
+	json_object_set_new(doc, "classes", cls);
+	threads = json_array();
+	for (size_t i = 0; i < tt.n; i++) {
+		const struct thread_stat *t = &tt.threads[i];
+		json_t *tc = json_object();
+
+		for (int c = 0; c < CLASS_COUNT; c++)
+			if (t->by_class[c] > 0)
+				json_object_set_new(tc, class_name((enum sample_class)c),
+						    share_json(t->by_class[c], t->total));
+		json_array_append_new(threads, json_pack("{s:i, s:s, s:I, s:f, s:o}",
+			"tid", (int)t->tid, "name", text_utf8(profile_thread_name(p, t->tid)),
+			"samples", (json_int_t)t->total, "percent", format_share(t->total, tt.total),
+			"classes", tc));
+	}
+	json_object_set_new(doc, "threads", threads);
+	thread_table_release(&tt);
+
+	analyze_functions(p, &sel, o->view.by_line, o->view.sort_total, &ft);
+	json_object_set_new(doc, "function_samples", json_integer((json_int_t)ft.total));
+	funcs = json_array();
+	for (size_t i = 0; i < ft.n && i < BATCH_ROWS; i++) {
+		const struct func_stat *fs = &ft.funcs[i];
+
+		json_array_append_new(funcs, json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
+			"function", text_utf8(profile_str(p, fs->function)),
+			"file", fs->file ? text_utf8(profile_str(p, fs->file)) : NULL,
+			"line", (int)fs->line,
+			"module", fs->module ? text_utf8(profile_str(p, p->modules[fs->module].path)) : NULL,
+			"self", (json_int_t)fs->self, "total", (json_int_t)fs->total,
+			"self_percent", format_share(fs->self, ft.total),
+			"total_percent", format_share(fs->total, ft.total)));
+	}
+	json_object_set_new(doc, "functions", funcs);
+	func_table_release(&ft);
+
+	json_dumpf(doc, f, JSON_COMPACT);
+	fputc('\n', f);
+	json_decref(doc);
 }
 
 /* --batch: N text frames, DELAY seconds of sampling each. */
@@ -160,7 +290,10 @@ run_batch(struct recorder *r, const struct attach_opts *o, char **cause)
 					return false; /* an exit shows in the next frame */
 			}
 		}
-		live_print_frame(stdout, r, &o->view, 20);
+		if (o->json)
+			print_json_frame(stdout, r, o, i + 1);
+		else
+			live_print_frame(stdout, r, &o->view, BATCH_ROWS);
 		if (fflush(stdout) != 0)
 			break;
 		if (r->ended)
@@ -184,7 +317,7 @@ cmd_attach(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
-		err_msg("the live view needs a terminal; for text use 'siprof attach --batch -n N %d', "
+		err_msg("the live view needs a terminal; for text use 'siprof attach --batch --iterations=N %d', "
 			"or record with 'siprof record'", (int)o.pid);
 		cmd_sampling_release(&o.sampling);
 		return EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "procfs.h"
 #include "recorder.h"
 #include "signals.h"
 #include "text.h"
@@ -24,8 +25,9 @@ const char cmd_record_usage[] =
 	"instruction to its exit) and record a session file: stacks with their class\n"
 	"(cpu, lock, net, disk, ...), health metrics, and the context. Ends at\n"
 	"Ctrl-C, after --duration, or when the process exits; with COMMAND, siprof\n"
-	"exits with COMMAND's exit status. Ctrl-Z lets the process go, untraced,\n"
-	"until siprof is continued (fg): the session marks the gap.\n"
+	"exits with COMMAND's exit status, or as a shell does when COMMAND cannot\n"
+	"run: 127 not found, 126 not executable. Ctrl-Z lets the process go,\n"
+	"untraced, until siprof is continued (fg): the session marks the gap.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output=FILE      the session file to create (mode 0600)\n"
@@ -35,13 +37,14 @@ const char cmd_record_usage[] =
 	"  -r, --rate=HZ          samples per second per thread (default " CMD_STR(CMD_RATE_DEFAULT) ", 1 to 1000)\n"
 	"      --jitter           move each tick by up to a quarter period, at random\n"
 	"      --threads=LIST     only threads whose id or name matches LIST\n"
-	"                         (comma-separated ids and name patterns, e.g. 'worker*,1234')\n"
+	"                         (comma-separated ids and name patterns, e.g.\n"
+	"                         'worker*,1234'); if it matches no thread, exit 9\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K)\n"
 	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
 	"                         " CMD_STR(CMD_MAX_MEMORY_DEFAULT_M) "M); past it samples are dropped and counted\n"
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
-	"  -f, --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
+	"      --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
 	"                         FILE-journal if they are your own files\n"
 	"      --upload=URL       when done, upload the session as 'siprof upload' does\n"
 	"                         (credentials from the environment, see siprof upload;\n"
@@ -65,7 +68,7 @@ struct record_opts {
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_UPLOAD };
+	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -74,7 +77,7 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
 		CMD_SAMPLING_OPTIONS,
 		{ "tag", required_argument, NULL, 't' },
-		{ "force", no_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -85,7 +88,7 @@ parse(int argc, char **argv, struct record_opts *o)
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, false);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:fqh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:qh", longopts, NULL)) != -1) {
 		if ((rc = cmd_opt_sampling("record", ch, optarg, &o->sampling)) != 0) {
 			if (rc != 1)
 				return rc;
@@ -115,7 +118,7 @@ parse(int argc, char **argv, struct record_opts *o)
 			o->tags[o->n_tags++] = optarg;
 			o->tags[o->n_tags] = NULL;
 			break;
-		case 'f':
+		case OPT_FORCE:
 			o->rec.force = true;
 			break;
 		case 'q':
@@ -130,6 +133,10 @@ parse(int argc, char **argv, struct record_opts *o)
 			fputs(cmd_record_usage, stdout);
 			return -1;
 		default:
+			/* -f is export's --format, and --force is long-only here. */
+			if (ch == '?' && optopt == 'f')
+				return cmd_usage_error("record", "-f is not an option of record; "
+						       "to replace FILE use --force");
 			return cmd_bad_option("record", ch, argv);
 		}
 	}
@@ -210,13 +217,87 @@ suspend(struct recorder *r, bool quiet, bool tty, char **cause)
 	return rc;
 }
 
+/* Seconds of sampling after which a --threads filter that matched no
+ * thread is worth a warning: threads a program starts at once have been
+ * seen by then. */
+#define FILTER_WARN_S 3.0
+/* Threads named in that warning. */
+#define FILTER_WARN_SHOW 5
+
+/* The --threads list as the user gave it, comma-separated. */
+static char *
+filter_text(char **filter)
+{
+	char *out = xstrdup(""), *t;
+
+	for (char **f = filter; *f != NULL; f++) {
+		t = xasprintf("%s%s%s", out, f == filter ? "" : ",", *f);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* "1234 (redis-server), 1240 (io_thd_1), ... (12 in all)": what the user
+ * could have given --threads instead. NULL when /proc shows none. */
+static char *
+threads_text(pid_t pid)
+{
+	char comm[PROCFS_COMM_MAX], *out = NULL, *t;
+	pid_t *tids = NULL;
+	size_t n = 0;
+
+	if (!procfs_tasks(pid, &tids, &n) || n == 0) {
+		free(tids);
+		return NULL;
+	}
+	for (size_t i = 0; i < n && i < FILTER_WARN_SHOW; i++) {
+		procfs_task_comm(pid, tids[i], comm, sizeof comm);
+		t = xasprintf("%s%s%d (%s)", out ? out : "", out ? ", " : "", (int)tids[i], comm);
+		free(out);
+		out = t;
+	}
+	if (n > FILTER_WARN_SHOW) {
+		t = xasprintf("%s, ... (%zu in all)", out, n);
+		free(out);
+		out = t;
+	}
+	free(tids);
+	return out;
+}
+
+/* Once, after FILTER_WARN_S seconds of ticks: a --threads filter that has
+ * matched no thread records nothing; say so while there is time to act. */
+static void
+filter_check(struct recorder *r, char **filter, bool tty, bool *warned)
+{
+	struct sampler_stats st;
+	char *want, *have;
+
+	if (filter == NULL || *warned || recorder_sampled(r) < FILTER_WARN_S)
+		return;
+	sampler_get_stats(r->sampler, &st);
+	if (st.ticks == 0 || st.threads_matched > 0)
+		return;
+	*warned = true;
+	want = filter_text(filter);
+	have = threads_text(r->pid);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	warn_msg("--threads '%s' has matched no thread of process %d in %.0f s: nothing is "
+		 "recorded until one does; its threads are %s", want, (int)r->pid,
+		 recorder_sampled(r), have ? have : "gone");
+	free(want);
+	free(have);
+}
+
 int
 cmd_record(int argc, char **argv)
 {
 	struct record_opts o;
 	struct recorder r;
 	char *cause = NULL;
-	bool tty, ok = true;
+	bool tty, ok = true, filter_warned = false, nomatch = false;
 	int rc, ret = EXIT_OK, early;
 	uint64_t last_status = 0;
 
@@ -268,6 +349,7 @@ cmd_record(int argc, char **argv)
 			status_line(&r, false);
 			last_status = now_ns();
 		}
+		filter_check(&r, o.sampling.threads, tty, &filter_warned);
 	}
 	if (!ok) {
 		err_msg("%s", cause);
@@ -296,12 +378,25 @@ cmd_record(int argc, char **argv)
 				 "samples waiting reached --max-memory (%zuM); a lower --rate, "
 				 "--stack-size or --threads selection takes fewer",
 				 (unsigned long long)st.dropped, o.rec.sampler.max_memory >> 20);
+		if (o.sampling.threads != NULL && st.threads_matched == 0) {
+			char *want = filter_text(o.sampling.threads);
+
+			err_msg("--threads '%s' matched no thread of process %d (%llu seen): "
+				"%s holds no samples%s", want, (int)r.pid,
+				(unsigned long long)st.threads_seen, o.rec.output,
+				o.upload ? " and is not uploaded" : "");
+			free(want);
+			nomatch = true;
+		}
 		if (o.argv != NULL && status >= 0)
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		/* A command's own failure says more than the filter's. */
+		if (nomatch && ret == EXIT_OK)
+			ret = EXIT_NOMATCH;
 	}
 	recorder_release(&r);
 	signals_release_suspend();
-	if (o.upload != NULL && (ret == EXIT_OK || o.argv != NULL)) {
+	if (o.upload != NULL && !nomatch && (ret == EXIT_OK || o.argv != NULL)) {
 		/* The session is complete on disk: send it. A failure to send
 		 * is reported (exit 8) unless a command's own status is due. */
 		int up;

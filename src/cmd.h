@@ -28,6 +28,7 @@ enum {
 	EXIT_NOTARGET = 6,     /* not a process siprof can profile (kernel thread, siprof) */
 	EXIT_BADFILE = 7,      /* a session file that cannot be read */
 	EXIT_UPLOAD = 8,       /* some profiles were not sent: they wait in the spool */
+	EXIT_NOMATCH = 9,      /* record --threads matched no thread: no samples */
 	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
 };
 

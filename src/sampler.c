@@ -54,6 +54,7 @@ struct sthread {
 	unsigned owed;      /* ticks since the last check, not yet emitted */
 	unsigned next_check; /* tick of the next check */
 	bool selected;      /* passes the thread filter */
+	bool matched;       /* counted in threads_matched */
 	uint8_t cls;
 	int16_t sysnr;
 	int16_t callnr;     /* see sample_item */
@@ -969,6 +970,7 @@ out_flush(struct sampler *s, struct tick_out *o, bool tick)
 	s->stats.failed += o->d.failed;
 	s->stats.late += o->d.late;
 	s->stats.dropped += o->d.dropped;
+	s->stats.threads_matched += o->d.threads_matched;
 	pthread_mutex_unlock(&s->lock);
 	free(o->items);
 	free(o->stopped);
@@ -1079,6 +1081,10 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		}
 		if (!st->selected)
 			continue;
+		if (!st->matched) {
+			st->matched = true;
+			o.d.threads_matched++;
+		}
 		thread_open_files(s, st);
 		if (st->in_flight) {
 			st->skipped++;

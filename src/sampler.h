@@ -58,6 +58,8 @@ struct sampler_stats {
 	uint64_t late; /* stops that did not arrive in time (previous stack reused
 			* if the thread had not run since, else left out) */
 	uint64_t threads_seen, threads_exited, signals_passed;
+	uint64_t threads_matched; /* threads the thread filter ever selected
+				   * (every thread sampled, without one) */
 	bool behind; /* the last tick came late */
 	struct hold_hist held;
 };

@@ -657,6 +657,7 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 	}
 	if (child == 0) {
 		ssize_t n;
+		int e;
 
 		close(go[1]);
 		/* The program gets the signal state siprof was given. */
@@ -666,8 +667,13 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 		if (n != 1)
 			_exit(127);
 		execvp(argv[0], argv);
-		fprintf(stderr, "siprof: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		/* A shell's statuses: 127 not found, 126 found but not run. */
+		e = errno;
+		if (e == ENOENT && strchr(argv[0], '/') == NULL)
+			fprintf(stderr, "siprof: cannot run '%s': no such command in PATH\n", argv[0]);
+		else
+			fprintf(stderr, "siprof: cannot run '%s': %s\n", argv[0], strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
 	}
 	close(go[0]);
 	if (ptrace(PTRACE_SEIZE, child, NULL, (void *)seize_options) != 0) {

@@ -264,7 +264,7 @@ tm kill-session -t live
 
 # --batch: text frames; no terminal: a clear refusal.
 start_classes
-"$SIPROF" attach --batch -n 2 -d 1 "$TARGET_PID" > "$tmpdir/batch" 2> "$tmpdir/err" ||
+"$SIPROF" attach --batch --iterations=2 --delay=1 "$TARGET_PID" > "$tmpdir/batch" 2> "$tmpdir/err" ||
 	fail "attach --batch failed: $(cat "$tmpdir/err")"
 [ "$(grep -c "^siprof pid $TARGET_PID target-classes" "$tmpdir/batch")" = 2 ] || fail "not 2 frames: $(cat "$tmpdir/batch")"
 grep -qE '^ +[0-9.]+% +[0-9.]+%  burn_three \(classes.c:[0-9]+\) \[target-classes\]$' "$tmpdir/batch" ||
@@ -272,7 +272,7 @@ grep -qE '^ +[0-9.]+% +[0-9.]+%  burn_three \(classes.c:[0-9]+\) \[target-classe
 grep -q '^classes: cpu ' "$tmpdir/batch" || fail "no class shares in the frames"
 "$SIPROF" attach "$TARGET_PID" < /dev/null > "$tmpdir/out" 2> "$tmpdir/err"
 [ $? = 2 ] || fail "attach without a terminal did not exit 2"
-grep -q "the live view needs a terminal; for text use 'siprof attach --batch -n N $TARGET_PID'" "$tmpdir/err" ||
+grep -q "the live view needs a terminal; for text use 'siprof attach --batch --iterations=N $TARGET_PID'" "$tmpdir/err" ||
 	fail "no clear message without a terminal: $(cat "$tmpdir/err")"
 assert_running "$TARGET_PID"
 stop_chain > /dev/null

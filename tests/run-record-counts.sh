@@ -42,7 +42,7 @@ check_recording() {
 	local name=$1 f=$tmpdir/$1.siprof t0 t1
 	shift
 	t0=$(date +%s%N)
-	env "$@" "$SIPROF" record -f -o "$f" -r "$RATE" -d "$DUR" -p "$TARGET_PID" \
+	env "$@" "$SIPROF" record --force -o "$f" -r "$RATE" -d "$DUR" -p "$TARGET_PID" \
 		2> "$tmpdir/$name.err" || fail "record ($name) failed: $(cat "$tmpdir/$name.err")"
 	t1=$(date +%s%N)
 	assert_running "$TARGET_PID"
@@ -156,7 +156,7 @@ if command -v script > /dev/null; then
 		t0=$(date +%s%N)
 		# 10 ms a copy: at least 2 copies a tick (the spinners) take 4 s
 		# to unwind, of which 2 s at least after sampling.
-		SIPROF_DEBUG_UNWIND_US=10000 script -qec "'$SIPROF' record $q -f -o '$tmpdir/tty.siprof' -r $RATE -d $DUR -p $TARGET_PID" \
+		SIPROF_DEBUG_UNWIND_US=10000 script -qec "'$SIPROF' record $q --force -o '$tmpdir/tty.siprof' -r $RATE -d $DUR -p $TARGET_PID" \
 			/dev/null > "$tmpdir/tty$q.out" 2>&1 || fail "record $q on a terminal failed: $(cat "$tmpdir/tty$q.out")"
 		t1=$(date +%s%N)
 		"$SIPROF" report --json "$tmpdir/tty.siprof" > "$tmpdir/tty.json" ||
@@ -231,7 +231,7 @@ done
 # A command gone before its symbols could be read: what was sampled of it
 # is still counted, with a stack that is not known.
 for i in 1 2 3; do
-	"$SIPROF" record -q -f -o "$tmpdir/gone.siprof" -- true || fail "record -- true failed"
+	"$SIPROF" record -q --force -o "$tmpdir/gone.siprof" -- true || fail "record -- true failed"
 	"$SIPROF" report --json "$tmpdir/gone.siprof" > "$tmpdir/gone.json"
 	json_check "$tmpdir/gone.json" '
 s = doc["context"]["stats"]

@@ -157,7 +157,7 @@ grep -qE "^metrics   CPU [0-9]+% average, [0-9]+% highest \(share of the $cap CP
 	"$tmpdir/grow-top.txt" || fail "the report's CPU figure says not of what: $(grep ^metrics "$tmpdir/grow-top.txt")"
 grep -qE '^classes  .* [a-z]+ [0-9.]+%.*\(of [0-9]+ thread-samples\)$' "$tmpdir/grow-top.txt" ||
 	fail "the class shares say not of what: $(grep ^classes "$tmpdir/grow-top.txt")"
-"$SIPROF" attach --batch -n 3 -d 1 "$TARGET_PID" > "$tmpdir/batch" 2> "$tmpdir/err" ||
+"$SIPROF" attach --batch --iterations=3 --delay=1 "$TARGET_PID" > "$tmpdir/batch" 2> "$tmpdir/err" ||
 	fail "attach --batch failed: $(cat "$tmpdir/err")"
 tail -n +"$(grep -n '^siprof pid' "$tmpdir/batch" | tail -1 | cut -d: -f1)" "$tmpdir/batch" | head -3
 grep -qE "^CPU [0-9]+% of $cap CPUs  RSS [0-9.]+ MiB \([0-9.]+\.\.[0-9.]+ MiB \+[0-9.]+ KiB/s over [0-9]+ s\)  threads 1 " \

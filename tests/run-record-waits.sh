@@ -67,11 +67,11 @@ assert "wait_for_work" not in f and "semwait_main" not in f, f
 '
 
 # The live view classes the same way.
-"$SIPROF" attach --batch -n 2 -d 1 -c wall --threads=condwait,semwait "$TARGET_PID" \
+"$SIPROF" attach --batch --iterations=2 --delay=1 -c wall --threads=condwait,semwait "$TARGET_PID" \
 	> "$tmpdir/batch" 2> "$tmpdir/err" || fail "attach --batch failed: $(cat "$tmpdir/err")"
 grep -q '^classes: wait 100.0%  (of [0-9]* thread-samples)$' "$tmpdir/batch" ||
 	fail "the live view does not class the idle waiters as wait: $(cat "$tmpdir/batch")"
-"$SIPROF" attach --batch -n 2 -d 1 -c wall --threads=rwwait "$TARGET_PID" \
+"$SIPROF" attach --batch --iterations=2 --delay=1 -c wall --threads=rwwait "$TARGET_PID" \
 	> "$tmpdir/batch" 2> "$tmpdir/err" || fail "attach --batch failed: $(cat "$tmpdir/err")"
 grep -q '^classes: lock 100.0%  (of [0-9]* thread-samples)$' "$tmpdir/batch" ||
 	fail "the live view does not class the rwlock waiter as lock: $(cat "$tmpdir/batch")"

@@ -43,7 +43,7 @@ grep -q "good.siprof exists; choose another name, or use --force to replace it" 
 	fail "no message for an existing file: $(cat "$tmpdir/err")"
 "$SIPROF" report "$tmpdir/good.siprof" > /dev/null || fail "the existing file was harmed"
 cp "$tmpdir/good.siprof" "$tmpdir/forced.siprof"
-"$SIPROF" record -q -f -o "$tmpdir/forced.siprof" -d 1 -p "$TARGET_PID" || fail "record --force failed"
+"$SIPROF" record -q --force -o "$tmpdir/forced.siprof" -d 1 -p "$TARGET_PID" || fail "record --force failed"
 
 # The views.
 "$SIPROF" report --tree --class cpu "$tmpdir/good.siprof" > "$tmpdir/tree" || fail "--tree failed"

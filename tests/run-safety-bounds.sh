@@ -34,8 +34,8 @@ done
 # 16 copies of the stack must fit.
 usage_refused "record -s 8M --max-memory 64M" "$SIPROF" record -o "$tmpdir/n.siprof" -s 8M --max-memory 64M -- true
 grep -q "at least 128M" "$tmpdir/err" || fail "--max-memory too small: the message does not say how much: $(cat "$tmpdir/err")"
-usage_refused "attach -d nan" "$SIPROF" attach -b -d nan 1
-usage_refused "attach -n 0x10" "$SIPROF" attach -b -n 0x10 1
+usage_refused "attach --delay nan" "$SIPROF" attach -b --delay nan 1
+usage_refused "attach --iterations 0x10" "$SIPROF" attach -b --iterations 0x10 1
 usage_refused "attach --max-memory 1e9" "$SIPROF" attach -b --max-memory 1e9 1
 usage_refused "dump" "$SIPROF" dump ' 1'
 "$SIPROF" record -q -o "$tmpdir/ok.siprof" -d 0.5 -s 64KiB --max-memory 1M -- sleep 0.2 ||

@@ -115,7 +115,7 @@ for i in $(seq 100); do
 	[ -e "$SHARED/s.siprof-shm" ] && break
 	sleep 0.05
 done
-for force in "" -f; do
+for force in "" --force; do
 	"$SIPROF" record -q $force -o "$SHARED/s.siprof" -d 1 -p "$target" 2> "$tmpdir/err"
 	rc=$?
 	[ $rc = 1 ] || fail "record $force beside the attacker's -wal exited with $rc: $(cat "$tmpdir/err")"
@@ -150,7 +150,7 @@ grep -q "stale.siprof-wal exists, left by an earlier recording; remove it, or us
 	fail "no clear word of the stale -wal: $(cat "$tmpdir/err")"
 cp "$tmpdir/good.siprof" "$tmpdir/stale.siprof"
 : > "$tmpdir/stale.siprof-shm"
-"$SIPROF" record -q -f -o "$tmpdir/stale.siprof" -d 1 -p "$target" 2> "$tmpdir/err" ||
+"$SIPROF" record -q --force -o "$tmpdir/stale.siprof" -d 1 -p "$target" 2> "$tmpdir/err" ||
 	fail "record --force over a session and its stale side files failed: $(cat "$tmpdir/err")"
 "$SIPROF" report "$tmpdir/stale.siprof" > /dev/null || fail "the forced session cannot be read"
 [ -e "$tmpdir/stale.siprof-wal" ] && fail "a stale -wal is left after a forced record"
@@ -206,7 +206,7 @@ PYEOF
 done
 
 # SIGKILL at random moments of record's first half second: the file is
-# either absent (and a re-run without -f works) or a readable session.
+# either absent (and a re-run without --force works) or a readable session.
 absent=0 readable=0
 for i in $(seq 50); do
 	f="$tmpdir/kill$i.siprof"

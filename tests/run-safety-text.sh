@@ -58,7 +58,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	grep -qF 'odd\x1b]0;sym\x07' "$o/dump" && break
 done
 run dump.json "$SIPROF" dump --json "$TARGET_PID"
-text batch "$SIPROF" attach --batch -n 1 -d 1 "$TARGET_PID"
+text batch "$SIPROF" attach --batch --iterations=1 --delay=1 "$TARGET_PID"
+run batch.json "$SIPROF" attach --batch --json --iterations=1 --delay=1 "$TARGET_PID"
 text record "$SIPROF" record -o "$o/a.siprof" -d 2 -p "$TARGET_PID" -t $'note=\e[31mred'
 text record-b "$SIPROF" record -q -o "$o/b.siprof" -d 1 -p "$TARGET_PID"
 text report "$SIPROF" report "$o/a.siprof"
@@ -126,6 +127,12 @@ dump = json.load(open(f"{o}/dump.json"))
 got = {t["tid"]: t.get("name") for t in dump["threads"]}
 assert got == kernel, f"dump --json: {got} != the kernel's {kernel}"
 assert dump["command"] == kernel[dump["pid"]], dump["command"]
+
+batch = json.load(open(f"{o}/batch.json"))
+got = {t["tid"]: t["name"] for t in batch["threads"]}
+assert got == kernel, f"attach --batch --json: {got} != the kernel's {kernel}"
+assert batch["command"] == kernel[batch["pid"]], batch["command"]
+assert any(f["function"] == "odd\x1b]0;sym\x07" for f in batch["functions"]), batch["functions"]
 
 threads = json.load(open(f"{o}/threads.json"))
 got = {t["tid"]: t.get("name") for t in threads}
