@@ -412,7 +412,7 @@ static json_t *
 json_result(const struct upload_cmd *o, const struct upload_result *r, json_t *items, int rc)
 {
 	json_t *waits = json_array(), *doc;
-	char *dest = upload_destination(o->up.url, &(char *){ NULL });
+	char *cause = NULL, *dest = upload_destination(o->up.url, &cause);
 
 	for (size_t i = 0; i < r->n_waits; i++) {
 		json_t *w = json_pack("{s:s, s:I}", "url", text_utf8(r->waits[i].url), "count",
@@ -432,6 +432,7 @@ json_result(const struct upload_cmd *o, const struct upload_result *r, json_t *i
 			"no_destination", (json_int_t)r->legacy, "waiting", waits, "items",
 			json_incref(items), "exit", rc);
 	free(dest);
+	free(cause);
 	return doc;
 }
 

@@ -43,16 +43,31 @@ label_value(char *out, size_t n, const char *v)
 	out[i] = '\0';
 }
 
+/* A label name as the server accepts one (Prometheus': [A-Za-z_][A-Za-z0-9_]*),
+ * else it refuses the profile: a tag such as build-host becomes build_host. */
+static void
+label_key(char *out, size_t n, const char *k)
+{
+	size_t i = 0;
+
+	if (isdigit((unsigned char)*k) && n > 1)
+		out[i++] = '_';
+	for (; *k != '\0' && i + 1 < n; k++)
+		out[i++] = isalnum((unsigned char)*k) && (unsigned char)*k < 0x80 ? *k : '_';
+	out[i] = '\0';
+}
+
 static void
 add_label(char *name, size_t n, const char *key, const char *value)
 {
-	char v[256];
+	char k[128], v[256];
 	size_t len = strlen(name);
 
-	if (value == NULL || *value == '\0')
+	if (value == NULL || *value == '\0' || *key == '\0')
 		return;
+	label_key(k, sizeof k, key);
 	label_value(v, sizeof v, value);
-	snprintf(name + len, n - len, "%s%s=%s", name[len - 1] == '{' ? "" : ",", key, v);
+	snprintf(name + len, n - len, "%s%s=%s", name[len - 1] == '{' ? "" : ",", k, v);
 }
 
 /* The part of an item's id that names its destination: FNV-1a of the
@@ -162,10 +177,13 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 			r->skipped++;
 			continue;
 		}
-		if (spool_item_queued(spool, id)) {
+		/* An older siprof's item of this profile, without a destination,
+		 * is the one --adopt sends: not a second copy. */
+		if (spool_item_queued(spool, id) || spool_item_queued(spool, base)) {
 			char rej[260];
 
 			snprintf(rej, sizeof rej, "%s.rejected", id);
+			/* The same profile refused by this server before. */
 			if (spool_has(spool, rej))
 				report(o, (struct upload_event){ .kind = UPLOAD_REFUSED_BEFORE, .id = id,
 								 .spool = spool->path });

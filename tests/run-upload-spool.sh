@@ -13,7 +13,7 @@ need_ptrace
 command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
 start_classes
 for s in s1 s2 s3; do
-	"$SIPROF" record -q -o "$tmpdir/$s.siprof" -d 1 -t version=1.0 -p "$TARGET_PID" || fail "record failed"
+	"$SIPROF" record -q -o "$tmpdir/$s.siprof" -d 1 -t version=1.0 -t build-host=ci.1 -p "$TARGET_PID" || fail "record failed"
 done
 nclasses() { "$SIPROF" report --json "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["classes"]))'; }
 start_of() { "$SIPROF" report --json "$1" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["context"]["start_unix_ns"]) // 10**9)'; }
@@ -91,6 +91,8 @@ s1_start=$(start_of "$tmpdir/s1.siprof")
 [ "$(awk -v s="$s1_start" '$1 == "x" && $2 == 200 && $3 == s' "$tmpdir/a-log" | wc -l)" = "$n1" ] ||
 	fail "A did not get s1's $n1 profiles for x: $(cat "$tmpdir/a-log")"
 [ "$(wc -l < "$tmpdir/a-log")" = "$n1" ] || fail "A got more than s1: $(cat "$tmpdir/a-log")"
+# A tag's name as a label name the server accepts.
+awk '{ print $4 }' "$tmpdir/a-log" | grep -qv ',build_host=ci\.1[,}]' && fail "no build_host label: $(cat "$tmpdir/a-log")"
 [ -z "$(ls "$SPOOL" | grep -v '^acked$')" ] || fail "the spool is not empty: $(ls "$SPOOL")"
 a1=$(count "$srv")
 SIPROF_UPLOAD_TENANT=x "$SIPROF" upload -q --url "$A" "$tmpdir/s1.siprof" || fail "s1 again to A failed"
