@@ -615,7 +615,8 @@ spool_cmd(struct upload_cmd *o)
 			printf("%-14s %7s %5u %8s  %-22s %s\n", spool_state_name(e[i].state), age,
 			       it.attempts, size, text_safe(prof), where);
 			if (it.error != NULL)
-				printf("%14s last: %s\n", "", text_safe(it.error));
+				printf("%14s %s: %s\n", "",
+				       e[i].state == SPOOL_REJECTED ? "refused" : "last", text_safe(it.error));
 		}
 		spool_item_release(&it);
 	}

@@ -135,7 +135,7 @@ rm -f "$srvB/always"
 "$SIPROF" upload --list > "$tmpdir/list" 2> "$tmpdir/err" || fail "upload --list failed: $(cat "$tmpdir/err")"
 [ "$(grep -c "^pending .* $B (tenant z)$" "$tmpdir/list")" = "$n3" ] || fail "upload --list: $(cat "$tmpdir/list")"
 [ "$(grep -c "^rejected .* $A (tenant x)$" "$tmpdir/list")" = 1 ] || fail "upload --list: $(cat "$tmpdir/list")"
-grep -q "last: the server answered 400: profile is too old" "$tmpdir/list" || fail "upload --list: $(cat "$tmpdir/list")"
+grep -q "refused: the server answered 400: profile is too old" "$tmpdir/list" || fail "upload --list: $(cat "$tmpdir/list")"
 "$SIPROF" upload --list --json > "$tmpdir/list.json" || fail "upload --list --json failed"
 python3 - "$tmpdir/list.json" "$srv/log" "$srvB/log" "$A" "$B" "$refused" "$n3" <<'EOF' || fail "upload --list --json: $(cat "$tmpdir/list.json")"
 import collections, json, sys
