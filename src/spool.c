@@ -293,19 +293,34 @@ spool_remove(const struct spool *s, const char *name)
 	free(cause);
 }
 
-static int
-cmp_str(const void *a, const void *b)
+static const char *const suffix[] = {
+	[SPOOL_PENDING] = ".item",
+	[SPOOL_REJECTED] = ".rejected",
+	[SPOOL_LEGACY] = ".meta",
+};
+
+const char *
+spool_state_name(enum spool_state st)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return st == SPOOL_PENDING ? "pending" : st == SPOOL_REJECTED ? "rejected" : "no-destination";
 }
 
-char **
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : (int)x->state - (int)y->state;
+}
+
+struct spool_entry *
 spool_list(const struct spool *s, size_t *n, char **cause)
 {
 	int fd = dup(s->fd);
 	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	char **ids = NULL;
+	struct spool_entry *e = NULL;
 	size_t cap = 0;
 
 	*n = 0;
@@ -319,25 +334,37 @@ spool_list(const struct spool *s, size_t *n, char **cause)
 	while ((de = readdir(dir)) != NULL) {
 		size_t len = strlen(de->d_name);
 
-		if (len > 5 && strcmp(de->d_name + len - 5, ".meta") == 0) {
-			GROW(ids, cap, *n + 1);
-			ids[(*n)++] = xasprintf("%.*s", (int)(len - 5), de->d_name);
+		for (unsigned st = 0; st < ARRAY_SIZE(suffix); st++) {
+			size_t sl = strlen(suffix[st]);
+
+			if (len > sl && strcmp(de->d_name + len - sl, suffix[st]) == 0) {
+				GROW(e, cap, *n + 1);
+				e[*n].id = xasprintf("%.*s", (int)(len - sl), de->d_name);
+				e[(*n)++].state = (enum spool_state)st;
+				break;
+			}
 		}
 	}
 	closedir(dir);
 	if (*n > 1)
-		qsort(ids, *n, sizeof *ids, cmp_str);
-	if (ids == NULL)
-		ids = xcalloc(1, sizeof *ids);
-	return ids;
+		qsort(e, *n, sizeof *e, cmp_entry);
+	if (e == NULL)
+		e = xcalloc(1, sizeof *e);
+	return e;
 }
 
 void
-spool_list_free(char **ids, size_t n)
+spool_list_free(struct spool_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+		free(e[i].id);
+	free(e);
+}
+
+static void
+meta_file(char *file, size_t n, const char *id, enum spool_state st)
+{
+	snprintf(file, n, "%s%s", id, suffix[st]);
 }
 
 bool
@@ -345,62 +372,142 @@ spool_item_queued(const struct spool *s, const char *id)
 {
 	char file[300];
 
-	snprintf(file, sizeof file, "%s.meta", id);
-	return spool_has(s, file);
+	for (unsigned st = 0; st < ARRAY_SIZE(suffix); st++) {
+		meta_file(file, sizeof file, id, (enum spool_state)st);
+		if (spool_has(s, file))
+			return true;
+	}
+	return false;
 }
 
-bool
-spool_item_write(const struct spool *s, const char *id, const struct spool_item *it, char **cause)
+static bool
+write_meta(const struct spool *s, const char *id, const struct spool_item *it, char **cause)
 {
 	char file[300], *text;
 	json_t *meta;
 	bool ok;
 
-	snprintf(file, sizeof file, "%s.pb.gz", id);
-	if (!spool_write(s, file, it->body, it->len, cause))
-		return false;
-	meta = json_pack("{s:s, s:s, s:I, s:I}", "name", it->name, "class", it->cls, "from",
-			 (json_int_t)it->from, "until", (json_int_t)it->until);
+	meta = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", it->name, "class", it->cls,
+			 "from", (json_int_t)it->from, "until", (json_int_t)it->until, "queued",
+			 (json_int_t)it->queued, "attempts", (json_int_t)it->attempts);
+	if (it->app != NULL)
+		json_object_set_new(meta, "app", json_string(it->app));
+	if (it->url != NULL)
+		json_object_set_new(meta, "url", json_string(it->url));
+	if (it->tenant != NULL)
+		json_object_set_new(meta, "tenant", json_string(it->tenant));
+	if (it->status != 0)
+		json_object_set_new(meta, "status", json_integer(it->status));
+	if (it->error != NULL)
+		json_object_set_new(meta, "error", json_string(it->error));
 	text = json_dumps(meta, JSON_COMPACT);
 	json_decref(meta);
-	snprintf(file, sizeof file, "%s.meta", id);
-	ok = spool_write(s, file, text, strlen(text), cause);
+	meta_file(file, sizeof file, id, it->state);
+	ok = text != NULL && spool_write(s, file, text, strlen(text), cause);
+	if (text == NULL)
+		set_cause(cause, "cannot describe the item %s: a name is not valid UTF-8", id);
 	free(text);
 	return ok;
 }
 
+bool
+spool_item_write(const struct spool *s, const char *id, const struct spool_item *it, char **cause)
+{
+	char file[300];
+
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	if (!spool_write(s, file, it->body, it->len, cause))
+		return false;
+	return write_meta(s, id, it, cause);
+}
+
+static char *
+dup_string(json_t *meta, const char *key)
+{
+	const char *v = json_string_value(json_object_get(meta, key));
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
 enum spool_status
-spool_item_read(const struct spool *s, const char *id, struct spool_item *it, char **cause)
+spool_item_read_meta(const struct spool *s, const char *id, enum spool_state state,
+		     struct spool_item *it, char **cause)
 {
 	char file[300], *text;
-	const char *name, *cls;
 	enum spool_status st;
+	struct stat sb;
 	json_t *meta;
 	size_t tlen;
+	int fd;
 
 	memset(it, 0, sizeof *it);
-	snprintf(file, sizeof file, "%s.meta", id);
-	st = spool_read(s, file, &text, &tlen, cause);
+	meta_file(file, sizeof file, id, state);
+	st = open_ours(s, file, O_RDONLY, &fd, cause);
 	if (st != SPOOL_OK)
 		return st;
+	text = read_fd(fd, &tlen);
+	if (text == NULL || fstat(fd, &sb) != 0) {
+		set_cause(cause, "cannot read '%s/%s': %s", s->path, file, strerror(errno));
+		free(text);
+		close(fd);
+		return SPOOL_FOREIGN;
+	}
+	close(fd);
 	meta = json_loads(text, 0, NULL);
 	free(text);
-	snprintf(file, sizeof file, "%s.pb.gz", id);
-	st = spool_read(s, file, &it->body, &it->len, cause);
-	name = json_string_value(json_object_get(meta, "name"));
-	cls = json_string_value(json_object_get(meta, "class"));
-	if (st == SPOOL_OK && (name == NULL || cls == NULL))
-		st = SPOOL_MISSING;
-	if (st == SPOOL_OK) {
-		it->name = xstrdup(name);
-		it->cls = xstrdup(cls);
-		it->from = json_integer_value(json_object_get(meta, "from"));
-		it->until = json_integer_value(json_object_get(meta, "until"));
-	} else {
-		spool_item_release(it);
+	it->state = state;
+	it->name = dup_string(meta, "name");
+	it->cls = dup_string(meta, "class");
+	it->app = dup_string(meta, "app");
+	it->from = json_integer_value(json_object_get(meta, "from"));
+	it->until = json_integer_value(json_object_get(meta, "until"));
+	it->queued = json_integer_value(json_object_get(meta, "queued"));
+	it->attempts = (unsigned)json_integer_value(json_object_get(meta, "attempts"));
+	it->status = (long)json_integer_value(json_object_get(meta, "status"));
+	it->error = dup_string(meta, "error");
+	/* An older siprof's item has no destination, and its time of queueing
+	 * is its description's. */
+	if (state != SPOOL_LEGACY) {
+		it->url = dup_string(meta, "url");
+		it->tenant = dup_string(meta, "tenant");
 	}
+	if (it->queued == 0)
+		it->queued = (long long)sb.st_mtime;
 	json_decref(meta);
-	return st;
+	if (it->name == NULL || it->cls == NULL || (state != SPOOL_LEGACY && it->url == NULL)) {
+		spool_item_release(it);
+		return SPOOL_MISSING;
+	}
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	if (fstatat(s->fd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+		it->len = (size_t)sb.st_size;
+	return SPOOL_OK;
+}
+
+enum spool_status
+spool_item_read_body(const struct spool *s, const char *id, struct spool_item *it, char **cause)
+{
+	char file[300];
+
+	free(it->body);
+	snprintf(file, sizeof file, "%s.pb.gz", id);
+	return spool_read(s, file, &it->body, &it->len, cause);
+}
+
+bool
+spool_item_update(const struct spool *s, const char *id, enum spool_state old,
+		  const struct spool_item *it, char **cause)
+{
+	char file[300];
+
+	if (!write_meta(s, id, it, cause))
+		return false;
+	if (old != it->state) {
+		meta_file(file, sizeof file, id, old);
+		spool_remove(s, file);
+		fsync(s->fd);
+	}
+	return true;
 }
 
 void
@@ -408,6 +515,10 @@ spool_item_release(struct spool_item *it)
 {
 	free(it->name);
 	free(it->cls);
+	free(it->app);
+	free(it->url);
+	free(it->tenant);
+	free(it->error);
 	free(it->body);
 	memset(it, 0, sizeof *it);
 }
@@ -417,8 +528,10 @@ spool_item_remove(const struct spool *s, const char *id)
 {
 	char file[300];
 
-	snprintf(file, sizeof file, "%s.meta", id);
-	spool_remove(s, file);
+	for (unsigned st = 0; st < ARRAY_SIZE(suffix); st++) {
+		meta_file(file, sizeof file, id, (enum spool_state)st);
+		spool_remove(s, file);
+	}
 	snprintf(file, sizeof file, "%s.pb.gz", id);
 	spool_remove(s, file);
 }

@@ -1,9 +1,14 @@
 /* spool.h: the upload spool, a private directory of profiles waiting to be
  * sent, and its ledger `acked` of the ones a server acknowledged.
  *
- * An item is two files named for its id: ID.pb.gz, the profile, and
- * ID.meta, what it is sent as (JSON: name, class, from, until), written
- * last: an item without its meta is not queued.
+ * An item is two files named for its id: ID.pb.gz, the profile, and a
+ * description of it (JSON: name, class, from, until, and its destination:
+ * the server's URL, never with credentials, and the tenant), written last:
+ * an item without its description is not queued. The description's name
+ * says the item's state: ID.item, waiting to be sent to its destination
+ * and nowhere else; ID.rejected, refused by that server for good (its
+ * status and message kept), moved aside and never sent again; ID.meta, an
+ * item of an older siprof, which has no destination.
  *
  * The spool is trusted only when it is the caller's own: a directory, not a
  * symlink, owned by the effective user and closed to group and others. Every
@@ -49,32 +54,62 @@ bool spool_write(const struct spool *s, const char *name, const void *buf, size_
 bool spool_has(const struct spool *s, const char *name);
 /* Remove name when it is a file siprof made; anything else stays. */
 void spool_remove(const struct spool *s, const char *name);
-/* The ids of the queued items (the names ending in .meta, without it),
- * sorted; NULL with *cause set when the directory cannot be read. */
-char **spool_list(const struct spool *s, size_t *n, char **cause);
-void spool_list_free(char **ids, size_t n);
+enum spool_state {
+	SPOOL_PENDING,  /* ID.item: to be sent to its destination */
+	SPOOL_REJECTED, /* ID.rejected: refused for good, kept aside */
+	SPOOL_LEGACY,   /* ID.meta: an older siprof's, without a destination */
+};
+/* The state's name, as --list shows it: pending, rejected, no-destination. */
+const char *spool_state_name(enum spool_state st);
+
+struct spool_entry {
+	char *id;
+	enum spool_state state;
+};
+/* The items in the spool (every state), sorted by id; NULL with *cause set
+ * when the directory cannot be read. */
+struct spool_entry *spool_list(const struct spool *s, size_t *n, char **cause);
+void spool_list_free(struct spool_entry *e, size_t n);
 
 /* A queued item. */
 struct spool_item {
+	enum spool_state state;
 	char *name;  /* the profile's name as sent, APP.CLASS{labels} */
-	char *cls;   /* its class */
+	char *cls;   /* its class, or its type */
+	char *app;   /* its application (NULL in an older siprof's item) */
 	long long from, until; /* its time span, in seconds since the epoch */
-	char *body;  /* the pprof, len bytes */
+	char *url;    /* its destination, without credentials; NULL: none */
+	char *tenant; /* the tenant it is for; NULL: none */
+	long long queued; /* when it was queued, seconds since the epoch */
+	unsigned attempts; /* requests made for it so far */
+	long status;  /* the last HTTP status a server gave for it, or 0 */
+	char *error;  /* why the last try failed, or NULL */
+	char *body;   /* the pprof, len bytes (NULL until read) */
 	size_t len;
 };
-/* Whether item id is queued. */
+/* Whether item id is in the spool, in any state. */
 bool spool_item_queued(const struct spool *s, const char *id);
-/* Queue item id (the profile first, then its meta), durably. False with
- * *cause set on failure. */
+/* Queue item id (the profile first, then its description, state pending),
+ * durably. False with *cause set on failure. */
 bool spool_item_write(const struct spool *s, const char *id, const struct spool_item *it,
 		      char **cause);
-/* Read item id: SPOOL_OK; SPOOL_FOREIGN when a file of it is not one
- * siprof made (*cause says which); SPOOL_MISSING when the item is
+/* Read item id's description in state st, and its profile's size (it->len;
+ * it->body stays NULL): SPOOL_OK; SPOOL_FOREIGN when a file of it is not
+ * one siprof made (*cause says which); SPOOL_MISSING when the item is
  * incomplete or damaged. */
-enum spool_status spool_item_read(const struct spool *s, const char *id, struct spool_item *it,
-				  char **cause);
+enum spool_status spool_item_read_meta(const struct spool *s, const char *id, enum spool_state st,
+				       struct spool_item *it, char **cause);
+/* Read the profile of item id, described in it, into it->body and it->len. */
+enum spool_status spool_item_read_body(const struct spool *s, const char *id,
+				       struct spool_item *it, char **cause);
+/* Write item id's description again as it says (attempts, status, error,
+ * destination), in the state it->state, and remove the description of its
+ * old state when that differs: the move aside of a refused item, the
+ * destination given to an older siprof's. */
+bool spool_item_update(const struct spool *s, const char *id, enum spool_state old,
+		       const struct spool_item *it, char **cause);
 void spool_item_release(struct spool_item *it);
-/* Remove item id's files that siprof made. */
+/* Remove item id's files that siprof made, in every state. */
 void spool_item_remove(const struct spool *s, const char *id);
 
 /* Whether id is in the ledger: 1, 0, or -1 with *cause set. */

@@ -43,24 +43,82 @@ label_value(char *out, size_t n, const char *v)
 	out[i] = '\0';
 }
 
+/* A label name as the server accepts one (Prometheus': [A-Za-z_][A-Za-z0-9_]*),
+ * else it refuses the profile: a tag such as build-host becomes build_host. */
+static void
+label_key(char *out, size_t n, const char *k)
+{
+	size_t i = 0;
+
+	if (isdigit((unsigned char)*k) && n > 1)
+		out[i++] = '_';
+	for (; *k != '\0' && i + 1 < n; k++)
+		out[i++] = isalnum((unsigned char)*k) && (unsigned char)*k < 0x80 ? *k : '_';
+	out[i] = '\0';
+}
+
 static void
 add_label(char *name, size_t n, const char *key, const char *value)
 {
-	char v[256];
+	char k[128], v[256];
 	size_t len = strlen(name);
 
-	if (value == NULL || *value == '\0')
+	if (value == NULL || *value == '\0' || *key == '\0')
 		return;
+	label_key(k, sizeof k, key);
 	label_value(v, sizeof v, value);
-	snprintf(name + len, n - len, "%s%s=%s", name[len - 1] == '{' ? "" : ",", key, v);
+	snprintf(name + len, n - len, "%s%s=%s", name[len - 1] == '{' ? "" : ",", k, v);
 }
 
-/* Queue one item per class of the session, unless it is queued already or
- * was acknowledged before. */
+/* The part of an item's id that names its destination: FNV-1a of the
+ * URL and the tenant, so that the same session spooled for two servers or
+ * two tenants makes two items, and is acknowledged by each. */
+static void
+dest_key(char *out, size_t n, const char *url, const char *tenant)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = url; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	h = (h ^ '\n') * 0x100000001b3ull;
+	for (const char *p = tenant != NULL ? tenant : ""; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	snprintf(out, n, "%016llx", (unsigned long long)h);
+}
+
+char *
+upload_destination(const char *url, char **cause)
+{
+	const char *host = strstr(url, "://");
+	size_t len = strlen(url);
+
+	host = host != NULL ? host + 3 : url;
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+		set_cause(cause, "the upload URL holds credentials: give them in SIPROF_UPLOAD_USER "
+				 "and SIPROF_UPLOAD_PASSWORD, or --auth-file, never in the URL");
+		return NULL;
+	}
+	while (len > (size_t)(host - url) && url[len - 1] == '/')
+		len--;
+	return xasprintf("%.*s", (int)len, url);
+}
+
+static bool
+same_tenant(const char *a, const char *b)
+{
+	return (a == NULL || *a == '\0') ? (b == NULL || *b == '\0') : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Queue one item per class of the session for dest, unless it is queued
+ * already or was acknowledged before (there, or by an older siprof, whose
+ * ledger did not say where). */
 static bool
 spool_session(const struct upload_opts *o, const struct spool *spool, const struct session_data *d,
-	      struct upload_result *r, char **cause)
+	      const char *dest, struct upload_result *r, char **cause)
 {
+	const char *tenant = o->auth.tenant != NULL && *o->auth.tenant ? o->auth.tenant : NULL;
+	const char *pid = session_meta(d, "pid"), *build_id = session_meta(d, "build_id");
+	char key[20], comment[512];
 	const char *run_id = session_meta(d, "run_id"), *start = session_meta(d, "start_unix_ns");
 	const char *comm = session_meta(d, "comm");
 	struct thread_table tt;
@@ -76,6 +134,11 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 	from = session_meta_u64(d, "start_unix_ns") / 1000000000u;
 	until = from + (uint64_t)(session_duration(d) + 0.999);
 	label_value(app, sizeof app, o->app ? o->app : session_meta(d, "tag.app") ? session_meta(d, "tag.app") : comm ? comm : "siprof");
+	dest_key(key, sizeof key, dest, tenant);
+	/* What tells one run from another is no series label: each value
+	 * would make a new series on the server. */
+	snprintf(comment, sizeof comment, "siprof pid=%s build_id=%s run_id=%s", pid ? pid : "",
+		 build_id ? build_id : "", run_id);
 	selection_init(&all);
 	analyze_threads(&d->prof, &all, &tt);
 	for (size_t i = 0; i < d->prof.n_samples; i++)
@@ -91,8 +154,9 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 							  : ptype_get(type)->name,
 					   .rate_hz = export_rate(d),
 					   .start_unix_ns = session_meta_u64(d, "start_unix_ns"),
-					   .duration_ns = (uint64_t)(session_duration(d) * 1e9) };
-		char id[200], name[1024];
+					   .duration_ns = (uint64_t)(session_duration(d) * 1e9),
+					   .comment = comment };
+		char base[200], id[240], name[1024];
 		struct spool_item it;
 		unsigned char *body;
 		size_t len;
@@ -101,21 +165,32 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 
 		if (c >= 0 ? tt.by_class[c] == 0 : !present[type])
 			continue;
-		snprintf(id, sizeof id, "%s-%s-%llu-%llu", run_id, info.class_name,
+		snprintf(base, sizeof base, "%s-%s-%llu-%llu", run_id, info.class_name,
 			 (unsigned long long)from, (unsigned long long)until);
-		if ((acked = spool_acked(spool, id, cause)) < 0)
+		snprintf(id, sizeof id, "%s-%s", base, key);
+		if ((acked = spool_acked(spool, id, cause)) == 0)
+			acked = spool_acked(spool, base, cause);
+		if (acked < 0)
 			goto fail;
 		if (acked) {
 			report(o, (struct upload_event){ .kind = UPLOAD_ACKED_BEFORE, .id = id });
 			r->skipped++;
 			continue;
 		}
-		if (spool_item_queued(spool, id))
+		/* An older siprof's item of this profile, without a destination,
+		 * is the one --adopt sends: not a second copy. */
+		if (spool_item_queued(spool, id) || spool_item_queued(spool, base)) {
+			char rej[260];
+
+			snprintf(rej, sizeof rej, "%s.rejected", id);
+			/* The same profile refused by this server before. */
+			if (spool_has(spool, rej))
+				report(o, (struct upload_event){ .kind = UPLOAD_REFUSED_BEFORE, .id = id,
+								 .spool = spool->path });
 			continue; /* queued already */
+		}
 		snprintf(name, sizeof name, "%s.%s{", app, info.class_name);
 		add_label(name, sizeof name, "host", session_meta(d, "host"));
-		add_label(name, sizeof name, "pid", session_meta(d, "pid"));
-		add_label(name, sizeof name, "build_id", session_meta(d, "build_id"));
 		for (size_t i = 0; i < d->n_meta; i++)
 			if (strncmp(d->meta[i].key, "tag.", 4) == 0 && strcmp(d->meta[i].key, "tag.app") != 0)
 				add_label(name, sizeof name, d->meta[i].key + 4, d->meta[i].value);
@@ -125,8 +200,11 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		sel.cls = c;
 		sel.type = type;
 		pprof_encode(&d->prof, &sel, &info, &body, &len);
-		it = (struct spool_item){ .name = name, .cls = (char *)info.class_name,
+		it = (struct spool_item){ .state = SPOOL_PENDING, .name = name,
+					  .cls = (char *)info.class_name, .app = app,
 					  .from = (long long)from, .until = (long long)until,
+					  .url = (char *)dest, .tenant = (char *)tenant,
+					  .queued = (long long)time(NULL),
 					  .body = (char *)body, .len = len };
 		ok = spool_item_write(spool, id, &it, cause);
 		free(body);
@@ -212,7 +290,17 @@ server_message(const struct reply *r, char *out, size_t n)
 	json_decref(doc);
 }
 
-enum send_status { SENT, RETRY, FAILED, STOPPED };
+enum send_status { SENT, RETRY, FAILED, REFUSED, STOPPED };
+
+/* A 4xx that refuses the profile itself, for good: not the credentials
+ * (401, 403, 407, which another try with others may pass) nor the timing
+ * (408, 429). */
+static bool
+refuses_profile(long code)
+{
+	return code >= 400 && code < 500 && code != 401 && code != 403 && code != 407 &&
+	       code != 408 && code != 429;
+}
 
 /* A header that held a credential. */
 static void
@@ -224,10 +312,11 @@ wipe_header(char *h)
 	}
 }
 
-/* One POST. *retry_after_s gets the server's Retry-After (or 0). */
+/* One POST to a server of tenant. *retry_after_s gets the server's
+ * Retry-After (or 0), *code its status (0: no answer). */
 static enum send_status
-post(CURL *c, const struct upload_opts *o, const char *url, const void *body, size_t len,
-     const char *what, double *retry_after_s, char *err, size_t errlen)
+post(CURL *c, const struct upload_opts *o, const char *url, const char *tenant_id, const void *body,
+     size_t len, const char *what, double *retry_after_s, long *code_out, char *err, size_t errlen)
 {
 	struct curl_slist *headers = NULL;
 	struct reply reply = { .len = 0 };
@@ -238,10 +327,11 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 	CURLcode rc;
 
 	*retry_after_s = 0;
+	*code_out = 0;
 	curl_easy_reset(c);
 	headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
-	if (o->auth.tenant != NULL) {
-		tenant = xasprintf("X-Scope-OrgID: %s", o->auth.tenant);
+	if (tenant_id != NULL) {
+		tenant = xasprintf("X-Scope-OrgID: %s", tenant_id);
 		headers = curl_slist_append(headers, tenant);
 	}
 	if (o->auth.token != NULL) {
@@ -284,6 +374,7 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 			       : RETRY;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	*code_out = code;
 	if (code >= 200 && code < 300)
 		return SENT;
 	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
@@ -291,7 +382,9 @@ post(CURL *c, const struct upload_opts *o, const char *url, const void *body, si
 		(void)parse_number(h->value, NUM_FRACTION, 0, 1e9, retry_after_s, NULL);
 	server_message(&reply, msg, sizeof msg);
 	snprintf(err, errlen, "the server answered %ld%s%s", code, *msg ? ": " : "", text_safe(msg));
-	return code == 429 || code >= 500 ? RETRY : FAILED;
+	return code == 429 || code == 408 || code >= 500 ? RETRY
+	       : refuses_profile(code)                   ? REFUSED
+							 : FAILED;
 }
 
 /* Sleep, unless Ctrl-C comes first (false then). */
@@ -319,19 +412,22 @@ struct run {
 	unsigned untried;  /* items not tried: the retry budget was spent */
 };
 
-/* Send one spooled item, with retries within the run's budget; once it is
+/* Send one spooled item (its description read into it, for this run's
+ * destination), with retries within the run's budget; once it is
  * acknowledged, it enters the ledger (on disk) and only then leaves the
- * spool. */
+ * spool. A refusal for good moves it aside; another failure stays, its
+ * attempts and error noted. */
 static enum send_status
-send_item(struct run *run, const char *id, char **cause)
+send_item(struct run *run, const char *id, struct spool_item *it, char **cause)
 {
 	const struct upload_opts *o = run->o;
 	enum send_status st = FAILED;
 	char *escaped = NULL, *url = NULL, err[700] = "", *why = NULL;
 	double wait = o->backoff_s;
-	struct spool_item it;
+	unsigned tries = 0;
+	long code = 0;
 
-	switch (spool_item_read(run->spool, id, &it, &why)) {
+	switch (spool_item_read_body(run->spool, id, it, &why)) {
 	case SPOOL_FOREIGN:
 		report(o, (struct upload_event){ .kind = UPLOAD_FOREIGN, .id = id, .reason = why });
 		free(why);
@@ -344,18 +440,20 @@ send_item(struct run *run, const char *id, char **cause)
 	case SPOOL_OK:
 		break;
 	}
-	escaped = curl_easy_escape(run->c, it.name, 0);
-	url = xasprintf("%s%singest?name=%s&from=%lld&until=%lld&format=pprof", o->url,
-			o->url[strlen(o->url) - 1] == '/' ? "" : "/", escaped, it.from, it.until);
+	escaped = curl_easy_escape(run->c, it->name, 0);
+	url = xasprintf("%s/ingest?name=%s&from=%lld&until=%lld&format=pprof&spyName=siprof",
+			it->url, escaped, it->from, it->until);
 	for (unsigned attempt = 1;; attempt++) {
 		uint64_t t0 = now_ns();
 		double retry_after;
 
-		st = post(run->c, o, url, it.body, it.len, it.cls, &retry_after, err, sizeof err);
+		tries++;
+		st = post(run->c, o, url, it->tenant, it->body, it->len, it->cls, &retry_after, &code,
+			  err, sizeof err);
 		if (st == SENT || st == STOPPED)
 			break;
 		*run->failing_s += (double)(now_ns() - t0) / 1e9;
-		if (st == FAILED || attempt >= o->attempts)
+		if (st == FAILED || st == REFUSED || attempt >= o->attempts)
 			break;
 		if (signals_stop_requested()) {
 			st = STOPPED;
@@ -370,11 +468,11 @@ send_item(struct run *run, const char *id, char **cause)
 				 "; no time is left to try again (--retry-budget %g s)", o->retry_budget_s);
 			break;
 		}
-		report(o, (struct upload_event){ .kind = UPLOAD_RETRY_WAIT, .cls = it.cls,
+		report(o, (struct upload_event){ .kind = UPLOAD_RETRY_WAIT, .id = id, .cls = it->cls,
 						 .reason = err, .wait_s = wait,
 						 .asked_s = retry_after > UPLOAD_WAIT_MAX_S ? retry_after : 0,
 						 .cap_s = UPLOAD_WAIT_MAX_S, .attempt = attempt + 1,
-						 .attempts = o->attempts });
+						 .attempts = o->attempts, .status = code });
 		*run->failing_s += wait;
 		if (!pause_for(wait)) {
 			st = STOPPED;
@@ -387,74 +485,173 @@ send_item(struct run *run, const char *id, char **cause)
 			st = STOPPED;
 		else {
 			spool_item_remove(run->spool, id);
-			report(o, (struct upload_event){ .kind = UPLOAD_SENT, .id = id, .name = it.name,
-							 .cls = it.cls, .bytes = it.len });
+			report(o, (struct upload_event){ .kind = UPLOAD_SENT, .id = id, .name = it->name,
+							 .cls = it->cls, .bytes = it->len });
 		}
-	} else if (st == STOPPED) {
-		report(o, (struct upload_event){ .kind = UPLOAD_STOPPED, .id = id, .cls = it.cls,
-						 .spool = run->spool->path });
 	} else {
-		report(o, (struct upload_event){ .kind = UPLOAD_GAVE_UP, .id = id, .cls = it.cls,
-						 .reason = err, .spool = run->spool->path });
+		enum spool_state old = it->state;
+		char *note = NULL;
+
+		it->attempts += tries;
+		if (code != 0)
+			it->status = code;
+		if (*err != '\0') {
+			free(it->error);
+			it->error = xstrdup(err);
+		}
+		if (st == REFUSED)
+			it->state = SPOOL_REJECTED;
+		/* The note is for --list; the item itself is safe either way. */
+		if (!spool_item_update(run->spool, id, old, it, &note) && st == REFUSED) {
+			st = FAILED;
+			snprintf(err + strlen(err), sizeof err - strlen(err),
+				 "; it could not be moved aside (%s)", note);
+		}
+		free(note);
+		if (st == STOPPED)
+			report(o, (struct upload_event){ .kind = UPLOAD_STOPPED, .id = id, .cls = it->cls,
+							 .spool = run->spool->path });
+		else if (st == REFUSED)
+			report(o, (struct upload_event){ .kind = UPLOAD_REJECTED, .id = id,
+							 .name = it->name, .cls = it->cls, .reason = err,
+							 .status = code, .spool = run->spool->path });
+		else
+			report(o, (struct upload_event){ .kind = UPLOAD_GAVE_UP, .id = id, .cls = it->cls,
+							 .reason = err, .status = code,
+							 .spool = run->spool->path });
 	}
 	curl_free(escaped);
 	free(url);
-	spool_item_release(&it);
 	return st;
+}
+
+void
+upload_result_release(struct upload_result *r)
+{
+	for (size_t i = 0; i < r->n_waits; i++) {
+		free(r->waits[i].url);
+		free(r->waits[i].tenant);
+	}
+	free(r->waits);
+	r->waits = NULL;
+	r->n_waits = 0;
+}
+
+/* One more item waits for url and tenant. */
+static void
+add_wait(struct upload_result *r, size_t *cap, const char *url, const char *tenant)
+{
+	for (size_t i = 0; i < r->n_waits; i++)
+		if (strcmp(r->waits[i].url, url) == 0 && same_tenant(r->waits[i].tenant, tenant)) {
+			r->waits[i].count++;
+			return;
+		}
+	GROW(r->waits, *cap, r->n_waits + 1);
+	r->waits[r->n_waits++] = (struct upload_wait){ .url = xstrdup(url),
+						       .tenant = tenant && *tenant ? xstrdup(tenant) : NULL,
+						       .count = 1 };
 }
 
 bool
 upload_run(const struct upload_opts *o, const struct session_data *d, struct upload_result *r,
 	   char **cause)
 {
+	const char *tenant = o->auth.tenant != NULL && *o->auth.tenant ? o->auth.tenant : NULL;
 	struct spool spool;
 	struct run run = { .o = o, .spool = &spool, .failing_s = &r->failing_s };
-	char **ids;
-	size_t n;
+	struct spool_entry *e;
+	char *dest;
+	size_t n, wcap = 0;
 	bool stopped = false;
 
-	if (!spool_open(&spool, o->spool_dir, cause))
+	if ((dest = upload_destination(o->url, cause)) == NULL)
 		return false;
-	if (d != NULL && !spool_session(o, &spool, d, r, cause))
+	if (!spool_open(&spool, o->spool_dir, cause)) {
+		free(dest);
+		return false;
+	}
+	if (d != NULL && !spool_session(o, &spool, d, dest, r, cause))
 		goto fail;
-	ids = spool_list(&spool, &n, cause);
-	if (ids == NULL)
+	e = spool_list(&spool, &n, cause);
+	if (e == NULL)
 		goto fail;
 	run.c = curl_easy_init();
 	if (run.c == NULL) {
 		set_cause(cause, "cannot start libcurl");
-		spool_list_free(ids, n);
+		spool_list_free(e, n);
 		goto fail;
 	}
+	/* What waits elsewhere is the spool's state now, not a sum over runs. */
+	upload_result_release(r);
+	r->refused = r->legacy = 0;
 	for (size_t i = 0; i < n; i++) {
+		const char *id = e[i].id;
+		struct spool_item it;
 		enum send_status st;
-		int acked = spool_acked(&spool, ids[i], cause);
+		char *why = NULL;
+		int acked;
 
-		if (acked < 0)
+		if (i > 0 && strcmp(e[i - 1].id, id) == 0)
+			continue; /* the same item in two states: a move cut short */
+		if ((acked = spool_acked(&spool, id, cause)) < 0)
 			break;
 		if (acked) {
 			/* Acknowledged, but not removed (siprof was stopped). */
-			spool_item_remove(&spool, ids[i]);
+			spool_item_remove(&spool, id);
 			r->skipped++;
 			continue;
 		}
-		if (stopped || signals_stop_requested()) {
-			stopped = true;
+		switch (spool_item_read_meta(&spool, id, e[i].state, &it, &why)) {
+		case SPOOL_FOREIGN:
+			report(o, (struct upload_event){ .kind = UPLOAD_FOREIGN, .id = id, .reason = why });
+			free(why);
 			r->kept++;
 			continue;
+		case SPOOL_MISSING:
+			spool_item_remove(&spool, id);
+			report(o, (struct upload_event){ .kind = UPLOAD_DAMAGED, .id = id });
+			free(why);
+			continue;
+		case SPOOL_OK:
+			break;
 		}
-		if (r->failing_s > 0 && r->failing_s >= o->retry_budget_s) {
+		if (it.state == SPOOL_LEGACY && o->adopt) {
+			/* The user said where these go: from now on they are
+			 * items of this destination like any other. */
+			it.url = xstrdup(dest);
+			it.tenant = tenant ? xstrdup(tenant) : NULL;
+			it.state = SPOOL_PENDING;
+			if (!spool_item_update(&spool, id, SPOOL_LEGACY, &it, cause)) {
+				spool_item_release(&it);
+				break;
+			}
+			report(o, (struct upload_event){ .kind = UPLOAD_ADOPTED, .id = id, .name = it.name });
+		}
+		if (it.state == SPOOL_LEGACY) {
+			r->legacy++;
+		} else if (strcmp(it.url, dest) != 0 || !same_tenant(it.tenant, tenant)) {
+			if (it.state == SPOOL_PENDING)
+				add_wait(r, &wcap, it.url, it.tenant);
+		} else if (it.state == SPOOL_REJECTED) {
+			r->refused++;
+		} else if (stopped || signals_stop_requested()) {
+			stopped = true;
+			r->kept++;
+		} else if (r->failing_s > 0 && r->failing_s >= o->retry_budget_s) {
 			run.untried++;
 			r->kept++;
-			continue;
+		} else {
+			st = send_item(&run, id, &it, cause);
+			if (st == SENT)
+				r->sent++;
+			else if (st == REFUSED)
+				r->rejected++;
+			else
+				r->kept++;
+			if (st == STOPPED)
+				stopped = true;
 		}
-		st = send_item(&run, ids[i], cause);
-		if (st == SENT)
-			r->sent++;
-		else
-			r->kept++;
-		if (st == STOPPED)
-			stopped = true;
+		spool_item_release(&it);
 		if (*cause != NULL)
 			break;
 	}
@@ -462,10 +659,12 @@ upload_run(const struct upload_opts *o, const struct session_data *d, struct upl
 		report(o, (struct upload_event){ .kind = UPLOAD_UNTRIED, .count = run.untried,
 						 .wait_s = o->retry_budget_s, .spool = spool.path });
 	curl_easy_cleanup(run.c);
-	spool_list_free(ids, n);
+	spool_list_free(e, n);
 	spool_close(&spool);
+	free(dest);
 	return *cause == NULL;
 fail:
 	spool_close(&spool);
+	free(dest);
 	return false;
 }

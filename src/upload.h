@@ -1,16 +1,24 @@
 /* upload.h: sessions to a Grafana Pyroscope-compatible /ingest endpoint.
  *
- * A session goes up as one pprof per class it has samples of (and one for
- * wall), each a POST to URL/ingest?name=APP.CLASS{labels}&from=&until=
- * &format=pprof. Each such item is first written to the spool directory;
- * it leaves the spool only once the server acknowledged it (2xx), and its
- * id (the session's run id, the class and the time span) goes into the
- * spool's ledger of acknowledged items, so that an item is never sent again
- * after an acknowledgement, even when the same session is uploaded twice.
- * Connection failures, timeouts, 5xx and 429 are retried with backoff
- * (Retry-After honoured); what still fails stays in the spool for the next
- * upload. Each wait is capped, and so is the time one run spends on
- * failures. A first stop request (Ctrl-C) lets the request in flight finish
+ * A session goes up as one pprof per class it has samples of (and one per
+ * other profile type), each a POST to URL/ingest?name=APP.CLASS{labels}
+ * &from=&until=&format=pprof&spyName=siprof. The labels are the service's
+ * identity alone (host and the session's tags: version, environment, ...);
+ * what identifies the run (pid, build-id) goes in the profile's comments,
+ * so that every run does not make a new series. Each such item is first
+ * written to the spool directory with its destination (the URL, without
+ * credentials, and the tenant); it is sent there and nowhere else, and
+ * leaves the spool only once that server acknowledged it (2xx). Its id (the
+ * session's run id, the class, the time span and the destination) then goes
+ * into the spool's ledger of acknowledged items, so that an item is never
+ * sent again after an acknowledgement, even when the same session is
+ * uploaded twice. Connection failures, timeouts, 5xx, 408 and 429 are
+ * retried with backoff (Retry-After honoured); what still fails stays in
+ * the spool for the next upload to that destination. A 4xx that says the
+ * profile itself is refused (any but 401, 403, 407, 408 and 429, which are
+ * about the request's credentials or timing) moves the item aside: kept,
+ * never sent again. Each wait is capped, and so is the time one run spends
+ * on failures. A first stop request (Ctrl-C) lets the request in flight finish
  * and be acknowledged; a second one gives it up. TLS certificates are always
  * verified; libcurl's proxy variables (https_proxy, no_proxy, ...) apply.
  * Credentials never appear in output (credentials.h); the spool and its
@@ -51,6 +59,11 @@ enum upload_event_kind {
 	UPLOAD_GAVE_UP,      /* cls not sent (reason); kept in spool */
 	UPLOAD_UNTRIED,      /* count items not tried: the retry budget
 			      * (wait_s) was spent; kept in spool */
+	UPLOAD_REJECTED,     /* cls (id, name) refused for good (status,
+			      * reason): moved aside in spool */
+	UPLOAD_REFUSED_BEFORE, /* id was refused before: kept aside, not sent */
+	UPLOAD_ADOPTED,      /* id, an older siprof's item without a
+			      * destination, is given this upload's */
 };
 
 struct upload_event {
@@ -60,6 +73,7 @@ struct upload_event {
 	const char *spool; /* the spool's path */
 	double wait_s, asked_s, cap_s;
 	unsigned attempt, attempts, count;
+	long status;       /* the server's HTTP status, when it answered */
 	size_t bytes, total;
 	bool second_stop;
 };
@@ -79,21 +93,45 @@ struct upload_opts {
 	double backoff_s;      /* first wait between tries; doubles each time */
 	double retry_budget_s; /* time a run may spend on failed requests and
 				* waits; then no more tries, the rest stays */
+	bool adopt;            /* send an older siprof's items, which have no
+				* destination, to this one (and this tenant) */
 	struct upload_progress progress; /* fn NULL: no reports */
 	struct credentials auth;
 };
 
-/* What uploads did, summed over the runs that share it. */
+/* Items of the spool that wait for another destination. */
+struct upload_wait {
+	char *url, *tenant; /* tenant NULL: none */
+	unsigned count;
+};
+
+/* What uploads did, summed over the runs that share it; what waits for
+ * other destinations is the spool's after the last run. */
 struct upload_result {
 	unsigned sent;     /* acknowledged now */
 	unsigned skipped;  /* acknowledged before (in the ledger) */
 	unsigned kept;     /* failed or not tried, left in the spool */
+	unsigned rejected; /* refused for good now, moved aside */
+	unsigned refused;  /* this destination's, refused before: aside */
+	unsigned legacy;   /* an older siprof's, without a destination:
+			    * not sent (o->adopt sends them) */
+	struct upload_wait *waits; /* pending for other destinations */
+	size_t n_waits;
 	double failing_s;  /* spent on failed requests and waits, which
 			    * o->retry_budget_s bounds */
 };
+/* Free what r holds (its waits). */
+void upload_result_release(struct upload_result *r);
 
-/* Put the session's items in the spool (each once), then send every item
- * in the spool, adding to *r (zeroed by the caller before the first run).
+/* The destination url names as a spool keeps it: without a trailing '/'.
+ * NULL with *cause set when it holds credentials (user:password@), which
+ * go in the environment or a file, never in a URL or the spool. */
+char *upload_destination(const char *url, char **cause);
+
+/* Put the session's items in the spool (each once), for o->url and
+ * o->auth.tenant, then send every item in the spool meant for that
+ * destination, adding to *r (zeroed by the caller before the first run).
+ * Items for other destinations stay and are counted in r->waits.
  * With d NULL, only the spool is sent. Returns false when the spool could
  * not be used (*cause set); failed sends are counted in r->kept and
  * reported to o->progress as they happen. */

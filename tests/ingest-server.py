@@ -7,13 +7,17 @@ With CERT and KEY it speaks HTTPS.
 
 Writes its port to DIR/port. Each request takes the next line of DIR/plan
 (consumed as it goes; an empty plan answers 200):
-    200 | 500 | 401 | 400      that status (401 and 400 with a JSON message)
+    200 | 500                  that status
+    4xx [MESSAGE]              that status with a JSON {code, message} body
+                               (401: "no org id", 400: "bad profile" unless
+                               MESSAGE is given)
     429 SECS                   429 with Retry-After: SECS
     slow SECS                  wait SECS, then 200
 DIR/always, when it exists, holds the step for requests when the plan is
 empty.
 Every request is logged to DIR/log (one JSON object a line: path, query,
-headers, body size, the status given) and its body kept as DIR/body-N.
+headers, the tenant (X-Scope-OrgID, "" without), body size, the status
+given) and its body kept as DIR/body-N.
 """
 import json
 import os
@@ -70,15 +74,17 @@ class Handler(BaseHTTPRequestHandler):
             status = 429
             headers["Retry-After"] = step[1]
             reply = b'{"code":"resource_exhausted","message":"too many requests"}'
-        elif step[0] in ("401", "400"):
+        elif step[0].startswith("4") and len(step[0]) == 3:
             status = int(step[0])
+            message = " ".join(step[1:]) or ("no org id" if status == 401 else "bad profile")
             reply = json.dumps({"code": "unauthenticated" if status == 401 else "invalid_argument",
-                                "message": "no org id" if status == 401 else "bad profile"}).encode()
+                                "message": message}).encode()
         elif step[0] == "500":
             status = 500
             reply = b"internal error\n"
         entry = {"n": n, "method": "POST", "path": url.path, "query": parse_qs(url.query),
-                 "headers": {k: v for k, v in self.headers.items()}, "size": len(body),
+                 "headers": {k: v for k, v in self.headers.items()},
+                 "tenant": self.headers.get("X-Scope-OrgID", ""), "size": len(body),
                  "status": status}
         with lock:
             with open(os.path.join(DIR, "log"), "a") as f:

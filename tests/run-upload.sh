@@ -1,6 +1,8 @@
 #!/bin/bash
 # siprof upload against a local Pyroscope-like receiver: the request as the
-# server sees it (path, name and labels, times, credentials, a pprof body),
+# server sees it (path, name and labels: the service's identity alone, the
+# run's pid and build-id in the profile's comments; spyName, times,
+# credentials, a pprof body),
 # retries through refused connections, timeouts, 500 and 429, a clear error
 # for 401, and a spool that loses nothing and sends nothing twice.
 . "$(dirname "$0")/test-subr.sh"
@@ -34,7 +36,7 @@ nclasses=$(echo $classes | wc -w)
 start_receiver
 SPOOL=$tmpdir/spool
 export SIPROF_SPOOL_DIR=$SPOOL
-spooled() { ls "$SPOOL"/*.meta 2> /dev/null | wc -l; }
+spooled() { ls "$SPOOL"/*.item "$SPOOL"/*.rejected 2> /dev/null | wc -l; }
 
 # ---- a good upload: what the server receives ----
 SIPROF_UPLOAD_TENANT=acme SIPROF_UPLOAD_TOKEN=sekrit-token-123 \
@@ -53,12 +55,13 @@ for r in log:
     assert r["path"] == "/ingest", r["path"]
     q = {k: v[0] for k, v in r["query"].items()}
     assert q["format"] == "pprof", q
+    assert q["spyName"] == "siprof", q
     m = re.match(r"^shop\.(\w+)\{(.*)\}$", q["name"])
     assert m, q["name"]
     seen.add(m.group(1))
     labels = dict(kv.split("=", 1) for kv in m.group(2).split(","))
-    assert labels["host"] == ctx["host"] and labels["pid"] == ctx["pid"], labels
-    assert labels["build_id"] == ctx["build_id"], labels
+    assert labels["host"] == ctx["host"], labels
+    assert "pid" not in labels and "build_id" not in labels, labels
     assert labels["version"] == "2.3" and labels["environment"] == "test", labels
     start = int(ctx["start_unix_ns"]) // 10**9
     assert int(q["from"]) == start and start < int(q["until"]) <= start + 3, q
@@ -76,14 +79,22 @@ if [ -x "$GO" ]; then
 		"$GO" tool pprof -raw -symbolize=none "$srv/body-$n" > "$tmpdir/raw" 2>&1 ||
 			fail "go tool pprof cannot read upload $n: $(cat "$tmpdir/raw")"
 		grep -qE '^PeriodType: [a-z]+ nanoseconds$' "$tmpdir/raw" || fail "upload $n: $(head -3 "$tmpdir/raw")"
+		# What tells this run from others, in the profile's comments.
+		python3 - "$tmpdir/raw" "$tmpdir/a.json" <<'EOF2' || fail "upload $n: no pid and build-id in the comments: $(head -3 "$tmpdir/raw")"
+import json, sys
+ctx = json.load(open(sys.argv[2]))["context"]
+comments = " ".join(l[len("Comment: "):] for l in open(sys.argv[1]) if l.startswith("Comment: ")).split()
+assert "pid=%s" % ctx["pid"] in comments and "build_id=%s" % ctx["build_id"] in comments, comments
+EOF2
 	done
 else
 	skip_check go "go tool pprof reads the uploaded profiles; contrib/setup.sh installs golang-go"
 fi
 [ "$(spooled)" = 0 ] || fail "acknowledged profiles left in the spool"
 
-# Nothing is sent twice once acknowledged.
-"$SIPROF" upload --url "$URL" --app shop "$tmpdir/a.siprof" > "$tmpdir/out" 2>&1 || fail "second upload failed"
+# Nothing is sent twice once acknowledged (by that server, for that tenant).
+SIPROF_UPLOAD_TENANT=acme "$SIPROF" upload --url "$URL/" --app shop "$tmpdir/a.siprof" > "$tmpdir/out" 2>&1 ||
+	fail "second upload failed"
 [ "$(requests)" = "$nclasses" ] || fail "an acknowledged profile was sent again"
 grep -q "was uploaded before; not sent again" "$tmpdir/out" || fail "no word about it: $(cat "$tmpdir/out")"
 
@@ -106,7 +117,7 @@ printf 'slow 3\n' > "$srv/plan"
 grep -q "Timeout was reached; trying again" "$tmpdir/out" || fail "no timeout: $(cat "$tmpdir/out")"
 [ $(( $(requests) - before )) = $((nclasses + 1)) ] || fail "expected $((nclasses + 1)) requests, got $(( $(requests) - before )): $(cat "$tmpdir/out")"
 
-# ---- refused: kept in the spool, sent by the next upload --spool, once ----
+# ---- refused: kept in the spool for that server alone ----
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$SIPROF" upload --url "http://127.0.0.1:$dead" --attempts 2 --retry-wait 0.1 "$tmpdir/d.siprof" > "$tmpdir/out" 2>&1
 rc=$?
@@ -115,10 +126,25 @@ grep -q "not sent: Couldn't connect to server; kept in $SPOOL" "$tmpdir/out" || 
 [ "$(spooled)" = "$nclasses" ] || fail "refused: $(spooled) profiles in the spool, expected $nclasses"
 [ "$(stat -c %a "$SPOOL")" = 700 ] || fail "the spool is not mode 0700"
 before=$(requests)
+"$SIPROF" upload --spool --url "$URL" > "$tmpdir/out" 2>&1 || fail "upload --spool to another server failed: $(cat "$tmpdir/out")"
+[ "$(requests)" = "$before" ] || fail "profiles for http://127.0.0.1:$dead went to $URL"
+grep -q "upload: $nclasses profiles wait for http://127.0.0.1:$dead; upload --url http://127.0.0.1:$dead to send them" "$tmpdir/out" ||
+	fail "no word about the profiles waiting for another server: $(cat "$tmpdir/out")"
+"$SIPROF" upload --purge -q || fail "upload --purge failed"
+[ "$(spooled)" = 0 ] || fail "upload --purge left $(spooled) profiles"
+
+# ---- a server that fails (503): kept, sent by the next upload --spool, once ----
+echo 500 > "$srv/always"
+"$SIPROF" upload --url "$URL" --attempts 2 --retry-wait 0.1 "$tmpdir/d.siprof" > "$tmpdir/out" 2>&1
+rc=$?
+rm -f "$srv/always"
+[ $rc = 8 ] || fail "500: exit $rc, expected 8: $(cat "$tmpdir/out")"
+[ "$(spooled)" = "$nclasses" ] || fail "500: $(spooled) profiles in the spool, expected $nclasses"
+before=$(requests)
 "$SIPROF" upload --spool --url "$URL" > "$tmpdir/out" 2>&1 || fail "upload --spool failed: $(cat "$tmpdir/out")"
 [ $(( $(requests) - before )) = "$nclasses" ] || fail "upload --spool sent $(( $(requests) - before ))"
 [ "$(spooled)" = 0 ] || fail "the spool is not empty after upload --spool"
-"$SIPROF" upload --spool --url "$URL" > "$tmpdir/out" 2>&1 || fail "second upload --spool failed"
+"$SIPROF" upload --url "$URL" > "$tmpdir/out" 2>&1 || fail "second upload of the spool failed"
 [ $(( $(requests) - before )) = "$nclasses" ] || fail "upload --spool sent something twice"
 
 # ---- 401: not retried, the server's message, kept for later ----
