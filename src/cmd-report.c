@@ -446,8 +446,8 @@ print_classes(const struct thread_table *tt)
 	       thread_table_class_shares(tt, buf, sizeof buf), (unsigned long long)tt->total);
 }
 
-/* What the view's class is of them all, and how to see the others:
- * " (6.1% of the thread-samples; -c wall for every class)". */
+/* What share of every class the view's class is, and how to see them
+ * all: " (6.1% of all; -c wall for every class)"; "" for wall. */
 static const char *
 class_note(const struct selection *sel, const struct thread_table *tt, char *buf, size_t n)
 {

@@ -257,14 +257,14 @@ main_module(const struct profile *p, const struct pprof_info *info)
 static void
 number_mappings(struct enc *e, const struct pprof_info *info)
 {
-	uint32_t main = main_module(e->p, info);
+	uint32_t prog = main_module(e->p, info);
 	uint64_t next = 1;
 
 	e->mapping = xcalloc(e->p->n_modules ? e->p->n_modules : 1, sizeof *e->mapping);
-	if (main != 0)
-		e->mapping[main] = next++;
+	if (prog != 0)
+		e->mapping[prog] = next++;
 	for (uint32_t m = 1; m < e->p->n_modules; m++)
-		if (m != main)
+		if (m != prog)
 			e->mapping[m] = next++;
 }
 
