@@ -4,9 +4,12 @@
 #include "analyze.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "classes.h"
+#include "format.h"
 #include "hashmap.h"
 #include "util.h"
 
@@ -317,6 +320,20 @@ thread_table_release(struct thread_table *t)
 {
 	free(t->threads);
 	memset(t, 0, sizeof *t);
+}
+
+const char *
+thread_table_class_shares(const struct thread_table *t, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < CLASS_COUNT && len < n; c++)
+		if (t->by_class[c] > 0)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s %.1f%%", len ? ", " : "",
+						class_name((enum sample_class)c),
+						format_share(t->by_class[c], t->total));
+	return buf;
 }
 
 void

@@ -88,6 +88,9 @@ struct thread_table {
 void analyze_threads(const struct profile *p, const struct selection *sel,
 		     struct thread_table *out);
 void thread_table_release(struct thread_table *t);
+/* The share of each class present, in class order, as the headers print
+ * them: "cpu 62.0%, lock 20.1%, sleep 17.9%" ("" when there are none). */
+const char *thread_table_class_shares(const struct thread_table *t, char *buf, size_t n);
 
 /* Each type's value and count over the whole profile. */
 void analyze_type_totals(const struct profile *p, uint64_t value[PT_COUNT],

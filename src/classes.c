@@ -4,6 +4,7 @@
 #include "classes.h"
 
 #include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 
 #include "syscalls.h"
@@ -27,7 +28,8 @@ bool
 class_parse(const char *s, enum sample_class *c)
 {
 	for (int i = 0; i < CLASS_COUNT; i++) {
-		if (strcmp(s, names[i]) == 0) {
+		/* Any case: the live view writes "Cpu", a shell habit "CPU". */
+		if (strcasecmp(s, names[i]) == 0) {
 			*c = (enum sample_class)i;
 			return true;
 		}

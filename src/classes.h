@@ -33,7 +33,8 @@ enum sample_class {
 
 /* "cpu", "lock", ... */
 const char *class_name(enum sample_class c);
-/* Parse a class name; "wall" is not a class (it means every class). */
+/* Parse a class name, in any case ("cpu", "CPU", "Cpu"); "wall" is not a
+ * class (it means every class). */
 bool class_parse(const char *s, enum sample_class *c);
 
 /* The class of a thread in state st->state, blocked in sc (when not

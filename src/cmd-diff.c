@@ -23,14 +23,16 @@ const char cmd_diff_usage[] =
 	"\n"
 	"Compare two session files: the functions whose share of the samples grew\n"
 	"or shrank from BASE to NEW, largest change first, with both values.\n"
-	"Shares are of all thread-samples in each session, so sessions of\n"
-	"different lengths, rates or thread counts compare fairly. A function is\n"
-	"the same in both when its name and its module's path are.\n"
+	"Shares are of the class's thread-samples in each session (cpu unless -c\n"
+	"says another), so sessions of different lengths, rates or thread counts\n"
+	"compare fairly; the header gives every class's share in both. A function\n"
+	"is the same in both when its name and its module's path are.\n"
 	"\n"
 	"Options:\n"
 	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
 	"                         alloc, inuse, duration, errors, crashes (shares of its values)\n"
-	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
+	"  -c, --class=CLASS      only samples of CLASS: " CMD_CLASS_DEFAULT_NAME " (default), lock, net, ...;\n"
+	"                         wall is every class\n"
 	"  -n, --top=N            functions to list (default 20)\n"
 	"      --sort=KEY         order by the change in self (default) or total share\n"
 	"      --svg=OUT          also write a differential flame graph (red grew, blue shrank)\n"
@@ -69,7 +71,7 @@ parse(int argc, char **argv, struct diff_opts *o)
 	int ch;
 
 	memset(o, 0, sizeof *o);
-	selection_init(&o->sel);
+	cmd_selection_init(&o->sel);
 	o->top = 20;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:n:jh", longopts, NULL)) != -1) {
@@ -101,11 +103,10 @@ parse(int argc, char **argv, struct diff_opts *o)
 			return cmd_bad_option("diff", ch, argv);
 		}
 	}
+	if ((ch = cmd_selection_check("diff", &o->sel, argc - optind)) != 0)
+		return ch;
 	if (argc - optind != 2)
 		return cmd_usage_error("diff", "give two session files: BASE and NEW");
-	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
-		return cmd_usage_error("diff", "--class goes with --type=samples; %s samples have no class",
-				       ptype_get(o->sel.type)->name);
 	o->base = argv[optind];
 	o->new = argv[optind + 1];
 	return 0;
@@ -168,6 +169,31 @@ cmp_change(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+static json_t *
+side_json(const char *file, const struct thread_table *tt, bool classed)
+{
+	json_t *o = json_pack("{s:s}", "file", text_utf8(file));
+	json_t *count = json_object(), *share = json_object();
+
+	for (int c = 0; classed && c < CLASS_COUNT; c++) {
+		if (tt->by_class[c] == 0)
+			continue;
+		json_object_set_new(count, class_name((enum sample_class)c),
+				    json_integer((json_int_t)tt->by_class[c]));
+		json_object_set_new(share, class_name((enum sample_class)c),
+				    json_real(format_share(tt->by_class[c], tt->total)));
+	}
+	json_object_set_new(o, "total", json_integer((json_int_t)tt->total));
+	if (classed) {
+		json_object_set_new(o, "classes", count);
+		json_object_set_new(o, "class_percent", share);
+	} else {
+		json_decref(count);
+		json_decref(share);
+	}
+	return o;
+}
+
 static int
 write_svg(const struct diff_opts *o, const struct session_data *base,
 	  const struct session_data *new)
@@ -195,6 +221,7 @@ cmd_diff(int argc, char **argv)
 	struct session_data base, new;
 	struct strset names;
 	struct fdiff *rows = NULL;
+	struct thread_table tt_base, tt_new;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -215,8 +242,12 @@ cmd_diff(int argc, char **argv)
 	if (n > 1)
 		qsort(rows, n, sizeof *rows, cmp_change);
 
+	/* Every class's share in both, for the header. */
+	analyze_threads(&base.prof, &o.sel, &tt_base);
+	analyze_threads(&new.prof, &o.sel, &tt_new);
 	if (o.json) {
-		json_t *arr = json_array();
+		json_t *doc = json_object(), *arr = json_array();
+		bool classed = ptype_get(o.sel.type)->classed;
 
 		for (size_t i = 0; i < n && i < o.top; i++)
 			json_array_append_new(arr, json_pack(
@@ -227,18 +258,38 @@ cmd_diff(int argc, char **argv)
 				"base_total_percent", rows[i].base_total,
 				"new_total_percent", rows[i].new_total,
 				"total_change", rows[i].new_total - rows[i].base_total));
-		json_dumpf(arr, stdout, JSON_INDENT(2));
+		json_object_set_new(doc, "type", json_string(ptype_get(o.sel.type)->name));
+		json_object_set_new(doc, "class", json_string(export_class_name(&o.sel)));
+		json_object_set_new(doc, "base", side_json(o.base, &tt_base, classed));
+		json_object_set_new(doc, "new", side_json(o.new, &tt_new, classed));
+		json_object_set_new(doc, "functions", arr);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
-		json_decref(arr);
+		json_decref(doc);
 	} else {
 		const struct ptype *pt = ptype_get(o.sel.type);
+		char buf[512];
 
-		if (pt->classed)
-			printf("%s: %s against %s (shares of all thread-samples)\n\n",
-			       export_class_name(&o.sel), text_safe(o.new), text_safe(o.base));
+		if (pt->classed && o.sel.cls >= 0)
+			printf("%s: %s against %s (shares of each session's %s thread-samples; "
+			       "-c wall for every class)\n",
+			       export_class_name(&o.sel), text_safe(o.new), text_safe(o.base),
+			       export_class_name(&o.sel));
+		else if (pt->classed)
+			printf("wall (all classes): %s against %s (shares of all thread-samples)\n",
+			       text_safe(o.new), text_safe(o.base));
 		else
-			printf("%s: %s against %s (shares of all %s)\n\n", pt->desc, text_safe(o.new),
+			printf("%s: %s against %s (shares of all %s)\n", pt->desc, text_safe(o.new),
 			       text_safe(o.base), pt->weighted ? pt->unit : pt->desc);
+		if (pt->classed) {
+			printf("classes   base %s  (of %llu thread-samples)\n",
+			       thread_table_class_shares(&tt_base, buf, sizeof buf),
+			       (unsigned long long)tt_base.total);
+			printf("          new  %s  (of %llu thread-samples)\n",
+			       thread_table_class_shares(&tt_new, buf, sizeof buf),
+			       (unsigned long long)tt_new.total);
+		}
+		putchar('\n');
 		printf("%-25s %-25s\n", "       self share", "       total share");
 		printf("%7s %7s %9s  %7s %7s %9s  %s\n", "base", "new", "change", "base", "new",
 		       "change", "function [module]");
@@ -257,6 +308,8 @@ cmd_diff(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		free((char *)rows[i].name);
 	free(rows);
+	thread_table_release(&tt_base);
+	thread_table_release(&tt_new);
 	strset_release(&names);
 	session_data_release(&base);
 	session_data_release(&new);

@@ -22,20 +22,25 @@ const char cmd_export_usage[] =
 	"  folded      'root;...;leaf COUNT' lines (flamegraph.pl, inferno)\n"
 	"  speedscope  speedscope's JSON format, one profile per thread\n"
 	"  svg         an interactive flame graph: hover, click to zoom, search\n"
-	"The selection options are those of 'siprof report'; values are the profile\n"
-	"type's, in its unit.\n"
+	"The selection options are those of 'siprof report' (the cpu class unless\n"
+	"-c says another); values are the profile type's, in its unit. Without -c,\n"
+	"pprof holds every class, each a sample type (cpu the default; go tool\n"
+	"pprof's sample_index picks another), and every sample has class, thread\n"
+	"and thread_id labels (for its tagfocus).\n"
 	"\n"
 	"Options:\n"
 	"  -f, --format=FORMAT    pprof, folded, speedscope or svg\n"
 	"  -o, --output=OUT       the file to write (mode 0600; default: standard output)\n"
 	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
 	"                         alloc, inuse (bytes), duration (calls), errors, crashes\n"
-	"  -c, --class=CLASS      only samples of CLASS (cpu, lock, net, ...); wall (default) is all\n"
+	"  -c, --class=CLASS      only samples of CLASS: " CMD_CLASS_DEFAULT_NAME " (default), lock, net, ...;\n"
+	"                         wall is every class\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
 	"      --by-thread        folded, svg: a root frame per thread, 'NAME (TID)'\n"
-	"      --by-class         folded, svg: a root frame per class\n"
+	"      --by-class         folded, svg: a root frame per class (every class\n"
+	"                         unless -c says one)\n"
 	"      --icicle           svg: root at the top (default: flames grow up)\n"
 	"      --title=TEXT       svg: the title (default: the program and the class)\n"
 	"  -h, --help             show this help\n";
@@ -47,7 +52,7 @@ struct export_opts {
 	const char *out, *file, *title;
 	struct selection sel;
 	struct export_prefix prefix;
-	bool icicle;
+	bool icicle, every_class;
 };
 
 static int
@@ -72,7 +77,7 @@ parse(int argc, char **argv, struct export_opts *o)
 	int ch, rc;
 
 	memset(o, 0, sizeof *o);
-	selection_init(&o->sel);
+	cmd_selection_init(&o->sel);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":f:o:c:T:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -107,13 +112,18 @@ parse(int argc, char **argv, struct export_opts *o)
 	}
 	if (o->format == FMT_NONE)
 		return cmd_usage_error("export", "-f FORMAT is needed (pprof, folded, speedscope or svg)");
+	/* --by-class without -c: a root per class, every class. */
+	if (o->sel.cls == CMD_CLASS_UNSET && o->prefix.cls)
+		o->sel.cls = -1;
+	/* pprof without -c: every class a sample type of one file. */
+	o->every_class = o->sel.cls == CMD_CLASS_UNSET && o->format == FMT_PPROF &&
+			 ptype_get(o->sel.type)->classed;
+	if ((rc = cmd_selection_check("export", &o->sel, argc - optind)) != 0)
+		return rc;
 	if (optind != argc - 1)
 		return cmd_usage_error("export", optind == argc ? "which session file? give one FILE"
 								 : "give one session FILE");
 	o->file = argv[optind];
-	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
-		return cmd_usage_error("export", "--class goes with --type=samples; %s samples have no class",
-				       ptype_get(o->sel.type)->name);
 	if (o->prefix.cls && !ptype_get(o->sel.type)->classed)
 		return cmd_usage_error("export", "--by-class goes with --type=samples; %s samples have no class",
 				       ptype_get(o->sel.type)->name);
@@ -158,9 +168,16 @@ cmd_export(int argc, char **argv)
 	switch (o.format) {
 	case FMT_PPROF: {
 		struct pprof_info info = { .class_name = export_class_name(&o.sel),
+					   .every_class = o.every_class,
+					   .main_path = session_meta(&d, "executable"),
+					   .main_build_id = session_meta(&d, "build_id"),
 					   .rate_hz = export_rate(&d) };
 		unsigned char *buf;
 		size_t len;
+
+		/* The file holds every class; cpu is the one shown first. */
+		if (o.every_class)
+			o.sel.cls = -1;
 
 		selection_span(&d, &o.sel, &info.start_unix_ns, &info.duration_ns);
 		pprof_encode(&d.prof, &o.sel, &info, &buf, &len);

@@ -25,8 +25,9 @@ const char cmd_report_usage[] =
 	"\n"
 	"Show what a session file recorded. By default: the context, sampling\n"
 	"statistics, health metrics, the share of each class, and the top functions\n"
-	"by self and total time with their hottest source line. Percentages are of\n"
-	"thread-samples: however many threads, they add up to 100%.\n"
+	"of the cpu class by self and total time with their hottest source line\n"
+	"(-c wall: every class, the wall-clock time). Percentages are of the\n"
+	"class's thread-samples: however many threads, they add up to 100%.\n"
 	"\n"
 	"Views (one at a time):\n"
 	"      --tree             the call tree, root first, with total and self shares\n"
@@ -37,9 +38,9 @@ const char cmd_report_usage[] =
 	"Options:\n"
 	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
 	"                         alloc, inuse (bytes), duration (calls), errors, crashes\n"
-	"  -c, --class=CLASS      only samples of CLASS: cpu, runq, lock, wait, net, disk,\n"
-	"                         ipc, poll, sleep, child, aio, syscall, fault, stopped;\n"
-	"                         wall (default) is all (thread-samples only)\n"
+	"  -c, --class=CLASS      only samples of CLASS: " CMD_CLASS_DEFAULT_NAME " (default), runq, lock, wait,\n"
+	"                         net, disk, ipc, poll, sleep, child, aio, syscall, fault,\n"
+	"                         stopped; wall is every class (thread-samples only)\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
@@ -88,7 +89,7 @@ parse(int argc, char **argv, struct report_opts *o)
 	long v;
 
 	memset(o, 0, sizeof *o);
-	selection_init(&o->sel);
+	cmd_selection_init(&o->sel);
 	o->top = 20;
 	o->min_percent = 1.0;
 	opterr = 0;
@@ -135,9 +136,8 @@ parse(int argc, char **argv, struct report_opts *o)
 		return cmd_usage_error("report", "--folded is text; --json goes with the other views");
 	if (o->sel.until <= o->sel.since)
 		return cmd_usage_error("report", "--until must come after --since");
-	if (o->sel.cls >= 0 && !ptype_get(o->sel.type)->classed)
-		return cmd_usage_error("report", "--class goes with --type=samples; %s samples have no class",
-				       ptype_get(o->sel.type)->name);
+	if ((rc = cmd_selection_check("report", &o->sel, argc - optind)) != 0)
+		return rc;
 	if (optind != argc - 1)
 		return cmd_usage_error("report", optind >= argc ? "a session FILE is needed" : "one FILE, please");
 	o->file = argv[optind];
@@ -434,14 +434,29 @@ types_json(const struct profile *p)
 	return o;
 }
 
+/* Every class's share of the thread-samples in the selection's threads
+ * and window, whichever class the view shows: the wall-clock time the cpu
+ * view leaves out is in sight. */
 static void
 print_classes(const struct thread_table *tt)
 {
-	printf("\nclasses  ");
-	for (int c = 0; c < CLASS_COUNT; c++)
-		if (tt->by_class[c] > 0)
-			printf(" %s %.1f%%", class_name((enum sample_class)c), pct(tt->by_class[c], tt->total));
-	printf("  (of %llu thread-samples)\n", (unsigned long long)tt->total);
+	char buf[512];
+
+	printf("classes   %s  (of %llu thread-samples)\n",
+	       thread_table_class_shares(tt, buf, sizeof buf), (unsigned long long)tt->total);
+}
+
+/* What share of every class the view's class is, and how to see them
+ * all: " (6.1% of all; -c wall for every class)"; "" for wall. */
+static const char *
+class_note(const struct selection *sel, const struct thread_table *tt, char *buf, size_t n)
+{
+	if (!ptype_get(sel->type)->classed || sel->cls < 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, n, " (%.1f%% of all; -c wall for every class)",
+			 pct(tt->by_class[sel->cls], tt->total));
+	return buf;
 }
 
 /* A function's name for a text report: long template and generic
@@ -456,16 +471,18 @@ short_name(const char *name, char *buf, size_t len)
 }
 
 static void
-print_functions(const struct profile *p, const struct report_opts *o)
+print_functions(const struct profile *p, const struct report_opts *o,
+		const struct thread_table *tt)
 {
 	const struct ptype *pt = ptype_get(o->sel.type);
 	struct func_table ft;
-	char loc[512], name[1024], buf[128];
+	char loc[512], name[1024], buf[128], note[128];
 
 	analyze_functions(p, &o->sel, o->by_line, o->sort_total, &ft);
-	printf("\ntop %s by %s: %s, %s\n", o->by_line ? "lines" : "functions",
+	printf("\ntop %s by %s: %s, %s%s\n", o->by_line ? "lines" : "functions",
 	       o->sort_total ? "total" : "self", class_label(&o->sel),
-	       amount(o->sel.type, ft.total, ft.count, buf, sizeof buf));
+	       amount(o->sel.type, ft.total, ft.count, buf, sizeof buf),
+	       class_note(&o->sel, tt, note, sizeof note));
 	/* Weighted types also show how many things the value is over
 	 * (objects, calls), and distributions their largest value. */
 	printf("  self%%  total%%     self    total%s%s  function (file:line) [module]\n",
@@ -547,16 +564,22 @@ context_json(const struct session_data *d)
 	return ctx;
 }
 
-static json_t *
-classes_json(const struct thread_table *tt)
+/* "classes": each class's thread-samples, "class_percent": its share. */
+static void
+classes_json(json_t *doc, const struct thread_table *tt)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *share = json_object();
 
-	for (int c = 0; c < CLASS_COUNT; c++)
-		if (tt->by_class[c] > 0)
-			json_object_set_new(o, class_name((enum sample_class)c),
-					    json_integer((json_int_t)tt->by_class[c]));
-	return o;
+	for (int c = 0; c < CLASS_COUNT; c++) {
+		if (tt->by_class[c] == 0)
+			continue;
+		json_object_set_new(o, class_name((enum sample_class)c),
+				    json_integer((json_int_t)tt->by_class[c]));
+		json_object_set_new(share, class_name((enum sample_class)c),
+				    json_real(pct(tt->by_class[c], tt->total)));
+	}
+	json_object_set_new(doc, "classes", o);
+	json_object_set_new(doc, "class_percent", share);
 }
 
 /* ---- --tree ---- */
@@ -608,9 +631,12 @@ tree_json(const struct profile *p, const struct tree_node *n, uint64_t total, do
 static void
 report_tree(const struct profile *p, const struct report_opts *o)
 {
+	bool classed = ptype_get(o->sel.type)->classed;
 	uint64_t total;
 	struct tree_node *root = analyze_tree(p, &o->sel, &total);
+	struct thread_table tt;
 
+	analyze_threads(p, &o->sel, &tt);
 	tree_sort(root);
 	if (o->json) {
 		json_t *doc = json_object(), *roots = json_array();
@@ -622,6 +648,8 @@ report_tree(const struct profile *p, const struct report_opts *o)
 		json_object_set_new(doc, "type", json_string(ptype_get(o->sel.type)->name));
 		json_object_set_new(doc, "unit", json_string(ptype_get(o->sel.type)->unit));
 		json_object_set_new(doc, "class", json_string(class_key(&o->sel)));
+		if (classed)
+			classes_json(doc, &tt);
 		json_object_set_new(doc, "total", json_integer((json_int_t)total));
 		json_object_set_new(doc, "count", json_integer((json_int_t)root->total_count));
 		json_object_set_new(doc, "roots", roots);
@@ -629,10 +657,13 @@ report_tree(const struct profile *p, const struct report_opts *o)
 		putchar('\n');
 		json_decref(doc);
 	} else {
-		char buf[128];
+		char buf[128], note[128];
 
-		printf("call tree: %s, %s; children under %.1f%% folded\n", class_label(&o->sel),
-		       amount(o->sel.type, total, root->total_count, buf, sizeof buf), o->min_percent);
+		printf("call tree: %s, %s%s; children under %.1f%% folded\n", class_label(&o->sel),
+		       amount(o->sel.type, total, root->total_count, buf, sizeof buf),
+		       class_note(&o->sel, &tt, note, sizeof note), o->min_percent);
+		if (classed)
+			print_classes(&tt);
 		printf(" total%%   self%%  function (file:line) [module]\n");
 		for (size_t i = 0; i < root->n; i++)
 			if (pct(root->children[i]->total, total) >= o->min_percent)
@@ -640,6 +671,7 @@ report_tree(const struct profile *p, const struct report_opts *o)
 		if (total == 0)
 			printf("  (no samples in this selection)\n");
 	}
+	thread_table_release(&tt);
 	tree_free(root);
 }
 
@@ -679,7 +711,9 @@ report_threads(const struct profile *p, const struct report_opts *o)
 		return;
 	}
 	printf("threads: %zu, %s%s\n", tt.n, amount(o->sel.type, tt.total, tt.count, buf, sizeof buf),
-	       classed ? "; each class as a share of the thread's samples" : "");
+	       classed ? " of every class; each class as a share of the thread's samples" : "");
+	if (classed)
+		print_classes(&tt);
 	printf("%8s  %-16s %8s %6s ", "tid", "name", classed ? "samples" : ptype_get(o->sel.type)->unit,
 	       "share");
 	for (int c = 0; classed && c < CLASS_COUNT; c++)
@@ -853,7 +887,7 @@ cmd_report(int argc, char **argv)
 			json_object_set_new(doc, "types", types_json(&d.prof));
 			json_object_set_new(doc, "class", json_string(class_key(&o.sel)));
 			if (ptype_get(o.sel.type)->classed)
-				json_object_set_new(doc, "classes", classes_json(&tt));
+				classes_json(doc, &tt);
 			{
 				double ours, kernel;
 
@@ -873,10 +907,11 @@ cmd_report(int argc, char **argv)
 			print_metrics_summary(&d, &o.sel);
 			print_types(&d.prof);
 			if (ptype_get(o.sel.type)->classed) {
+				putchar('\n');
 				print_classes(&tt);
 				print_cpu_time(&d, &o.sel, &tt);
 			}
-			print_functions(&d.prof, &o);
+			print_functions(&d.prof, &o, &tt);
 		}
 		thread_table_release(&tt);
 		break;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -131,6 +133,32 @@ cmd_output_close(struct cmd_output *k)
 	return rc;
 }
 
+void
+cmd_selection_init(struct selection *sel)
+{
+	selection_init(sel);
+	sel->cls = CMD_CLASS_UNSET;
+}
+
+int
+cmd_selection_check(const char *cmd, struct selection *sel, int files)
+{
+	const struct ptype *pt = ptype_get(sel->type);
+	struct stat st;
+
+	if (sel->cls == CMD_CLASS_UNSET)
+		sel->cls = pt->classed ? CMD_CLASS_DEFAULT : -1;
+	else if (sel->cls >= 0 && !pt->classed)
+		return cmd_usage_error(cmd, "--class goes with --type=samples; %s samples have no class",
+				       pt->name);
+	/* `report --thread FILE`: getopt took the file for the thread (the
+	 * per-thread view is --threads). Never read a file as a thread. */
+	if (files == 0 && sel->thread != NULL && stat(sel->thread, &st) == 0 && S_ISREG(st.st_mode))
+		return cmd_usage_error(cmd, "--thread needs a thread id or name before the session file, "
+				       "not the file '%s' (the per-thread view is --threads)", sel->thread);
+	return 0;
+}
+
 int
 cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel)
 {
@@ -167,7 +195,7 @@ cmd_opt_class(const char *cmd, const char *arg, int *cls)
 {
 	enum sample_class c;
 
-	if (strcmp(arg, "wall") == 0) {
+	if (strcasecmp(arg, "wall") == 0) {
 		*cls = -1;
 		return 0;
 	}

@@ -104,16 +104,33 @@ struct cmd_output {
 int cmd_output_open(struct cmd_output *k, const char *out);
 int cmd_output_close(struct cmd_output *k);
 
+/* The class of thread-samples every command shows when -c is not given:
+ * cpu, as the live view opens on and as perf, py-spy and pprof users
+ * expect; every class together is -c wall. The --help texts and the man
+ * page quote the name. */
+#define CMD_CLASS_DEFAULT CLASS_CPU
+#define CMD_CLASS_DEFAULT_NAME "cpu"
+/* A selection's class before the command line said one. */
+#define CMD_CLASS_UNSET (-2)
+
 /* The selection options of report, export and diff: -c CLASS, -T TID|NAME,
  * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL)
  * and --type (CMD_OPT_TYPE, a profile type's name).
- * Returns 1 when ch was one of them (sel set), 0 when it was not, or
- * EXIT_USAGE after a message. */
+ * cmd_selection_init starts with every sample of thread-samples and the
+ * class unset; cmd_opt_selection returns 1 when ch was one of them (sel
+ * set), 0 when it was not, or EXIT_USAGE after a message; after the
+ * options, cmd_selection_check puts CMD_CLASS_DEFAULT in place of an
+ * unset class (none for a type without classes), refuses a class for
+ * such a type, and refuses a -T value that is the session file itself
+ * when no file follows it (files: the words left after the options).
+ * 0, or EXIT_USAGE after a message. */
 enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL, CMD_OPT_TYPE };
 struct selection;
+void cmd_selection_init(struct selection *sel);
 int cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel);
+int cmd_selection_check(const char *cmd, struct selection *sel, int files);
 
-/* A class name, or "wall" (-1: every class). */
+/* A class name in any case, or "wall" (-1: every class). */
 int cmd_opt_class(const char *cmd, const char *arg, int *cls);
 /* A time from the start of a session: 30, 30s, 2m, 1h; opt names the option. */
 int cmd_opt_time(const char *cmd, const char *opt, const char *arg, uint32_t *secs);

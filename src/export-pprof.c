@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "classes.h"
 #include "hashmap.h"
 #include "text.h"
 #include "util.h"
@@ -146,6 +147,7 @@ struct enc {
 	struct loc *locs;
 	size_t n_locs, cap_locs;
 	bool *module_used;
+	uint64_t *mapping;         /* module id -> mapping id */
 };
 
 static uint64_t
@@ -214,7 +216,7 @@ write_locations(struct enc *e)
 		const struct loc *l = &e->locs[i];
 
 		pb_uint(&e->tmp, LOCATION_ID, i + 1);
-		pb_uint(&e->tmp, LOCATION_MAPPING_ID, l->module);
+		pb_uint(&e->tmp, LOCATION_MAPPING_ID, e->mapping[l->module]);
 		for (size_t k = 0; k < l->n; k++) {
 			const struct pframe *f = &e->p->frames[l->frames[k]];
 
@@ -228,15 +230,56 @@ write_locations(struct enc *e)
 	}
 }
 
+/* The module that is the program itself: the one with its build-id, else
+ * the one at its path; 0 when neither is known. */
+static uint32_t
+main_module(const struct profile *p, const struct pprof_info *info)
+{
+	for (int by_path = 0; by_path < 2; by_path++) {
+		const char *want = by_path ? info->main_path : info->main_build_id;
+
+		if (want == NULL || *want == '\0')
+			continue;
+		for (uint32_t m = 1; m < p->n_modules; m++) {
+			uint32_t id = by_path ? p->modules[m].path : p->modules[m].build_id;
+
+			if (id != 0 && strcmp(profile_str(p, id), want) == 0)
+				return m;
+		}
+	}
+	return 0;
+}
+
+/* Mapping ids: the program's module first, as readers take the first
+ * mapping for the program (go tool pprof's "File:"), then the others in
+ * module order. Every module is listed, numbered 1..N in the order
+ * written (readers such as Parca want id == index + 1). */
+static void
+number_mappings(struct enc *e, const struct pprof_info *info)
+{
+	uint32_t prog = main_module(e->p, info);
+	uint64_t next = 1;
+
+	e->mapping = xcalloc(e->p->n_modules ? e->p->n_modules : 1, sizeof *e->mapping);
+	if (prog != 0)
+		e->mapping[prog] = next++;
+	for (uint32_t m = 1; m < e->p->n_modules; m++)
+		if (m != prog)
+			e->mapping[m] = next++;
+}
+
 static void
 write_mappings(struct enc *e)
 {
-	/* Mapping ids are module ids, so every module is listed, in order
-	 * (readers such as Parca want id == index + 1). */
-	for (size_t m = 1; m < e->p->n_modules; m++) {
+	uint32_t *order = xcalloc(e->p->n_modules ? e->p->n_modules : 1, sizeof *order);
+
+	for (uint32_t m = 1; m < e->p->n_modules; m++)
+		order[e->mapping[m]] = m;
+	for (size_t i = 1; i < e->p->n_modules; i++) {
+		uint32_t m = order[i];
 		const struct pmodule *pm = &e->p->modules[m];
 
-		pb_uint(&e->tmp, MAPPING_ID, m);
+		pb_uint(&e->tmp, MAPPING_ID, i);
 		pb_int(&e->tmp, MAPPING_FILENAME, str_index(&e->strs, e->p, pm->path, NULL));
 		pb_int(&e->tmp, MAPPING_BUILD_ID, str_index(&e->strs, e->p, pm->build_id, NULL));
 		pb_uint(&e->tmp, MAPPING_HAS_FUNCTIONS, e->module_used[m]);
@@ -245,6 +288,7 @@ write_mappings(struct enc *e)
 		pb_uint(&e->tmp, MAPPING_HAS_INLINE_FRAMES, e->module_used[m]);
 		pb_msg(&e->body, PROFILE_MAPPING, &e->tmp);
 	}
+	free(order);
 }
 
 static void
@@ -263,10 +307,12 @@ label(struct enc *e, struct pb *sample, int64_t key, const char *value)
 	pb_msg(sample, SAMPLE_LABEL, &e->tmp2);
 }
 
-/* Samples of one (stack, thread), summed over the selection. */
+/* Samples of one (stack, thread, class), summed over the selection;
+ * next: the index + 1 of the same stack and thread in another class. */
 struct agg {
-	uint32_t stack, tid;
+	uint32_t stack, tid, cls;
 	uint64_t count, value;
+	size_t next;
 };
 
 static bool
@@ -309,20 +355,43 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	uint64_t period = pt->classed ? (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99)) : 0;
 	uint64_t written = 0;
 	size_t n_values;
-	int64_t k_tid, k_name;
+	int64_t k_tid, k_thread, k_class;
 	struct pb all = { 0 };
+	/* info->every_class: the value column of each class present (0:
+	 * none), and the column of wall. */
+	size_t col[CLASS_COUNT] = { 0 }, col_wall = 0;
+	bool present[CLASS_COUNT] = { false };
+	enum sample_class dflt;
 
 	strset_init(&e.strs.set);
 	hashmap_init(&e.functions);
 	hashmap_init(&e.locations);
 	hashmap_init(&agg_index);
 	e.module_used = xcalloc(p->n_modules ? p->n_modules : 1, sizeof *e.module_used);
+	number_mappings(&e, info);
 	str_text(&e.strs, ""); /* string_table[0] is "" */
 
-	/* The sample types of the selection's profile type, the last the
-	 * default: thread-samples weigh one sampling period each; a weighted
-	 * type has its count and its value in its unit; others count. */
-	if (pt->classed) {
+	/* The sample types of the selection's profile type: thread-samples
+	 * weigh one sampling period each; a weighted type has its count and
+	 * its value in its unit; others count. default_sample_type says which
+	 * a reader shows first. */
+	if (pt->classed && info->every_class) {
+		for (size_t i = 0; i < p->n_samples; i++)
+			if (selection_match(p, sel, &p->samples[i]) && p->samples[i].class < CLASS_COUNT)
+				present[p->samples[i].class] = true;
+		if (class_parse(info->class_name, &dflt))
+			present[dflt] = true;
+		value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
+		n_values = 1;
+		for (int c = 0; c < CLASS_COUNT; c++) {
+			if (!present[c])
+				continue;
+			value_type(&e, PROFILE_SAMPLE_TYPE, class_name((enum sample_class)c), "nanoseconds");
+			col[c] = n_values++;
+		}
+		value_type(&e, PROFILE_SAMPLE_TYPE, "wall", "nanoseconds");
+		col_wall = n_values++;
+	} else if (pt->classed) {
 		value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
 		value_type(&e, PROFILE_SAMPLE_TYPE, info->class_name, "nanoseconds");
 		n_values = 2;
@@ -337,32 +406,45 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		value_type(&e, PROFILE_SAMPLE_TYPE, pt->name, "count");
 		n_values = 1;
 	}
+	k_class = pt->classed ? str_index(&e.strs, p, 0, "class") : 0;
+	k_thread = str_index(&e.strs, p, 0, "thread");
 	k_tid = str_index(&e.strs, p, 0, "thread_id");
-	k_name = str_index(&e.strs, p, 0, "thread_name");
 
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct psample *s = &p->samples[i];
 		uint64_t key = (uint64_t)s->stack << 32 | s->tid;
+		uint32_t cls = pt->classed ? s->class : 0;
 		void *v;
+		size_t at;
 
 		if (!selection_match(p, sel, s))
 			continue;
 		v = hashmap_get(&agg_index, key);
-		if (v == NULL) {
+		/* The thread's stack in this class, down the chain of classes. */
+		for (at = (uintptr_t)v; at != 0 && aggs[at - 1].cls != cls; at = aggs[at - 1].next)
+			;
+		if (at == 0) {
 			GROW(aggs, cap_aggs, n_aggs + 1);
-			aggs[n_aggs] = (struct agg){ s->stack, s->tid, 0, 0 };
+			aggs[n_aggs] = (struct agg){ s->stack, s->tid, cls, 0, 0, (uintptr_t)v };
 			hashmap_put(&agg_index, key, (void *)(uintptr_t)++n_aggs);
-			v = (void *)(uintptr_t)n_aggs;
+			at = n_aggs;
 		}
-		aggs[(uintptr_t)v - 1].count += s->count;
-		aggs[(uintptr_t)v - 1].value += s->value;
+		aggs[at - 1].count += s->count;
+		aggs[at - 1].value += s->value;
 	}
 	for (size_t i = 0; i < n_aggs; i++) {
 		const struct agg *a = &aggs[i];
 		size_t depth = stack_frames(p, a->stack, frames, 4096), nlocs = 0, start = 0;
-		uint64_t values[2] = { a->count, pt->classed ? a->count * period : a->value };
+		uint64_t values[CLASS_COUNT + 2] = { a->count, pt->classed ? a->count * period : a->value };
 		struct pb sample = { 0 };
 		char tid[16];
+
+		if (col_wall != 0) {
+			memset(values + 1, 0, (n_values - 1) * sizeof *values);
+			if (a->cls < CLASS_COUNT && col[a->cls] != 0)
+				values[col[a->cls]] = a->count * period;
+			values[col_wall] = a->count * period;
+		}
 
 		/* Group each physical frame with the frames inlined into it. */
 		for (size_t k = 0; k < depth; k++) {
@@ -373,9 +455,11 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		}
 		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, nlocs);
 		pb_packed(&sample, SAMPLE_VALUE, values, n_values);
+		if (pt->classed)
+			label(&e, &sample, k_class, class_name((enum sample_class)a->cls));
+		label(&e, &sample, k_thread, profile_thread_name(p, a->tid));
 		snprintf(tid, sizeof tid, "%u", a->tid);
 		label(&e, &sample, k_tid, tid);
-		label(&e, &sample, k_name, profile_thread_name(p, a->tid));
 		pb_msg(&e.body, PROFILE_SAMPLE, &sample);
 		free(sample.buf);
 		written += a->count;
@@ -406,6 +490,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		free(e.locs[i].frames);
 	free(e.locs);
 	free(e.module_used);
+	free(e.mapping);
 	free(e.body.buf);
 	free(e.tmp.buf);
 	free(e.tmp2.buf);

@@ -3,15 +3,21 @@
  *
  * One profile type per profile, the selection's (ptypes.h). Thread-samples
  * of one class (wall: every class) have sample types [samples/count,
- * CLASS/nanoseconds], each sample weighted by the sampling period; a
- * weighted type (alloc, inuse, duration) [TYPE_COUNTUNIT/count, TYPE/UNIT],
- * e.g. [alloc_objects/count, alloc/bytes]; a type that counts itself
- * (errors, crashes) [TYPE/count]. The last sample type is the default.
+ * CLASS/nanoseconds], each sample weighted by the sampling period; with
+ * every_class, [samples/count, CLASS/nanoseconds for each class present,
+ * wall/nanoseconds], so that a reader picks one (go tool pprof
+ * -sample_index=lock) and a sample has its value in its own class's column
+ * and in wall's. A weighted type (alloc, inuse, duration) has
+ * [TYPE_COUNTUNIT/count, TYPE/UNIT], e.g. [alloc_objects/count,
+ * alloc/bytes]; a type that counts itself (errors, crashes) [TYPE/count].
+ * default_sample_type is the class (class_name) or the type.
  * Locations carry their function, file and line, with inlined frames as
  * several lines of one location (innermost first); mappings the module's
- * file name and build-id; samples the thread's id and name as string
- * labels. Addresses are not kept in a session, so locations carry lines
- * only (has_functions, has_filenames, has_line_numbers). */
+ * file name and build-id, the program's own first (readers take the first
+ * mapping for the program); samples string labels: class (thread-samples),
+ * thread (its name) and thread_id. Addresses are not kept in a session, so
+ * locations carry lines only (has_functions, has_filenames,
+ * has_line_numbers). */
 #ifndef SIPROF_PPROF_H
 #define SIPROF_PPROF_H
 
@@ -23,7 +29,11 @@
 #include "profile.h"
 
 struct pprof_info {
-	const char *class_name; /* thread-samples: "cpu", "lock", ..., "wall" */
+	const char *class_name; /* thread-samples: "cpu", "lock", ..., "wall";
+				 * with every_class, the default sample type */
+	bool every_class;       /* thread-samples: a sample type per class */
+	const char *main_path;     /* the program's module, by path or build-id; */
+	const char *main_build_id; /* either may be NULL */
 	double rate_hz;         /* the session's sampling rate */
 	uint64_t start_unix_ns; /* the selection's start */
 	uint64_t duration_ns;   /* the selection's length */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "hashmap.h"
 #include "text.h"
 #include "util.h"
@@ -339,12 +340,24 @@ subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t 
 	const char *pid = session_meta(d, "pid");
 
 	const struct ptype *pt = ptype_get(sel->type);
+	char share[64] = "";
+	char *sub;
 
-	return xasprintf("%s, %llu %s, pid %s on %s, %s, %.0f s at %s Hz",
-			 export_class_name(sel), (unsigned long long)samples,
-			 pt->classed ? "thread-samples" : pt->unit, pid ? pid : "?",
-			 host ? host : "?", start ? start : "?", session_duration(d),
-			 session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
+	/* One class: what it is of every class, as report's headers say. */
+	if (pt->classed && sel->cls >= 0) {
+		struct thread_table tt;
+
+		analyze_threads(&d->prof, sel, &tt);
+		snprintf(share, sizeof share, " (%.1f%% of all classes)",
+			 format_share(tt.by_class[sel->cls], tt.total));
+		thread_table_release(&tt);
+	}
+	sub = xasprintf("%s, %llu %s%s, pid %s on %s, %s, %.0f s at %s Hz",
+			export_class_name(sel), (unsigned long long)samples,
+			pt->classed ? "thread-samples" : pt->unit, share, pid ? pid : "?",
+			host ? host : "?", start ? start : "?", session_duration(d),
+			session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
+	return sub;
 }
 
 void

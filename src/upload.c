@@ -152,6 +152,8 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		struct selection sel;
 		struct pprof_info info = { .class_name = c >= 0 ? class_name((enum sample_class)c)
 							  : ptype_get(type)->name,
+					   .main_path = session_meta(d, "executable"),
+					   .main_build_id = session_meta(d, "build_id"),
 					   .rate_hz = export_rate(d),
 					   .start_unix_ns = session_meta_u64(d, "start_unix_ns"),
 					   .duration_ns = (uint64_t)(session_duration(d) * 1e9),

@@ -1,7 +1,9 @@
 #!/bin/bash
 # siprof diff: the functions whose share changed, largest change first,
 # sessions of different rates and lengths compared as shares, and the
-# differential flame graph coloured by the change.
+# differential flame graph coloured by the change. The wall-clock shares
+# (-c wall) move when threads are added; the cpu class's (the default)
+# stay, as only the spinner burns CPU in both.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
@@ -11,8 +13,10 @@ start_classes
 "$SIPROF" record -q -o "$tmpdir/new.siprof" -d 3 -r 49 -p "$TARGET_PID" || fail "record failed"
 "$SIPROF" record -q -o "$tmpdir/same.siprof" -d 2 -r 97 -p "$TARGET_PID" || fail "record failed"
 
-"$SIPROF" diff --json "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/d.json" || fail "diff failed"
+"$SIPROF" diff --json -c wall "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/d.json" || fail "diff failed"
 json_check "$tmpdir/d.json" '
+assert doc["class"] == "wall", doc["class"]
+doc = doc["functions"]
 top = doc[0]
 # burn_three was 3/4 of the samples with the spinner alone, and is 3/4 of
 # one thread of eight now: the largest change, a fall.
@@ -27,18 +31,26 @@ assert changes == sorted(changes, reverse=True), changes
 '
 # The same program at other rates and lengths: shares, not counts, so
 # nothing moves by more than sampling noise.
-"$SIPROF" diff --json -n 5 "$tmpdir/same.siprof" "$tmpdir/new.siprof" > "$tmpdir/s.json" || fail "diff failed"
+"$SIPROF" diff --json -c wall -n 5 "$tmpdir/same.siprof" "$tmpdir/new.siprof" > "$tmpdir/s.json" || fail "diff failed"
 json_check "$tmpdir/s.json" '
-assert all(abs(f["self_change"]) < 5 for f in doc), doc
+assert all(abs(f["self_change"]) < 5 for f in doc["functions"]), doc
 '
 # The text table: both values and the change, one function a line.
-"$SIPROF" diff -n 3 "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/d.txt" || fail "diff failed"
+"$SIPROF" diff -c wall -n 3 "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/d.txt" || fail "diff failed"
 grep -qE '^ +[0-9.]+% +[0-9.]+% +-[0-9.]+ +[0-9.]+% +[0-9.]+% +-[0-9.]+  burn_three \[target-classes\]$' "$tmpdir/d.txt" ||
 	fail "no burn_three line: $(cat "$tmpdir/d.txt")"
-[ "$(grep -c '%.*%' "$tmpdir/d.txt")" = 3 ] || fail "-n 3 does not list 3 functions: $(cat "$tmpdir/d.txt")"
+[ "$(grep -c '%  .*\]$' "$tmpdir/d.txt")" = 3 ] || fail "-n 3 does not list 3 functions: $(cat "$tmpdir/d.txt")"
+# The cpu class: the spinner's two functions keep their shares (within
+# sampling noise), where wall's fell to an eighth.
+"$SIPROF" diff --json -n 5 "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/c.json" || fail "diff failed"
+json_check "$tmpdir/c.json" '
+assert doc["class"] == "cpu", doc["class"]
+three = [f for f in doc["functions"] if f["function"] == "burn_three"][0]
+assert 60 < three["new_self_percent"] and abs(three["self_change"]) < 15, three
+'
 
 # The differential flame graph: burn_three blue (shrank), the sleeper red (grew).
-"$SIPROF" diff --svg "$tmpdir/d.svg" "$tmpdir/base.siprof" "$tmpdir/new.siprof" > /dev/null || fail "diff --svg failed"
+"$SIPROF" diff -c wall --svg "$tmpdir/d.svg" "$tmpdir/base.siprof" "$tmpdir/new.siprof" > /dev/null || fail "diff --svg failed"
 [ "$(stat -c %a "$tmpdir/d.svg")" = 600 ] || fail "the SVG is not mode 0600"
 python3 - "$tmpdir/d.svg" <<'PY' || fail "the differential flame graph is wrong"
 import re, sys, xml.dom.minidom

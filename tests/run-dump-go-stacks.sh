@@ -37,7 +37,7 @@ grep -q 'ok gdb.*runtime.goexit' "$tmpdir/cmp" ||
 # stack, the thread's copies are larger, and its samples hold gdb's stack.
 "$SIPROF" record -d 2 -o "$tmpdir/s.siprof" -p "$TARGET_PID" > "$tmpdir/rec.out" 2>&1 ||
 	fail "record exited with $?: $(cat "$tmpdir/rec.out")"
-"$SIPROF" export -f folded -o "$tmpdir/folded" "$tmpdir/s.siprof" ||
+"$SIPROF" export -f folded -c wall -o "$tmpdir/folded" "$tmpdir/s.siprof" ||
 	fail "export exited with $?"
 grep 'main.bigFrame' "$tmpdir/folded" > "$tmpdir/big" || fail "no sample in main.bigFrame: $(cat "$tmpdir/folded")"
 # gdb's frames under main.bigFrame, outermost first, as folded stacks read.

@@ -157,9 +157,9 @@ grep -A1 '__futex_abstimed_wait_common (' "$tmpdir/condwait.txt" |
 "$SIPROF" record -q -o "$tmpdir/w.siprof" -d 2 -p "$TARGET_PID" 2> "$tmpdir/err" ||
 	fail "record exited with $?: $(cat "$tmpdir/err")"
 assert_running "$TARGET_PID"
-"$SIPROF" report --tree --json -T condwait --min-percent 0 "$tmpdir/w.siprof" \
+"$SIPROF" report --tree --json -c wall -T condwait --min-percent 0 "$tmpdir/w.siprof" \
 	> "$tmpdir/tree.json" 2> "$tmpdir/err" || fail "report --tree --json failed: $(cat "$tmpdir/err")"
-"$SIPROF" export -f folded -T condwait "$tmpdir/w.siprof" > "$tmpdir/folded" 2> "$tmpdir/err" ||
+"$SIPROF" export -f folded -c wall -T condwait "$tmpdir/w.siprof" > "$tmpdir/folded" 2> "$tmpdir/err" ||
 	fail "export -f folded failed: $(cat "$tmpdir/err")"
 json_check "$tmpdir/idle.json" "
 import re

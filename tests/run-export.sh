@@ -1,6 +1,10 @@
 #!/bin/bash
 # siprof export, read back by the tools people use: go tool pprof reads
-# every class, its functions and counts agree with siprof report; folded
+# every class, its functions and counts agree with siprof report; without
+# -c one pprof file holds every class, each a sample type that
+# -sample_index picks, with class and thread labels that -tagfocus picks,
+# against SQL's counts, and the program (as /proc says) as its first
+# mapping; folded
 # lines parse as flame graph tools parse them; speedscope validates against
 # the format's schema; the SVG flame graph renders in a browser with the hot
 # function's box, and its search finds it. Profile types other than
@@ -61,11 +65,12 @@ for line in raw:
             m = re.match(r"^\s+(.+) (\S*):(\d+) s=\d+$", line)
             assert m and cur, "unexpected location line: " + line
             locs[cur].append(m.group(1))
-# Every sample: count x period, thread labels, known locations.
+# Every sample: count x period, class and thread labels, known locations.
 self_by_fn = {}
 for count, ns, ids, labels in samples:
     assert ns == count * period, (count, ns)
-    assert re.search(r"thread_id:\[\d+\] thread_name:\[.+\]", labels), labels
+    want = r"\w+" if cls == "wall" else cls
+    assert re.search(r"class:\[%s\] thread:\[.+\] thread_id:\[\d+\]" % want, labels), labels
     assert all(i in locs for i in ids), ids
     leaf = locs[ids[0]][0]
     self_by_fn[leaf] = self_by_fn.get(leaf, 0) + count
@@ -88,12 +93,61 @@ build_id=$("$SIPROF" report --json "$S" | python3 -c 'import json,sys; print(jso
 grep -q "target-classes $build_id" "$tmpdir/wall.raw" || grep -q "target-classes \[$build_id\]" "$tmpdir/wall.raw" ||
 	fail "no mapping with the binary's build-id: $(sed -n '/^Mappings/,$p' "$tmpdir/wall.raw")"
 fi
-# Inlined frames: several lines in one location (target-chain has an inlined leaf).
-"$SIPROF" export -f pprof -o - "$S" | cat > "$tmpdir/piped.pb.gz" || fail "export to a pipe failed"
+"$SIPROF" export -f pprof -c wall -o - "$S" | cat > "$tmpdir/piped.pb.gz" || fail "export to a pipe failed"
 cmp -s "$tmpdir/piped.pb.gz" "$tmpdir/wall.pb.gz" || fail "export to a pipe differs from the file"
 
+# ---- pprof without -c: every class in one file ----
+"$SIPROF" export -f pprof -o "$tmpdir/all.pb.gz" "$S" || fail "export -f pprof (no class) failed"
+if [ -n "$GO" ]; then
+exe=$(readlink "/proc/$TARGET_PID/exe")
+"$GO" tool pprof -raw -symbolize=none "$tmpdir/all.pb.gz" > "$tmpdir/all.raw" 2> "$tmpdir/all.err" ||
+	fail "go tool pprof cannot read the every-class profile: $(cat "$tmpdir/all.err")"
+# The program is the first mapping: go tool pprof names it as the file.
+"$GO" tool pprof -top -symbolize=none "$tmpdir/all.pb.gz" > "$tmpdir/all.top" 2>&1 ||
+	fail "pprof -top of the every-class profile failed: $(cat "$tmpdir/all.top")"
+grep -qx "File: $(basename "$exe")" "$tmpdir/all.top" || fail "pprof does not name $exe the file: $(head -3 "$tmpdir/all.top")"
+grep -qx "Type: cpu" "$tmpdir/all.top" || fail "cpu is not the default sample type: $(head -3 "$tmpdir/all.top")"
+sed -n '/^Mappings/{n;p;q}' "$tmpdir/all.raw" | grep -q "^ *1: .* $exe " ||
+	fail "mapping 1 is not $exe: $(sed -n '/^Mappings/,$p' "$tmpdir/all.raw")"
+# Each class's column, as -sample_index picks it, and each class and
+# thread as -tagfocus picks it, against SQL's counts.
+total_ns() { # total_ns ARGS...: what go tool pprof -top shows in all, in ns
+	"$GO" tool pprof -top -nodecount=1000000 -nodefraction=0 -symbolize=none -unit=ns "$@" "$tmpdir/all.pb.gz" 2> /dev/null |
+		sed -n 's/^Showing nodes accounting for \([0-9]*\)ns.*/\1/p'
+}
+for cls in $classes wall; do
+	tag="^$cls\$"
+	[ "$cls" = wall ] && tag=.
+	echo "$cls $(total_ns -sample_index="$cls") $(total_ns -sample_index=wall -tagfocus=class="$tag")"
+done > "$tmpdir/by-index"
+echo "spinner $(total_ns -sample_index=cpu -tagfocus=thread='^spinner$')" > "$tmpdir/by-thread"
+python3 - "$S" "$tmpdir/all.raw" "$tmpdir/by-index" "$tmpdir/by-thread" <<'EOF' || fail "the every-class pprof disagrees with SQL"
+import re, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+raw = open(sys.argv[2]).read().splitlines()
+period = int(raw[1].split()[1])
+by_class = dict(c.execute("SELECT c.name, sum(s.count) FROM samples s JOIN classes c ON c.id = s.class"
+                          " WHERE s.type = 0 GROUP BY c.name"))
+types = raw[raw.index("Samples:") + 1].split()
+present = [k for k, in c.execute("SELECT c.name FROM classes c WHERE c.id IN"
+                                 " (SELECT class FROM samples WHERE type = 0) ORDER BY c.id")]
+want = ["samples/count"] + ["%s/nanoseconds%s" % (k, "[dflt]" if k == "cpu" else "") for k in present] + ["wall/nanoseconds"]
+assert types == want, (types, want)
+for line in open(sys.argv[3]):
+    cls, by_index, by_tag = line.split()
+    n = sum(by_class.values()) if cls == "wall" else by_class[cls]
+    assert int(by_index) == n * period, ("-sample_index", cls, by_index, n * period)
+    assert int(by_tag) == n * period, ("-tagfocus=class", cls, by_tag, n * period)
+name, got = open(sys.argv[4]).read().split()
+n, = c.execute("SELECT sum(s.count) FROM samples s JOIN threads t ON t.tid = s.tid"
+               " JOIN strings n ON n.id = t.name WHERE s.type = 0 AND s.class = 0 AND n.value = ?",
+               (name,)).fetchone()
+assert n and int(got) == n * period, ("-tagfocus=thread", got, n * period)
+EOF
+fi
+
 # ---- folded ----
-"$SIPROF" export -f folded -o "$tmpdir/f.folded" "$S" || fail "export -f folded failed"
+"$SIPROF" export -f folded -c wall -o "$tmpdir/f.folded" "$S" || fail "export -f folded failed"
 "$SIPROF" export -f folded --by-thread --by-class "$S" > "$tmpdir/ft.folded" || fail "export --by-thread --by-class failed"
 "$SIPROF" report --threads --json "$S" > "$tmpdir/threads.json"
 python3 - "$tmpdir/f.folded" "$tmpdir/ft.folded" "$tmpdir/wall.json" "$tmpdir/threads.json" <<'EOF' || fail "folded output is wrong"
@@ -129,7 +183,7 @@ assert sum(spin) > 0, "no cpu samples under the spinner thread"
 EOF
 
 # ---- speedscope ----
-"$SIPROF" export -f speedscope -o "$tmpdir/s.speedscope.json" "$S" || fail "export -f speedscope failed"
+"$SIPROF" export -f speedscope -c wall -o "$tmpdir/s.speedscope.json" "$S" || fail "export -f speedscope failed"
 python3 - "$tmpdir/s.speedscope.json" "$top_srcdir/tests/data/speedscope-schema.json" "$tmpdir/threads.json" <<'EOF' || fail "speedscope output is wrong"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -143,7 +197,7 @@ assert len(doc["profiles"]) == len(threads), (len(doc["profiles"]), len(threads)
 period = 1e9 / 99
 by_name = {p["name"]: p for p in doc["profiles"]}
 for t in threads:
-    p = by_name["%s (%d)" % (t["name"], t["tid"])]
+    p = by_name["%s (%d), wall" % (t["name"], t["tid"])]
     assert len(p["samples"]) == len(p["weights"])
     assert round(sum(p["weights"]) / period) == t["samples"], (t, sum(p["weights"]))
     assert p["endValue"] == sum(p["weights"])
@@ -271,7 +325,7 @@ done
 "$SIPROF" export -f folded --type=alloc -c cpu "$tmpdir/typed.siprof" 2> "$tmpdir/err"; [ $? = 2 ] ||
 	fail "--class with --type=alloc: not a usage error"
 "$SIPROF" export -f folded --type=nope "$tmpdir/typed.siprof" 2> "$tmpdir/err"; [ $? = 2 ] || fail "bad type: not a usage error"
-"$SIPROF" export -f folded "$tmpdir/typed.siprof" | cmp -s - "$tmpdir/f.folded" || fail "other types changed the thread-samples export"
+"$SIPROF" export -f folded -c wall "$tmpdir/typed.siprof" | cmp -s - "$tmpdir/f.folded" || fail "other types changed the thread-samples export"
 
 # ---- mistakes ----
 "$SIPROF" export -o "$tmpdir/x" "$S" 2> "$tmpdir/err"; [ $? = 2 ] || fail "no -f: not a usage error"

@@ -56,6 +56,15 @@ grep -q "^Samples per second per thread (default $rate)\.\$" "$MAN" || fail "man
 grep -q "^Samples per second per thread, 1 to 1000 (default $rate," "$MAN" || fail "man: record's default rate is not $rate"
 grep -q "^(default $stack; 4K to 8M" "$MAN" || fail "man: the default stack size is not $stack"
 grep -q "(default $mem; 1M to 1024G" "$MAN" || fail "man: the default max memory is not $mem"
+# The class every command shows unless -c says another, as src/cmd.h,
+# --help and the man page give it.
+cls=$(sed -n 's/^#define CMD_CLASS_DEFAULT_NAME "\([a-z]*\)".*/\1/p' "$top_srcdir/src/cmd.h")
+[ "$cls" ] || fail "no default class found in src/cmd.h"
+for c in attach report export diff; do
+	"$SIPROF" $c --help | grep -A1 -- "--class=CLASS" | grep -q "$cls (default)\|(default $cls[;,)]" ||
+		fail "$c --help: the default class is not $cls"
+done
+grep -A1 "^\.Cm $cls\$" "$MAN" | grep -q "^(the default)" || fail "man: report's default class is not $cls"
 
 "$SIPROF" > /dev/null 2>&1; [ $? = "$EXIT_USAGE" ] || fail "no command: exit code is not $EXIT_USAGE"
 "$SIPROF" frobnicate > /dev/null 2> "$tmpdir/err"; [ $? = "$EXIT_USAGE" ] || fail "unknown command: exit code is not $EXIT_USAGE"

@@ -22,7 +22,7 @@ read -r -u "${WL[0]}" ready pid busy || fail "the workload did not start"
 bg_pids="$bg_pids $pid"
 "$SIPROF" record -q -o "$tmpdir/idle.siprof" -d 3 -p "$pid" || fail "record failed"
 assert_running "$pid"
-"$SIPROF" report --json "$tmpdir/idle.siprof" > "$tmpdir/idle.json"
+"$SIPROF" report --json -c wall "$tmpdir/idle.siprof" > "$tmpdir/idle.json"
 "$SIPROF" report --threads --json "$tmpdir/idle.siprof" > "$tmpdir/idle-threads.json"
 json_check "$tmpdir/idle.json" '
 s = doc["context"]["stats"]

@@ -78,7 +78,7 @@ result=$(stop_chain)
 # 81:19 here). The bound is the sampling error of that many samples (four
 # standard deviations) and 2 points for the edges of the window, read
 # before the first sample and after the last.
-"$SIPROF" report --json --thread spinner "$tmpdir/s.siprof" > "$tmpdir/spin.json" ||
+"$SIPROF" report --json -c wall --thread spinner "$tmpdir/s.siprof" > "$tmpdir/spin.json" ||
 	fail "report --thread spinner failed"
 three=$(( $(result_field three_ns "$spin1") - $(result_field three_ns "$spin0") ))
 one=$(( $(result_field one_ns "$spin1") - $(result_field one_ns "$spin0") ))

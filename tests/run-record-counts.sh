@@ -48,12 +48,12 @@ check_recording() {
 	assert_running "$TARGET_PID"
 	[ "$(ls "/proc/$TARGET_PID/task" | wc -l)" = "$THREADS" ] ||
 		fail "the target's threads changed during the recording"
-	"$SIPROF" report "$f" > "$tmpdir/$name.txt" || fail "report ($name) failed"
-	"$SIPROF" report --json -n 100000 "$f" > "$tmpdir/$name.json" || fail "report --json failed"
+	"$SIPROF" report -c wall "$f" > "$tmpdir/$name.txt" || fail "report ($name) failed"
+	"$SIPROF" report --json -c wall -n 100000 "$f" > "$tmpdir/$name.json" || fail "report --json failed"
 	"$SIPROF" report --threads --json "$f" > "$tmpdir/$name-threads.json" || fail "report --threads failed"
-	"$SIPROF" report --tree --json --min-percent 0 "$f" > "$tmpdir/$name-tree.json" ||
+	"$SIPROF" report --tree --json -c wall --min-percent 0 "$f" > "$tmpdir/$name-tree.json" ||
 		fail "report --tree failed"
-	"$SIPROF" report --folded "$f" > "$tmpdir/$name.folded" || fail "report --folded failed"
+	"$SIPROF" report --folded -c wall "$f" > "$tmpdir/$name.folded" || fail "report --folded failed"
 	python3 - "$tmpdir/$name" "$f" "$t0" "$t1" "$RATE" "$DUR" "$THREADS" "$STOP_TIMEOUT_MS" <<'EOF' ||
 import json, math, re, sqlite3, sys
 
@@ -232,7 +232,7 @@ done
 # is still counted, with a stack that is not known.
 for i in 1 2 3; do
 	"$SIPROF" record -q --force -o "$tmpdir/gone.siprof" -- true || fail "record -- true failed"
-	"$SIPROF" report --json "$tmpdir/gone.siprof" > "$tmpdir/gone.json"
+	"$SIPROF" report --json -c wall "$tmpdir/gone.siprof" > "$tmpdir/gone.json"
 	json_check "$tmpdir/gone.json" '
 s = doc["context"]["stats"]
 assert s["samples"] == sum(doc["classes"].values()) == sum(f["self"] for f in doc["functions"]), s

@@ -39,7 +39,7 @@ assert share('holder', 'lock') < 10, names['holder']['classes']
 "
 # The mutex waiter's time in pthread_mutex_lock, against its own clock
 # (which counts a wake-up that waits for a CPU as waiting too).
-"$SIPROF" report --json -T mutexwait --sort total -n 100 "$tmpdir/w.siprof" > "$tmpdir/mw.json" ||
+"$SIPROF" report --json -c wall -T mutexwait --sort total -n 100 "$tmpdir/w.siprof" > "$tmpdir/mw.json" ||
 	fail "report -T mutexwait failed"
 json_check "$tmpdir/mw.json" "
 f = {x['function']: x['total_percent'] for x in doc['functions']}

@@ -51,7 +51,7 @@ grep -qE '^ *[0-9.]+% +[0-9.]+% +spinner_main \(' "$tmpdir/tree" ||
 	grep -qE '^ *[0-9.]+% +[0-9.]+% +  +spinner_main' "$tmpdir/tree" || fail "no spinner_main in the tree: $(cat "$tmpdir/tree")"
 awk '/spinner_main/ {d = index($0, "spinner_main")} /burn_three/ {b = index($0, "burn_three")} END {exit !(b > d && d > 0)}' "$tmpdir/tree" ||
 	fail "burn_three is not indented under spinner_main"
-"$SIPROF" report --folded "$tmpdir/good.siprof" > "$tmpdir/folded" || fail "--folded failed"
+"$SIPROF" report --folded -c wall "$tmpdir/good.siprof" > "$tmpdir/folded" || fail "--folded failed"
 grep -vqE '^[^ ;][^;]*(;[^;]+)* [0-9]+$' "$tmpdir/folded" && fail "a folded line does not parse: $(grep -vE '^[^ ;][^;]*(;[^;]+)* [0-9]+$' "$tmpdir/folded" | head -2)"
 grep -qE '^__clone3;start_thread;spinner_main;burn_three [0-9]+$' "$tmpdir/folded" ||
 	fail "no folded stack for burn_three: $(head -5 "$tmpdir/folded")"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A long C++ name (std::thread's _M_run for a lambda, as gdb names it) is
 # shortened in text reports, its template arguments collapsed so that its
-# file:line stays in sight, and whole in the JSON.
+# file:line stays in sight, and whole in the JSON. Its thread waits: the
+# tree is of every class (-c wall).
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 mkdir -p "$tmpdir/cxx"
@@ -15,8 +16,8 @@ full=$(gdb_names "$tmpdir/gdb" "$(thread_tid "$TARGET_PID" waiter)" | grep '_M_r
 [ -n "$full" ] || fail "gdb shows no _M_run frame: $(cat "$tmpdir/gdb")"
 line=$(grep '_M_run' "$tmpdir/gdb" | sed -n 's/.* at .*std_thread\.h:\([0-9]*\)$/\1/p' | head -1)
 "$SIPROF" record -q -o "$tmpdir/s.siprof" -d 2 -p "$TARGET_PID" 2> "$tmpdir/err" || fail "record exited with $?: $(cat "$tmpdir/err")"
-"$SIPROF" report --tree "$tmpdir/s.siprof" > "$tmpdir/tree" 2> "$tmpdir/err" || fail "report --tree exited with $?"
-"$SIPROF" report --tree --json "$tmpdir/s.siprof" > "$tmpdir/tree.json" 2> "$tmpdir/err" || fail "report --tree --json exited with $?"
+"$SIPROF" report --tree -c wall "$tmpdir/s.siprof" > "$tmpdir/tree" 2> "$tmpdir/err" || fail "report --tree exited with $?"
+"$SIPROF" report --tree --json -c wall "$tmpdir/s.siprof" > "$tmpdir/tree.json" 2> "$tmpdir/err" || fail "report --tree --json exited with $?"
 grep -qF "std::thread::_State_impl<…>::_M_run (std_thread.h:$line) [target-cxx]" "$tmpdir/tree" ||
 	fail "the text tree does not show _M_run shortened with its line (gdb: $full at std_thread.h:$line): $(grep _M_run "$tmpdir/tree")"
 json_check "$tmpdir/tree.json" "

@@ -69,10 +69,10 @@ text threads "$SIPROF" report --threads "$o/a.siprof"
 run threads.json "$SIPROF" report --threads --json "$o/a.siprof"
 run report.json "$SIPROF" report --json "$o/a.siprof"
 run tree.json "$SIPROF" report --tree --json "$o/a.siprof"
-run export-folded "$SIPROF" export -f folded --by-thread -o "$o/e.folded" "$o/a.siprof"
+run export-folded "$SIPROF" export -f folded -c wall --by-thread -o "$o/e.folded" "$o/a.siprof"
 texts="$texts $o/e.folded $o/export-folded"
-run export-ss "$SIPROF" export -f speedscope -o "$o/e.speedscope.json" "$o/a.siprof"
-run export-svg "$SIPROF" export -f svg --by-thread -o "$o/e.svg" "$o/a.siprof"
+run export-ss "$SIPROF" export -f speedscope -c wall -o "$o/e.speedscope.json" "$o/a.siprof"
+run export-svg "$SIPROF" export -f svg -c wall --by-thread -o "$o/e.svg" "$o/a.siprof"
 run export-pprof "$SIPROF" export -f pprof -o "$o/e.pb.gz" "$o/a.siprof"
 text diff "$SIPROF" diff "$o/a.siprof" "$o/b.siprof"
 run diff.json "$SIPROF" diff --json "$o/a.siprof" "$o/b.siprof"
@@ -149,7 +149,7 @@ json.load(open(f"{o}/diff.json"))
 
 ss = json.load(open(f"{o}/e.speedscope.json"))
 got = sorted(p["name"] for p in ss["profiles"])
-want = sorted(f"{name} ({tid})" for tid, name in kernel.items())
+want = sorted(f"{name} ({tid}), wall" for tid, name in kernel.items())
 assert got == want, f"speedscope profiles {got} != {want}"
 assert any(f["name"] == "odd\x1b]0;sym\x07" for f in ss["shared"]["frames"]), ss["shared"]["frames"]
 EOF
@@ -178,7 +178,7 @@ o = sys.argv[1]
 kernel = {int(k): v for k, v in json.load(open(f"{o}/kernel.json")).items()}
 raw = open(f"{o}/pprof.raw", "rb").read().decode("utf-8")
 for tid, name in kernel.items():
-    assert f"thread_id:[{tid}] thread_name:[{name}]" in raw, f"no label for {tid} {name!r}"
+    assert f"thread:[{name}] thread_id:[{tid}]" in raw, f"no label for {tid} {name!r}"
 EOF
 
 # ---- a server's error message: JSON, then raw bytes ----

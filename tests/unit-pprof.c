@@ -5,7 +5,9 @@
  * the small reader below (itself checked against the same spec bytes
  * first): the string table, sample types and units per profile type, the
  * default sample type, every sample's values and its locations, functions
- * and inlined lines. */
+ * and inlined lines; a sample type per class in one profile, each sample's
+ * class and thread labels, and the program's module as mapping 1 whatever
+ * order the modules were met in. */
 #include "config.h"
 
 #include <stdio.h>
@@ -189,6 +191,11 @@ struct decoded {
 	size_t location_lines[16];
 	uint64_t sample_leaf_loc[64];
 	uint64_t sample_last_value[64];
+	int64_t sample_label[64][4][2]; /* string ids: key, value */
+	size_t sample_labels[64];
+	int64_t mapping_file[16];       /* by mapping id */
+	uint64_t first_mapping;         /* the id of the first written */
+	uint64_t location_mapping[16];  /* by location id */
 	bool bad;
 };
 
@@ -225,8 +232,32 @@ decode_profile(const unsigned char *p, size_t n, struct decoded *d)
 						if (d->n_samples < 64)
 							d->sample_last_value[d->n_samples] = v;
 					}
+				if (g.num == 3 && g.wire == 2 && d->n_samples < 64 &&
+				    d->sample_labels[d->n_samples] < 4) {
+					size_t l = d->sample_labels[d->n_samples]++;
+
+					while (rd_field(&r, re, &h, &d->bad))
+						if (h.num == 1 || h.num == 2)
+							d->sample_label[d->n_samples][l][h.num - 1] = (int64_t)h.v;
+				}
 			}
 			d->n_samples++;
+			break;
+		}
+		case 3: { /* mapping */
+			uint64_t id = 0;
+			int64_t file = 0;
+
+			while (rd_field(&q, qe, &g, &d->bad)) {
+				if (g.num == 1)
+					id = g.v;
+				if (g.num == 5)
+					file = (int64_t)g.v;
+			}
+			if (d->first_mapping == 0)
+				d->first_mapping = id;
+			if (id < 16)
+				d->mapping_file[id] = file;
 			break;
 		}
 		case 4: { /* location */
@@ -235,6 +266,8 @@ decode_profile(const unsigned char *p, size_t n, struct decoded *d)
 			while (rd_field(&q, qe, &g, &d->bad)) {
 				if (g.num == 1)
 					id = g.v;
+				if (g.num == 2 && id < 16)
+					d->location_mapping[id] = g.v;
 				if (g.num == 4 && id < 16) {
 					const unsigned char *r = g.p, *re = g.p + g.n;
 
@@ -432,11 +465,113 @@ test_profile(void)
 	profile_release(&p);
 }
 
+/* The value of sample i's label key ("" when it has none). */
+static const char *
+label_of(const struct decoded *d, size_t i, const char *key, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t l = 0; i < 64 && l < d->sample_labels[i]; l++) {
+		int64_t v = d->sample_label[i][l][1];
+
+		if (str_is(d, d->sample_label[i][l][0], key) && v >= 0 && (size_t)v < d->n_str)
+			snprintf(buf, n, "%.*s", (int)d->n_strs[v], d->strs[v]);
+	}
+	return buf;
+}
+
+/* Every class in one profile (export -f pprof without -c): a sample type
+ * per class present and wall, cpu the default; each sample's value in its
+ * class's column and wall's; class and thread labels; and the program as
+ * mapping 1, though libc was met first. */
+static void
+test_every_class(void)
+{
+	struct profile p;
+	struct pframe f = { 0 };
+	uint32_t libc, prog, s_start, s_main, s_wait;
+	struct selection sel;
+	struct pprof_info info = { .class_name = "cpu", .every_class = true, .rate_hz = 100,
+				   .main_path = "/usr/bin/prog", .main_build_id = "abcd" };
+	unsigned char *gz, *raw;
+	size_t gz_len, raw_len;
+	struct decoded d;
+
+	profile_init(&p);
+	libc = profile_module(&p, "/usr/lib/libc.so.6", "ffff");
+	prog = profile_module(&p, "/usr/bin/prog", "abcd");
+	f.module = libc;
+	f.function = profile_string(&p, "__libc_start_main");
+	s_start = profile_push_frame(&p, 0, &f);
+	f.module = prog;
+	f.function = profile_string(&p, "main");
+	s_main = profile_push_frame(&p, s_start, &f);
+	f.module = libc;
+	f.function = profile_string(&p, "futex_wait");
+	s_wait = profile_push_frame(&p, s_main, &f);
+	profile_thread(&p, 7, "worker");
+	profile_thread(&p, 8, "waiter");
+	profile_add(&p, 0, 7, s_main, CLASS_CPU, -1, 5);
+	profile_add(&p, 0, 8, s_wait, CLASS_LOCK, -1, 2);
+	profile_add(&p, 1, 8, s_wait, CLASS_SLEEP, -1, 1);
+
+	selection_init(&sel);
+	CHECK(pprof_encode(&p, &sel, &info, &gz, &gz_len) == 8, "every class: not 8 thread-samples");
+	raw = gunzip(gz, gz_len, &raw_len);
+	CHECK(raw != NULL, "the every-class profile is not gzip");
+	if (raw != NULL) {
+		static const char *const want[] = { "samples", "cpu", "lock", "sleep" };
+		char buf[64], buf2[64];
+
+		decode_profile(raw, raw_len, &d);
+		CHECK(!d.bad, "the every-class profile has a malformed field");
+		/* Five: the reader keeps the first 4, wall is the fifth. */
+		CHECK(d.n_sample_types == 5, "every class: %zu sample types, not 5", d.n_sample_types);
+		for (size_t i = 0; i < 4; i++)
+			CHECK(str_is(&d, d.sample_type[i][0], want[i]), "every class: sample type %zu is not %s",
+			      i, want[i]);
+		CHECK(str_is(&d, d.default_type, "cpu"), "every class: the default type is not cpu");
+		CHECK(d.n_samples == 3 && d.sums[0] == 8 && d.sums[1] == 5 * 10000000ULL &&
+			      d.sums[2] == 2 * 10000000ULL && d.sums[3] == 1 * 10000000ULL,
+		      "every class: %zu samples, sums %llu %llu %llu %llu", d.n_samples,
+		      (unsigned long long)d.sums[0], (unsigned long long)d.sums[1],
+		      (unsigned long long)d.sums[2], (unsigned long long)d.sums[3]);
+		for (size_t i = 0; i < d.n_samples && i < 64; i++) {
+			const char *cls = label_of(&d, i, "class", buf, sizeof buf);
+			const char *thread = label_of(&d, i, "thread", buf2, sizeof buf2);
+
+			CHECK(strcmp(cls, "cpu") == 0 ? strcmp(thread, "worker") == 0
+						      : (strcmp(cls, "lock") == 0 || strcmp(cls, "sleep") == 0) &&
+							strcmp(thread, "waiter") == 0,
+			      "sample %zu: labels class '%s', thread '%s'", i, cls, thread);
+			/* wall, the fifth value, is past the reader: the last read
+			 * is the sleep column, the sample's own for sleep only. */
+			CHECK((strcmp(cls, "sleep") == 0) == (d.sample_last_value[i] != 0),
+			      "sample %zu (%s): a value in the sleep column is %llu", i, cls,
+			      (unsigned long long)d.sample_last_value[i]);
+		}
+		CHECK(d.first_mapping == 1 && str_is(&d, d.mapping_file[1], "/usr/bin/prog") &&
+			      str_is(&d, d.mapping_file[2], "/usr/lib/libc.so.6"),
+		      "mapping 1 is not the program");
+		for (uint64_t l = 1; l < 16 && l <= d.n_locations; l++) {
+			uint64_t fn = d.location_function[l][0];
+			bool in_prog = fn < 16 && str_is(&d, d.function_name[fn], "main");
+
+			CHECK(d.location_mapping[l] == (in_prog ? 1u : 2u),
+			      "location %llu is in mapping %llu", (unsigned long long)l,
+			      (unsigned long long)d.location_mapping[l]);
+		}
+		free(raw);
+	}
+	free(gz);
+	profile_release(&p);
+}
+
 int
 main(void)
 {
 	test_reader();
 	test_writer();
 	test_profile();
+	test_every_class();
 	return unit_exit("unit-pprof");
 }
