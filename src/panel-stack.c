@@ -231,18 +231,60 @@ cursor_fullname(const struct tui *t, char *buf, size_t n)
 	}
 }
 
+/* The nearest row above row i with less depth: its parent. */
+static size_t
+parent_row(const struct tui *t, size_t i)
+{
+	for (size_t k = i; k-- > 0;)
+		if (t->rows[k].depth < t->rows[i].depth)
+			return k;
+	return i;
+}
+
+/* The first row shown. The list scrolls only when the user moves the
+ * cursor, or to keep the row the user put it on in sight: following the
+ * hot spot (after a class, a window, a panel changed) keeps the roots on
+ * the screen and the cursor on the deepest node of the hottest path that
+ * fits. True when the cursor moved for it. */
+static bool
+place(struct tui *t, int height)
+{
+	size_t was = t->cursor;
+
+	if (t->follow || t->n_rows == 0) {
+		t->top = 0;
+		while (t->cursor >= (size_t)height && t->cursor < t->n_rows) {
+			size_t up = parent_row(t, t->cursor);
+
+			if (up == t->cursor)
+				break;
+			t->cursor = up;
+		}
+		if (t->cursor >= (size_t)height)
+			t->cursor = (size_t)height - 1;
+		if (t->cursor < t->n_rows)
+			t->cursor_path = t->rows[t->cursor].path;
+	} else {
+		t->top = tui_scroll(t->cursor, t->top, height);
+		/* Rows that went away leave no blank screen below the last. */
+		if (t->top > 0 && t->top + (size_t)height > t->n_rows)
+			t->top = t->n_rows > (size_t)height ? t->n_rows - (size_t)height : 0;
+	}
+	return t->cursor != was;
+}
+
 /* The rows, and below them the cursor's function in whole when its row
  * shows it shortened. */
 static void
 stack_draw(struct tui *t, int height, const char *columns)
 {
-	const int first = 4;
+	const int first = t->body + 1;
 	char text[1024], prefix[64], full[1024];
 	bool shortened = false;
 
-	move(3, 0);
+	move(t->body, 0);
 	clrtoeol();
-	tui_put(3, 0, A_UNDERLINE, columns);
+	tui_put(t->body, 0, A_UNDERLINE, columns);
 	cursor_fullname(t, full, sizeof full);
 	if (full[0] != '\0' && height > 1) {
 		height--;
@@ -250,7 +292,8 @@ stack_draw(struct tui *t, int height, const char *columns)
 	}
 	if (height < 1)
 		return;
-	t->top = tui_scroll(t->cursor, t->top, height);
+	if (place(t, height))
+		cursor_fullname(t, full, sizeof full);
 	for (int y = 0; y < height; y++) {
 		size_t i = t->top + (size_t)y;
 		int attr = 0;
@@ -265,9 +308,9 @@ stack_draw(struct tui *t, int height, const char *columns)
 		}
 		format_row(t, i, prefix, sizeof prefix, text, sizeof text, &shortened);
 		if (i == t->cursor)
-			attr = COLOR_PAIR(C_SEL) | A_BOLD;
+			attr = tui_color(t, C_SEL, A_BOLD);
 		else if (t->rows[i].match)
-			attr = COLOR_PAIR(C_MATCH) | A_BOLD;
+			attr = tui_color(t, C_MATCH, A_BOLD);
 		attron(attr);
 		mvaddnstr(first + y, 0, prefix, COLS);
 		if ((int)strlen(prefix) < COLS)
@@ -308,8 +351,8 @@ static const char *
 flat_describe(const struct tui *t)
 {
 	static const char *const names[2][2] = {
-		{ "list of functions by self", "list of functions by total" },
-		{ "list of lines by self", "list of lines by total" },
+		{ "list by self", "list by total" },
+		{ "lines by self", "lines by total" },
 	};
 
 	return names[t->view.by_line][t->view.sort_total];
@@ -421,6 +464,7 @@ key_search(struct tui *t, int ch)
 	(void)ch;
 	t->mode = MODE_SEARCH;
 	t->input[0] = '\0';
+	t->input_at = 0;
 	return false;
 }
 
