@@ -145,6 +145,42 @@ key_move(struct tui *t, int ch)
 	return false;
 }
 
+/* The wheel moves the cursor three rows; a click on a row puts the
+ * cursor on it (a click on the class tabs or elsewhere does nothing). */
+static bool
+key_mouse(struct tui *t, int ch)
+{
+	MEVENT ev;
+	size_t top, at;
+	int row;
+
+	(void)ch;
+	if (getmouse(&ev) != OK)
+		return false;
+	if (ev.bstate & BUTTON4_PRESSED) {
+		t->panel->move_cursor(t, -3);
+		return false;
+	}
+	if (ev.bstate & BUTTON5_PRESSED) {
+		t->panel->move_cursor(t, 3);
+		return false;
+	}
+	if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
+		return false;
+	row = ev.y - t->body - 1;
+	if (row < 0 || row >= tui_rows(t))
+		return false;
+	top = t->panel->picker ? t->pick_top : t->top;
+	at = t->panel->picker ? t->pick : t->cursor;
+	t->panel->move_cursor(t, (long)(top + (size_t)row) - (long)at);
+	/* The rows did not move: the cursor is where the click was. */
+	if (t->panel->picker)
+		t->pick_top = top;
+	else
+		t->top = top;
+	return false;
+}
+
 /* q and ? first: the footer shows what fits, in this order. */
 static const struct key_binding global_keys[] = {
 	{ { 'q', 'Q', KEY_F(10) }, "q, F10, Ctrl-C", "quit",
@@ -167,6 +203,8 @@ static const struct key_binding move_keys[] = {
 	  "move the cursor", key_move },
 	{ { KEY_HOME, KEY_END }, NULL, NULL, NULL, key_move },
 	{ { 'j', 'k' }, "j, k", NULL, "down, up (as in vi and htop)", key_move },
+	{ { KEY_MOUSE }, "wheel, click", NULL, "scroll; a click puts the cursor on a row",
+	  key_mouse },
 };
 
 static const struct key_table global_table = KEY_TABLE("everywhere", global_keys);

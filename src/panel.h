@@ -94,6 +94,7 @@ struct tui {
 	bool follow; /* re-expand the hottest path at every rebuild */
 	/* The callers panel: of this function (profile_func_key). */
 	uint32_t callee, callee_module;
+	const struct panel *callers_from; /* the panel Esc goes back to */
 	char search[128];
 	/* The class tabs (and the classes panel). */
 	int tabs[CLASS_COUNT + 1];

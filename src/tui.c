@@ -41,7 +41,7 @@ static bool have_termios;
 static void
 crash_restore(void)
 {
-	static const char reset[] = "\030\033[0m\033[?25h\033[?1049l\r\n";
+	static const char reset[] = "\030\033[0m\033[?25h\033[?1000l\033[?1002l\033[?1006l\033[?1049l\r\n";
 
 	if (have_termios)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
@@ -452,10 +452,10 @@ void
 tui_write_svg(struct tui *t)
 {
 	struct session_data d;
-	struct session_meta meta[4];
+	struct session_meta meta[5], stats[1];
 	struct selection sel;
 	struct flame_opts o = { 0 };
-	char pid[24], rate[24], start[40], title[160];
+	char pid[24], rate[24], start[40], title[160], host[256] = "?", secs_text[32];
 	time_t secs = (time_t)(t->r->start_unix_ns / 1000000000u);
 	struct tm tm;
 	FILE *f;
@@ -474,11 +474,18 @@ tui_write_svg(struct tui *t)
 	meta[1] = (struct session_meta){ "rate_hz", rate };
 	meta[2] = (struct session_meta){ "start", start };
 	meta[3] = (struct session_meta){ "comm", t->r->comm };
+	if (gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "?");
+	meta[4] = (struct session_meta){ "host", host };
+	snprintf(secs_text, sizeof secs_text, "%.1f", recorder_sampled(t->r));
+	stats[0] = (struct session_meta){ "duration_s", secs_text };
 	/* The recording's profile, read in place (the writer only reads). */
 	memset(&d, 0, sizeof d);
 	d.prof = t->r->prof;
 	d.meta = meta;
 	d.n_meta = ARRAY_SIZE(meta);
+	d.stats = stats;
+	d.n_stats = ARRAY_SIZE(stats);
 	snprintf(title, sizeof title, "%s: %s, %s, %s", tab_name(t->view.cls),
 		 text_safe(t->r->comm),
 		 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all threads",
