@@ -345,8 +345,23 @@ keys_handle(struct tui *t, int ch)
 
 	switch (t->mode) {
 	case MODE_HELP:
+		/* A help taller than the terminal scrolls; any other key
+		 * closes it. */
+		if (t->help_more && (ch == KEY_DOWN || ch == 'j' || ch == KEY_NPAGE || ch == ' ')) {
+			t->help_top += ch == KEY_NPAGE || ch == ' ' ? (size_t)(LINES > 6 ? LINES - 4 : 1) : 1;
+			return false;
+		}
+		if (t->help_more && (ch == KEY_UP || ch == 'k' || ch == KEY_PPAGE)) {
+			size_t d = ch == KEY_PPAGE ? (size_t)(LINES > 6 ? LINES - 4 : 1) : 1;
+
+			t->help_top = t->help_top > d ? t->help_top - d : 0;
+			return false;
+		}
+		if (ch == KEY_RESIZE)
+			return true;
 		t->mode = MODE_NORMAL;
-		return ch == KEY_RESIZE;
+		t->help_top = 0;
+		return false;
 	case MODE_SEARCH:
 	case MODE_WRITE:
 	case MODE_SVG:

@@ -113,6 +113,8 @@ struct tui {
 	bool mono;     /* NO_COLOR or a terminal without colours */
 	int body;      /* the first row below the header: the panel's */
 	enum tui_mode mode;
+	size_t help_top; /* the help's first line shown, when it scrolls */
+	bool help_more;  /* the help is taller than the terminal */
 	char input[512];
 	size_t input_at; /* the prompt's cursor, a byte offset in input */
 	char message[512];

@@ -575,11 +575,11 @@ widest(const char *const *lines, size_t from, size_t to)
 /* The help screen, from the key tables, over the panel; in two columns
  * (split where a section starts) when one is taller than the terminal. */
 static void
-draw_help(const struct tui *t)
+draw_help(struct tui *t)
 {
 	const char *lines[64];
 	char buf[8192];
-	size_t n = keys_help(t, buf, sizeof buf, lines, ARRAY_SIZE(lines)), split = n;
+	size_t n = keys_help(t, buf, sizeof buf, lines, ARRAY_SIZE(lines)), split = n, skip = 0;
 	int w, w1, h, y0, x0;
 
 	if ((int)n + 2 > LINES) {
@@ -590,23 +590,38 @@ draw_help(const struct tui *t)
 	}
 	w1 = widest(lines, 0, split);
 	w = w1 + 4 + (split < n ? widest(lines, split, n) + 3 : 0);
-	if (w > COLS && split < n) { /* two do not fit: one, cut short */
+	if (w > COLS && split < n) { /* two do not fit: one, that scrolls */
 		split = n;
 		w1 = widest(lines, 0, n);
 		w = w1 + 4;
+	}
+	t->help_more = split == n && (int)n + 2 > LINES && LINES > 4;
+	if (t->help_more) {
+		/* Below its title, from help_top, and a last line that says
+		 * more follows. */
+		size_t shown = (size_t)LINES - 3, max = n - 1 - shown;
+
+		if (t->help_top > max)
+			t->help_top = max;
+		skip = t->help_top;
+	} else {
+		t->help_top = 0;
 	}
 	h = (int)(split > n - split ? split : n - split) + 2;
 	y0 = (LINES - h) / 2 > 0 ? (LINES - h) / 2 : 0;
 	x0 = (COLS - w) / 2 > 0 ? (COLS - w) / 2 : 0;
 	for (int y = 0; y < h && y0 + y < LINES; y++) {
-		size_t left = (size_t)y - 1, right = split + (size_t)y - 1;
+		size_t left = y <= 1 ? (size_t)y - 1 : (size_t)y - 1 + skip, right = split + (size_t)y - 1;
+		const char *text = left < split ? lines[left] : NULL;
 
+		if (t->help_more && y0 + y == LINES - 1)
+			text = left < split ? "  (Down, PgDn: more; any other key closes)" : NULL;
 		move(y0 + y, x0);
 		attron(tui_color(t, C_HEAD, 0));
 		for (int x = 0; x < w && x0 + x < COLS; x++)
 			addch(' ');
-		if (y > 0 && left < split)
-			mvaddnstr(y0 + y, x0 + 2, lines[left], COLS - x0 - 2);
+		if (y > 0 && text != NULL)
+			mvaddnstr(y0 + y, x0 + 2, text, COLS - x0 - 2);
 		if (y > 0 && right < n && x0 + w1 + 5 < COLS)
 			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right], COLS - x0 - w1 - 5);
 		attroff(tui_color(t, C_HEAD, 0));
@@ -639,10 +654,11 @@ draw(struct tui *t)
 	erase();
 	draw_header(t);
 	t->panel->draw(t, height);
+	/* The footer last but for the help over it, so that a prompt's
+	 * cursor is where the editing is. */
+	draw_footer(t);
 	if (t->mode == MODE_HELP)
 		draw_help(t);
-	/* Last, so that a prompt's cursor is where the editing is. */
-	draw_footer(t);
 	curs_set(t->mode == MODE_SEARCH || t->mode == MODE_WRITE || t->mode == MODE_SVG);
 	refresh();
 }
