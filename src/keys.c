@@ -69,6 +69,11 @@ key_pause(struct tui *t, int ch)
 	(void)ch;
 	t->paused = !t->paused;
 	sampler_pause(t->r->sampler, t->paused);
+	/* The achieved rate is of the time sampled, not of the pauses. */
+	if (t->paused)
+		t->paused_at = now_ns();
+	else
+		t->paused_ns += now_ns() - t->paused_at;
 	tui_message(t, t->paused ? "sampling paused (space resumes)" : "sampling resumed");
 	return false;
 }

@@ -40,7 +40,7 @@ list_row(const struct tui *t, int y, bool selected, const char *text)
 	move(y, 0);
 	clrtoeol();
 	attron(attr);
-	mvaddnstr(y, 0, text, COLS);
+	mvaddnstr(y, 0, text, tui_bytes(text, COLS));
 	if (selected)
 		for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
 			addch(' ');

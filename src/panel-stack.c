@@ -380,9 +380,9 @@ stack_draw(struct tui *t, int height, const char *columns)
 		else if (t->rows[i].match)
 			attr = tui_color(t, C_MATCH, A_BOLD);
 		attron(attr);
-		mvaddnstr(first + y, 0, prefix, COLS);
+		mvaddnstr(first + y, 0, prefix, tui_bytes(prefix, COLS));
 		if ((int)strlen(prefix) < COLS)
-			addnstr(text, COLS - (int)strlen(prefix));
+			addnstr(text, tui_bytes(text, COLS - (int)strlen(prefix)));
 		if (i == t->cursor) /* the whole line, for a visible bar */
 			for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
 				addch(' ');

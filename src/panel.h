@@ -110,6 +110,7 @@ struct tui {
 			       * under the cursor */
 	size_t n_order;
 	bool paused, quit;
+	uint64_t paused_ns, paused_at; /* time paused before, since when */
 	bool mono;     /* NO_COLOR or a terminal without colours */
 	int body;      /* the first row below the header: the panel's */
 	enum tui_mode mode;
@@ -148,7 +149,10 @@ size_t keys_help(const struct tui *t, char *buf, size_t n, const char **lines, s
 extern const struct key_table keys_move;
 
 /* tui.c helpers for the panels. */
+/* Put s at (y, x), cut at the right edge (by columns, not bytes). */
 void tui_put(int y, int x, int attr, const char *s);
+/* The bytes of s's first cols characters (UTF-8): what fits. */
+int tui_bytes(const char *s, int cols);
 void tui_message(struct tui *t, const char *fmt, ...) ATTR_PRINTF(2, 3);
 double tui_pct(uint64_t a, uint64_t b);
 /* A list's first row shown, so that cursor is in the height rows. */

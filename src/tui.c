@@ -169,13 +169,25 @@ tui_message(struct tui *t, const char *fmt, ...)
 	t->message_until = now_ns() + 4000000000u;
 }
 
+int
+tui_bytes(const char *s, int cols)
+{
+	int n = 0, i = 0;
+
+	/* A character starts at every byte that is not a continuation. */
+	for (; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == cols)
+			break;
+	return i;
+}
+
 void
 tui_put(int y, int x, int attr, const char *s)
 {
 	if (y >= LINES || x >= COLS)
 		return;
 	attron(attr);
-	mvaddnstr(y, x, s, COLS - x);
+	mvaddnstr(y, x, s, tui_bytes(s, COLS - x));
 	attroff(attr);
 }
 
@@ -442,6 +454,16 @@ draw_header(struct tui *t)
 	int x;
 
 	live_facts(t->r, &f);
+	if (t->paused_ns > 0 || t->paused) {
+		/* The achieved rate over the time not paused. */
+		struct sampler_stats st;
+		double el = recorder_sampled(t->r) -
+			    (double)(t->paused_ns + (t->paused ? now_ns() - t->paused_at : 0)) / 1e9;
+
+		sampler_get_stats(t->r->sampler, &st);
+		snprintf(f.rate, sizeof f.rate, "rate %g/%.1f Hz", t->r->opts.sampler.rate_hz,
+			 el > 0 ? (double)st.ticks / el : 0.0);
+	}
 	head_process(t, &f);
 	x = head_view(t, 1);
 	head_health(t, t->body == 3 ? 1 : 2, t->body == 3 ? x : 0);
@@ -621,9 +643,10 @@ draw_help(struct tui *t)
 		for (int x = 0; x < w && x0 + x < COLS; x++)
 			addch(' ');
 		if (y > 0 && text != NULL)
-			mvaddnstr(y0 + y, x0 + 2, text, COLS - x0 - 2);
+			mvaddnstr(y0 + y, x0 + 2, text, tui_bytes(text, COLS - x0 - 2));
 		if (y > 0 && right < n && x0 + w1 + 5 < COLS)
-			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right], COLS - x0 - w1 - 5);
+			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right],
+				  tui_bytes(lines[right], COLS - x0 - w1 - 5));
 		attroff(tui_color(t, C_HEAD, 0));
 	}
 }

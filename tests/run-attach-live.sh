@@ -102,8 +102,17 @@ help_text() { # the help box, without what shows through at its left,
 		a=$b
 		i=$((i + 1))
 	done
-	printf '%s\n' "$b" |
-		awk '/siprof attach: keys/ && !x { x = index($0, "siprof attach: keys") } x { print substr($0, x) }'
+	# (By characters: the tree's rows at the left of the box have
+	# multibyte ones.)
+	printf '%s\n' "$b" | python3 -c '
+import sys
+x = None
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if x is None and "siprof attach: keys" in line:
+        x = line.index("siprof attach: keys")
+    if x is not None:
+        print(line[x:])'
 }
 wait_footer() { # until the last line is the keys (not a message)
 	local i=0
