@@ -151,7 +151,7 @@ key_move(struct tui *t, int ch)
 }
 
 /* The wheel moves the cursor three rows; a click on a row puts the
- * cursor on it (a click on the class tabs or elsewhere does nothing). */
+ * cursor on it, a click on a class tab shows that class. */
 static bool
 key_mouse(struct tui *t, int ch)
 {
@@ -172,6 +172,16 @@ key_mouse(struct tui *t, int ch)
 	}
 	if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
 		return false;
+	if (ev.y == t->body - 1) { /* a class tab */
+		for (int i = 0; i < t->n_tabs; i++) {
+			if (t->tab_to[i] > 0 && ev.x >= t->tab_from[i] && ev.x < t->tab_to[i]) {
+				t->view.cls = t->tabs[i];
+				t->follow = true;
+				return true;
+			}
+		}
+		return false;
+	}
 	row = ev.y - t->body - 1;
 	if (row < 0 || row >= tui_rows(t))
 		return false;
@@ -208,7 +218,7 @@ static const struct key_binding move_keys[] = {
 	  "move the cursor", key_move },
 	{ { KEY_HOME, KEY_END }, NULL, NULL, NULL, key_move },
 	{ { 'j', 'k' }, "j, k", NULL, "down, up (as in vi and htop)", key_move },
-	{ { KEY_MOUSE }, "wheel, click", NULL, "scroll; a click puts the cursor on a row",
+	{ { KEY_MOUSE }, "wheel, click", NULL, "scroll; a click: the cursor on a row, or a class tab",
 	  key_mouse },
 };
 

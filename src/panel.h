@@ -100,6 +100,8 @@ struct tui {
 	int tabs[CLASS_COUNT + 1];
 	uint64_t tab_count[CLASS_COUNT + 1];
 	int n_tabs;
+	int tab_from[CLASS_COUNT + 1], tab_to[CLASS_COUNT + 1]; /* columns drawn, for the
+								   * mouse (to 0: not shown) */
 	uint64_t class_total;
 	/* The threads panel: all threads, then each one; pick 0 is all. */
 	struct thread_table threads;

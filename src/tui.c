@@ -423,6 +423,7 @@ head_tabs(struct tui *t, int y)
 		if (on)
 			active = i;
 	}
+	memset(t->tab_to, 0, sizeof t->tab_to);
 	for (used = 0, from = active + 1; from > 0 && used + w[from - 1] + 2 <= COLS; from--)
 		used += w[from - 1];
 	if (from > 0) {
@@ -437,6 +438,8 @@ head_tabs(struct tui *t, int y)
 			return;
 		}
 		tui_put(y, x, on ? tui_color(t, C_TAB, A_BOLD) : (int)A_DIM, text[i]);
+		t->tab_from[i] = x;
+		t->tab_to[i] = x + w[i] - 1;
 		x += w[i];
 	}
 	/* Not the CPU figure above: that one is of the CPUs. */

@@ -2,8 +2,8 @@
 # The live view's keys as a person with readline and htop habits types
 # them, at 80x24: the file prompt edits with Ctrl-U, Ctrl-W, Ctrl-A/E and
 # cancels with Esc (nothing written); j/k move the cursor, F1 is help,
-# F3 search, F5 the list, F10 quits; the wheel moves the cursor and a
-# click puts it on a row. NO_COLOR gives a screen without a colour (the
+# F3 search, F5 the list, F10 quits; the wheel moves the cursor, a click
+# puts it on a row, a click on a class tab shows the class. NO_COLOR gives a screen without a colour (the
 # cursor row in reverse video); TERM=dumb, which cannot move the cursor,
 # gets text frames without a single escape sequence.
 . "$(dirname "$0")/test-subr.sh"
@@ -122,6 +122,16 @@ wheel 65 6
 [ "$(cursor_row)" = 9 ] || fail "the wheel down from row 6 put the cursor on row $(cursor_row): $(screen)"
 wheel 64 6
 [ "$(cursor_row)" = 6 ] || fail "the wheel up put the cursor on row $(cursor_row): $(screen)"
+
+# A click on a class tab shows that class (the tabs are the 4th line at
+# 80 columns).
+clickat() { tm send-keys -t live -l $'\e[<0;'"$1"';'"$2"'M'$'\e[<0;'"$1"';'"$2"'m'; sleep 0.4; }
+col=$(screen | sed -n 4p | python3 -c 'import sys; print(sys.stdin.read().index(" Wall ") + 2)')
+clickat "$col" 4
+wait_screen '\[Wall\]' "a click on the Wall tab"
+col=$(screen | sed -n 4p | python3 -c 'import sys; print(sys.stdin.read().index("Cpu") + 1)')
+clickat "$col" 4
+wait_screen '\[Cpu [0-9]+%\]' "a click on the Cpu tab"
 
 # F-keys as htop has them: F1 help, F3 search, F5 the list, F10 quit.
 keys F1
