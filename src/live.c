@@ -110,7 +110,11 @@ exit_text(int status, char *buf, size_t n)
 	if (WIFEXITED(status)) {
 		snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status)) {
-		const char *name = sigabbrev_np(WTERMSIG(status));
+		const char *name = NULL;
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+		name = sigabbrev_np(WTERMSIG(status));
+#endif
 
 		if (name != NULL)
 			snprintf(buf, n, "killed by SIG%s", name);
