@@ -69,22 +69,57 @@ key_pause(struct tui *t, int ch)
 	(void)ch;
 	t->paused = !t->paused;
 	sampler_pause(t->r->sampler, t->paused);
+	/* The achieved rate is of the time sampled, not of the pauses. */
+	if (t->paused)
+		t->paused_at = now_ns();
+	else
+		t->paused_ns += now_ns() - t->paused_at;
 	tui_message(t, t->paused ? "sampling paused (space resumes)" : "sampling resumed");
 	return false;
 }
 
 static bool
-key_write(struct tui *t, int ch)
+key_freeze(struct tui *t, int ch)
+{
+	(void)ch;
+	if (t->view.frozen != 0) {
+		t->view.frozen = 0;
+		tui_message(t, "the view follows the samples again");
+	} else {
+		t->view.frozen = recorder_bucket(t->r) + 1;
+		tui_message(t, "view frozen; sampling goes on (z again follows it)");
+	}
+	return true;
+}
+
+/* The prompt for a file name, a default in it, the cursor at its end. */
+static void
+prompt_file(struct tui *t, enum tui_mode mode, const char *ext)
 {
 	time_t now = time(NULL);
 	struct tm tm;
 	char stamp[32];
 
-	(void)ch;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	snprintf(t->input, sizeof t->input, "siprof-%d-%s.siprof", (int)t->r->pid, stamp);
-	t->mode = MODE_WRITE;
+	snprintf(t->input, sizeof t->input, "siprof-%d-%s.%s", (int)t->r->pid, stamp, ext);
+	t->input_at = strlen(t->input);
+	t->mode = mode;
+}
+
+static bool
+key_write(struct tui *t, int ch)
+{
+	(void)ch;
+	prompt_file(t, MODE_WRITE, "siprof");
+	return false;
+}
+
+static bool
+key_svg(struct tui *t, int ch)
+{
+	(void)ch;
+	prompt_file(t, MODE_SVG, "svg");
 	return false;
 }
 
@@ -102,8 +137,10 @@ key_move(struct tui *t, int ch)
 	long page = LINES > 7 ? LINES - 6 : 1, delta;
 
 	switch (ch) {
-	case KEY_UP: delta = -1; break;
-	case KEY_DOWN: delta = 1; break;
+	case KEY_UP:
+	case 'k': delta = -1; break;
+	case KEY_DOWN:
+	case 'j': delta = 1; break;
 	case KEY_PPAGE: delta = -page; break;
 	case KEY_NPAGE: delta = page; break;
 	case KEY_HOME: delta = -(1L << 30); break;
@@ -113,17 +150,66 @@ key_move(struct tui *t, int ch)
 	return false;
 }
 
+/* The wheel moves the cursor three rows; a click on a row puts the
+ * cursor on it, a click on a class tab shows that class. */
+static bool
+key_mouse(struct tui *t, int ch)
+{
+	MEVENT ev;
+	size_t top, at;
+	int row;
+
+	(void)ch;
+	if (getmouse(&ev) != OK)
+		return false;
+	if (ev.bstate & BUTTON4_PRESSED) {
+		t->panel->move_cursor(t, -3);
+		return false;
+	}
+	if (ev.bstate & BUTTON5_PRESSED) {
+		t->panel->move_cursor(t, 3);
+		return false;
+	}
+	if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
+		return false;
+	if (ev.y == t->body - 1) { /* a class tab */
+		for (int i = 0; i < t->n_tabs; i++) {
+			if (t->tab_to[i] > 0 && ev.x >= t->tab_from[i] && ev.x < t->tab_to[i]) {
+				t->view.cls = t->tabs[i];
+				t->follow = true;
+				return true;
+			}
+		}
+		return false;
+	}
+	row = ev.y - t->body - 1;
+	if (row < 0 || row >= tui_rows(t))
+		return false;
+	top = t->panel->picker ? t->pick_top : t->top;
+	at = t->panel->picker ? t->pick : t->cursor;
+	t->panel->move_cursor(t, (long)(top + (size_t)row) - (long)at);
+	/* The rows did not move: the cursor is where the click was. */
+	if (t->panel->picker)
+		t->pick_top = top;
+	else
+		t->top = top;
+	return false;
+}
+
 /* q and ? first: the footer shows what fits, in this order. */
 static const struct key_binding global_keys[] = {
-	{ { 'q', 'Q' }, "q, Ctrl-C", "quit", "quit (detach; the process keeps running)",
-	  key_quit },
-	{ { '?', 'h' }, "?, h", "help", "this help (any key closes it)", key_help },
+	{ { 'q', 'Q', KEY_F(10) }, "q, F10, Ctrl-C", "quit",
+	  "quit (detach; the process keeps running)", key_quit },
+	{ { '?', 'h', KEY_F(1) }, "?, h, F1", "help", "this help (any key closes it)", key_help },
 	{ { '\t', KEY_BTAB }, "Tab, Shift-Tab", "class",
 	  "next or previous class: CPU, Wall, Lock, ...", key_class },
 	{ { 'i' }, "i", "window", "window: last 5 s, 60 s, since start or reset", key_window },
 	{ { 'r' }, "r", "reset", "reset: the window starts now", key_reset },
 	{ { ' ' }, "space", "pause", "pause or resume sampling", key_pause },
+	{ { 'z', 'Z' }, "z", "freeze", "freeze the view (sampling goes on) or follow again",
+	  key_freeze },
 	{ { 'w' }, "w", "write", "write all seen so far to a session file", key_write },
+	{ { 'g' }, "g", "svg", "write what is shown as an SVG flame graph", key_svg },
 	{ { KEY_RESIZE }, NULL, NULL, NULL, key_resize },
 };
 
@@ -131,6 +217,9 @@ static const struct key_binding move_keys[] = {
 	{ { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, "Up, Down, PgUp, PgDn, Home, End", NULL,
 	  "move the cursor", key_move },
 	{ { KEY_HOME, KEY_END }, NULL, NULL, NULL, key_move },
+	{ { 'j', 'k' }, "j, k", NULL, "down, up (as in vi and htop)", key_move },
+	{ { KEY_MOUSE }, "wheel, click", NULL, "scroll; a click: the cursor on a row, or a class tab",
+	  key_mouse },
 };
 
 static const struct key_table global_table = KEY_TABLE("everywhere", global_keys);
@@ -145,22 +234,82 @@ binds(const struct key_binding *b, int ch)
 	return false;
 }
 
-static bool
-text_input(struct tui *t, int ch)
+#define CTRL(c) ((c) & 0x1f)
+
+/* Remove the bytes [from, to) of the input; the cursor goes to from. */
+static void
+input_cut(struct tui *t, size_t from, size_t to)
 {
 	size_t len = strlen(t->input);
 
-	if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
-		if (len > 0)
-			t->input[len - 1] = '\0';
-		return true;
+	if (to > len)
+		to = len;
+	if (from >= to)
+		return;
+	memmove(t->input + from, t->input + to, len - to + 1);
+	t->input_at = from;
+}
+
+/* A prompt's line editing, with readline's keys: Ctrl-A and Home, Ctrl-E
+ * and End, Left and Right, Backspace, Delete and Ctrl-D, Ctrl-U (to the
+ * start), Ctrl-K (to the end), Ctrl-W (the word before the cursor). */
+static void
+text_input(struct tui *t, int ch)
+{
+	size_t len = strlen(t->input), at = t->input_at > len ? len : t->input_at;
+
+	switch (ch) {
+	case KEY_BACKSPACE:
+	case 127:
+	case CTRL('H'):
+		if (at > 0)
+			input_cut(t, at - 1, at);
+		return;
+	case KEY_DC:
+	case CTRL('D'):
+		input_cut(t, at, at + 1);
+		return;
+	case CTRL('U'):
+		input_cut(t, 0, at);
+		return;
+	case CTRL('K'):
+		input_cut(t, at, len);
+		t->input_at = at;
+		return;
+	case CTRL('W'): {
+		size_t from = at;
+
+		while (from > 0 && t->input[from - 1] == ' ')
+			from--;
+		while (from > 0 && t->input[from - 1] != ' ' && t->input[from - 1] != '/')
+			from--;
+		if (from == at && from > 0) /* a slash right before the cursor */
+			from--;
+		input_cut(t, from, at);
+		return;
+	}
+	case CTRL('A'):
+	case KEY_HOME:
+		t->input_at = 0;
+		return;
+	case CTRL('E'):
+	case KEY_END:
+		t->input_at = len;
+		return;
+	case KEY_LEFT:
+		t->input_at = at > 0 ? at - 1 : 0;
+		return;
+	case KEY_RIGHT:
+		t->input_at = at < len ? at + 1 : len;
+		return;
+	default:
+		break;
 	}
 	if (ch >= 32 && ch < 127 && len + 1 < sizeof t->input) {
-		t->input[len] = (char)ch;
-		t->input[len + 1] = '\0';
-		return true;
+		memmove(t->input + at + 1, t->input + at, len - at + 1);
+		t->input[at] = (char)ch;
+		t->input_at = at + 1;
 	}
-	return false;
 }
 
 static void
@@ -179,20 +328,22 @@ write_session(struct tui *t)
 	free(cause);
 }
 
-/* The search and write prompts. */
+/* The search and file prompts; Esc and Ctrl-G cancel. */
 static bool
 prompt_key(struct tui *t, int ch)
 {
-	if (ch == 27) {
+	if (ch == 27 || ch == CTRL('G')) {
 		t->mode = MODE_NORMAL;
 		return false;
 	}
-	if (ch != '\n' && ch != KEY_ENTER) {
+	if (ch != '\n' && ch != '\r' && ch != KEY_ENTER) {
 		text_input(t, ch);
 		return false;
 	}
 	if (t->mode == MODE_WRITE) {
 		write_session(t);
+	} else if (t->mode == MODE_SVG) {
+		tui_write_svg(t);
 	} else {
 		snprintf(t->search, sizeof t->search, "%.*s", (int)sizeof t->search - 1, t->input);
 		if (!stack_search(t))
@@ -209,10 +360,26 @@ keys_handle(struct tui *t, int ch)
 
 	switch (t->mode) {
 	case MODE_HELP:
+		/* A help taller than the terminal scrolls; any other key
+		 * closes it. */
+		if (t->help_more && (ch == KEY_DOWN || ch == 'j' || ch == KEY_NPAGE || ch == ' ')) {
+			t->help_top += ch == KEY_NPAGE || ch == ' ' ? (size_t)(LINES > 6 ? LINES - 4 : 1) : 1;
+			return false;
+		}
+		if (t->help_more && (ch == KEY_UP || ch == 'k' || ch == KEY_PPAGE)) {
+			size_t d = ch == KEY_PPAGE ? (size_t)(LINES > 6 ? LINES - 4 : 1) : 1;
+
+			t->help_top = t->help_top > d ? t->help_top - d : 0;
+			return false;
+		}
+		if (ch == KEY_RESIZE)
+			return true;
 		t->mode = MODE_NORMAL;
-		return ch == KEY_RESIZE;
+		t->help_top = 0;
+		return false;
 	case MODE_SEARCH:
 	case MODE_WRITE:
+	case MODE_SVG:
 		return prompt_key(t, ch);
 	case MODE_NORMAL:
 		break;

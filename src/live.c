@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -14,6 +15,7 @@
 #include "util.h"
 
 static const char *const window_names[WINDOW_COUNT] = { "last 5 s", "last 60 s", "since start" };
+static const char *const window_short[WINDOW_COUNT] = { "5 s", "60 s", "all" };
 
 void
 live_view_init(struct live_view *v)
@@ -29,12 +31,30 @@ live_window_name(enum live_window w)
 	return window_names[w];
 }
 
+const char *
+live_window_short(enum live_window w)
+{
+	return window_short[w];
+}
+
 void
 live_selection(const struct recorder *r, const struct live_view *v, struct selection *sel)
 {
 	uint32_t now = recorder_bucket(r), span;
 
+	/* Once the process exited, the window stays where it ended: the
+	 * last profile stays on screen. */
+	if (r->ended && r->stop_ns > r->start_ns)
+		now = (uint32_t)((r->stop_ns - r->start_ns) / 1000000000u);
 	selection_init(sel);
+	if (v->frozen != 0) {
+		/* The whole seconds before the one it was frozen in: what
+		 * comes after, in that second too, is left out. */
+		uint32_t at = v->frozen - 1;
+
+		sel->until = at > 0 ? at : 1;
+		now = sel->until - 1;
+	}
 	sel->cls = v->cls;
 	sel->tid = v->tid;
 	span = v->window == WINDOW_5S ? 5 : v->window == WINDOW_60S ? 60 : UINT32_MAX;
@@ -83,38 +103,84 @@ append(char *buf, size_t n, size_t *len, const char *fmt, ...)
 		*len = *len + (size_t)k < n ? *len + (size_t)k : n - 1;
 }
 
+/* "exit status 3", "killed by SIGKILL": a wait status. */
+static void
+exit_text(int status, char *buf, size_t n)
+{
+	if (WIFEXITED(status)) {
+		snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		const char *name = NULL;
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+		name = sigabbrev_np(WTERMSIG(status));
+#endif
+
+		if (name != NULL)
+			snprintf(buf, n, "killed by SIG%s", name);
+		else
+			snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+	} else {
+		snprintf(buf, n, "exited");
+	}
+}
+
 void
-live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *warning, size_t wn)
+live_facts(const struct recorder *r, struct live_facts *f)
 {
 	struct sampler_stats st;
 	char up[32];
 	double el = recorder_sampled(r);
+	size_t len = 0;
 
 	sampler_get_stats(r->sampler, &st);
+	snprintf(f->ident, sizeof f->ident, "pid %d %s", (int)r->pid, text_safe(r->comm));
 	uptime(r->pid, up, sizeof up);
-	snprintf(buf, n, "pid %d %s  up %s  rate %g/%.1f Hz  samples %llu  held p50 %.0f us p99 %.0f us max %.0f us",
-		 (int)r->pid, text_safe(r->comm), up, r->opts.sampler.rate_hz,
-		 el > 0 ? (double)st.ticks / el : 0.0, (unsigned long long)st.samples,
+	snprintf(f->up, sizeof f->up, "up %s", up);
+	snprintf(f->rate, sizeof f->rate, "rate %g/%.1f Hz", r->opts.sampler.rate_hz,
+		 el > 0 ? (double)st.ticks / el : 0.0);
+	snprintf(f->samples, sizeof f->samples, "samples %llu", (unsigned long long)st.samples);
+	snprintf(f->held, sizeof f->held, "held p50 %.0f us p99 %.0f us max %.0f us",
 		 hold_hist_percentile(&st.held, 50), hold_hist_percentile(&st.held, 99),
 		 (double)st.held.max_ns / 1e3);
-	warning[0] = '\0';
+	f->ended[0] = '\0';
+	f->warning[0] = '\0';
 	if (r->ended) {
-		snprintf(warning, wn, "the process exited");
-	} else {
-		size_t len = 0;
+		int status = sampler_exit_status(r->sampler);
 
-		if (st.behind || st.missed_ticks > 0)
-			append(warning, wn, &len, "behind: %llu missed ticks",
-			       (unsigned long long)st.missed_ticks);
-		if (st.failed > 0 || st.dropped > 0)
-			append(warning, wn, &len, "%llu failed, %llu dropped samples",
-			       (unsigned long long)st.failed, (unsigned long long)st.dropped);
-		/* The consumer (unwinding, symbols) not keeping up with the
-		 * sampler: what is shown is this old. */
-		if (r->lag_ns >= 1000000000u)
-			append(warning, wn, &len, "unwinding %.1f s behind sampling",
-			       (double)r->lag_ns / 1e9);
+		if (status >= 0)
+			exit_text(status, f->ended, sizeof f->ended);
+		else
+			snprintf(f->ended, sizeof f->ended, "sampling ended");
+		/* An exited process has no uptime. */
+		f->up[0] = '\0';
+		return;
 	}
+	if (st.behind || st.missed_ticks > 0)
+		append(f->warning, sizeof f->warning, &len, "behind: %llu missed ticks",
+		       (unsigned long long)st.missed_ticks);
+	if (st.failed > 0 || st.dropped > 0)
+		append(f->warning, sizeof f->warning, &len, "%llu failed, %llu dropped samples",
+		       (unsigned long long)st.failed, (unsigned long long)st.dropped);
+	/* The consumer (unwinding, symbols) not keeping up with the
+	 * sampler: what is shown is this old. */
+	if (r->lag_ns >= 1000000000u)
+		append(f->warning, sizeof f->warning, &len, "unwinding %.1f s behind sampling",
+		       (double)r->lag_ns / 1e9);
+}
+
+void
+live_header(const struct recorder *r, char *buf, size_t n, bool *warn, char *warning, size_t wn)
+{
+	struct live_facts f;
+
+	live_facts(r, &f);
+	snprintf(buf, n, "%s  %s%s%s  %s  %s", f.ident, f.up, f.up[0] ? "  " : "", f.rate,
+		 f.samples, f.held);
+	if (f.ended[0] != '\0')
+		snprintf(warning, wn, "the process exited (%s)", f.ended);
+	else
+		snprintf(warning, wn, "%s", f.warning);
 	*warn = warning[0] != '\0';
 }
 

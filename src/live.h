@@ -20,12 +20,30 @@ struct live_view {
 	uint32_t tid;          /* 0: every thread */
 	bool by_line;          /* flat list by source line */
 	bool sort_total;       /* flat list by total rather than self */
+	uint32_t frozen;       /* frozen at this bucket + 1 (0: not frozen):
+				* the seconds before it, as they were */
 };
 
 void live_view_init(struct live_view *v);
 const char *live_window_name(enum live_window w);
-/* The selection the view stands for, at this moment. */
+/* The selection the view stands for, at this moment: the window ends
+ * now, when the process exited, or where the view was frozen. */
 void live_selection(const struct recorder *r, const struct live_view *v, struct selection *sel);
+/* "last 5 s" and the like, or "5 s" when short. */
+const char *live_window_short(enum live_window w);
+
+/* The header's facts, each its own string, for a screen to lay out as
+ * its width allows. */
+struct live_facts {
+	char ident[128];   /* "pid 1234 comm" */
+	char ended[96];    /* "exit status 0", "killed by SIGKILL", or "" */
+	char warning[256]; /* missed ticks, failures, lag, or "" */
+	char up[48];       /* "up 0:01:02" */
+	char rate[48];     /* "rate 99/98.7 Hz" */
+	char samples[48];  /* "samples 1234" */
+	char held[96];     /* "held p50 20 us p99 80 us max 900 us" */
+};
+void live_facts(const struct recorder *r, struct live_facts *f);
 
 /* One line of header facts: pid, command, uptime, rates, samples, how long
  * threads were held (median, 99th percentile, longest). */

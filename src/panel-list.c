@@ -33,14 +33,14 @@ load_threads(struct tui *t, uint32_t tid)
 }
 
 static void
-list_row(int y, bool selected, const char *text)
+list_row(const struct tui *t, int y, bool selected, const char *text)
 {
-	int attr = selected ? (int)(COLOR_PAIR(C_SEL) | A_BOLD) : 0;
+	int attr = selected ? tui_color(t, C_SEL, A_BOLD) : 0;
 
 	move(y, 0);
 	clrtoeol();
 	attron(attr);
-	mvaddnstr(y, 0, text, COLS);
+	mvaddnstr(y, 0, text, tui_bytes(text, COLS));
 	if (selected)
 		for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
 			addch(' ');
@@ -82,9 +82,9 @@ classes_draw(struct tui *t, int height)
 {
 	char line[512], most[256];
 
-	move(3, 0);
+	move(t->body, 0);
 	clrtoeol();
-	tui_put(3, 0, A_UNDERLINE, "  class      share   samples  threads  most samples in it");
+	tui_put(t->body, 0, A_UNDERLINE, "  class      share   samples  threads  most samples in it");
 	t->pick_top = tui_scroll(t->pick, t->pick_top, height);
 	for (int y = 0; y < height; y++) {
 		size_t i = t->pick_top + (size_t)y;
@@ -93,7 +93,7 @@ classes_draw(struct tui *t, int height)
 		int c;
 
 		if (i >= (size_t)t->n_tabs) {
-			move(4 + y, 0);
+			move(t->body + 1 + y, 0);
 			clrtoeol();
 			continue;
 		}
@@ -117,7 +117,7 @@ classes_draw(struct tui *t, int height)
 		snprintf(line, sizeof line, "  %-8s %6.1f%%  %8llu  %7zu  %s", class_label(c),
 			 tui_pct(t->tab_count[i], t->class_total),
 			 (unsigned long long)t->tab_count[i], threads, most);
-		list_row(4 + y, i == t->pick, line);
+		list_row(t, t->body + 1 + y, i == t->pick, line);
 	}
 }
 
@@ -228,9 +228,9 @@ threads_draw(struct tui *t, int height)
 {
 	char line[512], classes[128];
 
-	move(3, 0);
+	move(t->body, 0);
 	clrtoeol();
-	tui_put(3, 0, A_UNDERLINE, "   tid      thread                 cpu share   samples  classes");
+	tui_put(t->body, 0, A_UNDERLINE, "   tid      thread                 cpu share   samples  classes");
 	t->pick_top = tui_scroll(t->pick, t->pick_top, height);
 	for (int y = 0; y < height; y++) {
 		size_t i = t->pick_top + (size_t)y;
@@ -247,11 +247,11 @@ threads_draw(struct tui *t, int height)
 				 tui_pct(s->by_class[CLASS_CPU], t->threads.by_class[CLASS_CPU]),
 				 (unsigned long long)s->total, classes);
 		} else {
-			move(4 + y, 0);
+			move(t->body + 1 + y, 0);
 			clrtoeol();
 			continue;
 		}
-		list_row(4 + y, i == t->pick, line);
+		list_row(t, t->body + 1 + y, i == t->pick, line);
 	}
 }
 

@@ -129,6 +129,74 @@ tree_build(struct tui *t)
 	keep_cursor(t);
 }
 
+/* The callers of t->callee: from it out to the roots, each sample that
+ * went through it once (at its innermost call, for recursion). */
+#define CALLERS_DEPTH 1024
+
+static struct tree_node *
+caller_of(const struct profile *p, struct tree_node *parent, const struct pframe *f)
+{
+	uint64_t key = profile_func_key(p, f->function, f->module);
+	struct tree_node *c;
+
+	for (size_t i = 0; i < parent->n; i++)
+		if (profile_func_key(p, parent->children[i]->function,
+				     parent->children[i]->module) == key)
+			return parent->children[i];
+	c = xcalloc(1, sizeof *c);
+	c->function = f->function;
+	c->module = f->module;
+	c->file = f->file;
+	c->line = f->line;
+	GROW(parent->children, parent->cap, parent->n + 1);
+	parent->children[parent->n++] = c;
+	return c;
+}
+
+static void
+callers_build(struct tui *t)
+{
+	const struct profile *p = &t->r->prof;
+	uint64_t want = profile_func_key(p, t->callee, t->callee_module);
+	struct selection sel;
+	uint32_t frames[CALLERS_DEPTH];
+
+	live_selection(t->r, &t->view, &sel);
+	release_model(t);
+	t->tree = xcalloc(1, sizeof *t->tree);
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct psample *ps = &p->samples[i];
+		struct tree_node *node = t->tree;
+		size_t depth, k;
+
+		if (!selection_match(p, &sel, ps))
+			continue;
+		t->total += ps->value;
+		depth = stack_frames(p, ps->stack, frames, ARRAY_SIZE(frames));
+		for (k = 0; k < depth; k++)
+			if (profile_func_key(p, p->frames[frames[k]].function,
+					     p->frames[frames[k]].module) == want)
+				break;
+		if (k == depth)
+			continue;
+		for (; k < depth; k++) {
+			node = caller_of(p, node, &p->frames[frames[k]]);
+			node->total += ps->value;
+			node->total_count += ps->count;
+		}
+		/* The outermost frame: where the chain of callers starts. */
+		node->self += ps->value;
+		node->self_count += ps->count;
+	}
+	tree_sort(t->tree);
+	if (t->follow && t->total > 0) {
+		hashmap_release(&t->expanded);
+		expand_hottest(t, t->tree, 0);
+	}
+	tree_rows(t, t->tree, 0, 0);
+	keep_cursor(t);
+}
+
 static void
 flat_build(struct tui *t)
 {
@@ -231,18 +299,60 @@ cursor_fullname(const struct tui *t, char *buf, size_t n)
 	}
 }
 
+/* The nearest row above row i with less depth: its parent. */
+static size_t
+parent_row(const struct tui *t, size_t i)
+{
+	for (size_t k = i; k-- > 0;)
+		if (t->rows[k].depth < t->rows[i].depth)
+			return k;
+	return i;
+}
+
+/* The first row shown. The list scrolls only when the user moves the
+ * cursor, or to keep the row the user put it on in sight: following the
+ * hot spot (after a class, a window, a panel changed) keeps the roots on
+ * the screen and the cursor on the deepest node of the hottest path that
+ * fits. True when the cursor moved for it. */
+static bool
+place(struct tui *t, int height)
+{
+	size_t was = t->cursor;
+
+	if (t->follow || t->n_rows == 0) {
+		t->top = 0;
+		while (t->cursor >= (size_t)height && t->cursor < t->n_rows) {
+			size_t up = parent_row(t, t->cursor);
+
+			if (up == t->cursor)
+				break;
+			t->cursor = up;
+		}
+		if (t->cursor >= (size_t)height)
+			t->cursor = (size_t)height - 1;
+		if (t->cursor < t->n_rows)
+			t->cursor_path = t->rows[t->cursor].path;
+	} else {
+		t->top = tui_scroll(t->cursor, t->top, height);
+		/* Rows that went away leave no blank screen below the last. */
+		if (t->top > 0 && t->top + (size_t)height > t->n_rows)
+			t->top = t->n_rows > (size_t)height ? t->n_rows - (size_t)height : 0;
+	}
+	return t->cursor != was;
+}
+
 /* The rows, and below them the cursor's function in whole when its row
  * shows it shortened. */
 static void
 stack_draw(struct tui *t, int height, const char *columns)
 {
-	const int first = 4;
+	const int first = t->body + 1;
 	char text[1024], prefix[64], full[1024];
 	bool shortened = false;
 
-	move(3, 0);
+	move(t->body, 0);
 	clrtoeol();
-	tui_put(3, 0, A_UNDERLINE, columns);
+	tui_put(t->body, 0, A_UNDERLINE, columns);
 	cursor_fullname(t, full, sizeof full);
 	if (full[0] != '\0' && height > 1) {
 		height--;
@@ -250,7 +360,8 @@ stack_draw(struct tui *t, int height, const char *columns)
 	}
 	if (height < 1)
 		return;
-	t->top = tui_scroll(t->cursor, t->top, height);
+	if (place(t, height))
+		cursor_fullname(t, full, sizeof full);
 	for (int y = 0; y < height; y++) {
 		size_t i = t->top + (size_t)y;
 		int attr = 0;
@@ -265,13 +376,13 @@ stack_draw(struct tui *t, int height, const char *columns)
 		}
 		format_row(t, i, prefix, sizeof prefix, text, sizeof text, &shortened);
 		if (i == t->cursor)
-			attr = COLOR_PAIR(C_SEL) | A_BOLD;
+			attr = tui_color(t, C_SEL, A_BOLD);
 		else if (t->rows[i].match)
-			attr = COLOR_PAIR(C_MATCH) | A_BOLD;
+			attr = tui_color(t, C_MATCH, A_BOLD);
 		attron(attr);
-		mvaddnstr(first + y, 0, prefix, COLS);
+		mvaddnstr(first + y, 0, prefix, tui_bytes(prefix, COLS));
 		if ((int)strlen(prefix) < COLS)
-			addnstr(text, COLS - (int)strlen(prefix));
+			addnstr(text, tui_bytes(text, COLS - (int)strlen(prefix)));
 		if (i == t->cursor) /* the whole line, for a visible bar */
 			for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
 				addch(' ');
@@ -283,6 +394,22 @@ static void
 tree_draw(struct tui *t, int height)
 {
 	stack_draw(t, height, " total%   self%  samples  function (file:line) [module]");
+}
+
+static void
+callers_draw(struct tui *t, int height)
+{
+	stack_draw(t, height, " total%  start%  samples  function <- its callers (file:line) [module]");
+}
+
+static const char *
+callers_describe(const struct tui *t)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof buf, "callers of %.60s",
+		 text_safe(profile_str(&t->r->prof, t->callee)));
+	return buf;
 }
 
 static void
@@ -308,8 +435,8 @@ static const char *
 flat_describe(const struct tui *t)
 {
 	static const char *const names[2][2] = {
-		{ "list of functions by self", "list of functions by total" },
-		{ "list of lines by self", "list of lines by total" },
+		{ "list by self", "list by total" },
+		{ "lines by self", "lines by total" },
 	};
 
 	return names[t->view.by_line][t->view.sort_total];
@@ -386,6 +513,37 @@ key_to_flat(struct tui *t, int ch)
 	return true;
 }
 
+/* The callers of the function under the cursor, in the tree, the list
+ * or the callers themselves. */
+static bool
+key_callers(struct tui *t, int ch)
+{
+	const struct row *rw;
+
+	(void)ch;
+	if (t->cursor >= t->n_rows)
+		return false;
+	rw = &t->rows[t->cursor];
+	t->callee = rw->func != NULL ? rw->func->function : rw->node->function;
+	t->callee_module = rw->func != NULL ? rw->func->module : rw->node->module;
+	if (t->panel != &panel_callers)
+		t->callers_from = t->panel;
+	t->follow = true;
+	t->cursor = 0;
+	tui_show(t, &panel_callers);
+	return true;
+}
+
+static bool
+key_callers_back(struct tui *t, int ch)
+{
+	(void)ch;
+	t->follow = true;
+	t->cursor = 0;
+	tui_show(t, t->callers_from != NULL ? t->callers_from : &panel_tree);
+	return true;
+}
+
 /* Keys of the flat list. */
 
 static bool
@@ -421,6 +579,7 @@ key_search(struct tui *t, int ch)
 	(void)ch;
 	t->mode = MODE_SEARCH;
 	t->input[0] = '\0';
+	t->input_at = 0;
 	return false;
 }
 
@@ -454,17 +613,30 @@ static const struct key_binding tree_keys[] = {
 	{ { KEY_LEFT }, "Left", "fold", "collapse it, or go to its parent", key_fold },
 	{ { 'e' }, "e", "hottest", "expand the hottest path below the cursor", key_hottest },
 	{ { 'c' }, "c", "collapse", "collapse everything", key_collapse },
-	{ { 'v' }, "v", "list", "the flat list instead", key_to_flat },
+	{ { 'v', KEY_F(5) }, "v, F5", "list", "the flat list instead", key_to_flat },
+	{ { 'p' }, "p", "callers", "the callers of the function under the cursor", key_callers },
+};
+
+static const struct key_binding callers_keys[] = {
+	{ { KEY_RIGHT, '\n', KEY_ENTER }, "Right, Enter", "expand",
+	  "expand the node under the cursor: its callers", key_expand },
+	{ { KEY_LEFT }, "Left", "fold", "collapse it, or go to its parent", key_fold },
+	{ { 'e' }, "e", "hottest", "expand the hottest path below the cursor", key_hottest },
+	{ { 'p' }, "p", "callers", "the callers of the function under the cursor", key_callers },
+	{ { 27, 'v', KEY_F(5) }, "Esc, v, F5", "back", "back to the tree or the list",
+	  key_callers_back },
 };
 
 static const struct key_binding flat_keys[] = {
-	{ { 's' }, "s", "sort", "sort by self or by total", key_sort },
+	{ { 's', KEY_F(6) }, "s, F6", "sort", "sort by self or by total", key_sort },
 	{ { 'l' }, "l", "lines", "functions or source lines", key_lines },
-	{ { 'v' }, "v", "tree", "the call tree instead", key_to_tree },
+	{ { 'v', KEY_F(5) }, "v, F5", "tree", "the call tree instead", key_to_tree },
+	{ { 'p' }, "p", "callers", "the callers of the function under the cursor", key_callers },
 };
 
 static const struct key_binding search_keys[] = {
-	{ { '/' }, "/", "search", "search functions by name (Esc cancels)", key_search },
+	{ { '/', KEY_F(3) }, "/, F3", "search", "search functions by name (Esc cancels)",
+	  key_search },
 	{ { 'n' }, "n", NULL, "the next match", key_next_match },
 	{ { 27 }, "Esc", NULL, "clear the search", key_clear_search },
 };
@@ -472,6 +644,7 @@ static const struct key_binding search_keys[] = {
 static const struct key_table tree_table = KEY_TABLE("in the tree", tree_keys);
 static const struct key_table flat_table = KEY_TABLE("in the list", flat_keys);
 static const struct key_table search_table = KEY_TABLE("search", search_keys);
+static const struct key_table callers_table = KEY_TABLE("in the callers", callers_keys);
 
 const struct panel panel_tree = {
 	.name = "tree",
@@ -494,4 +667,16 @@ const struct panel panel_flat = {
 	.move_cursor = stack_move,
 	.describe = flat_describe,
 	.tables = { &flat_table, &search_table, &keys_move },
+};
+
+/* Not among tui_panels[]: p opens it on the function under the cursor. */
+const struct panel panel_callers = {
+	.name = "callers",
+	.key_names = "p",
+	.help = "the callers of a function, from it out to the roots",
+	.build = callers_build,
+	.draw = callers_draw,
+	.move_cursor = stack_move,
+	.describe = callers_describe,
+	.tables = { &callers_table, &keys_move },
 };

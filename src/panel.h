@@ -50,7 +50,8 @@ struct panel {
 	const char *help;  /* what it shows, for the help screen */
 	/* The model, from the profile and t->view. */
 	void (*build)(struct tui *t);
-	/* Rows 3 .. 3 + height: its column header, then its rows. */
+	/* Rows t->body .. t->body + height: its column header, then its
+	 * rows. */
 	void (*draw)(struct tui *t, int height);
 	/* When it is shown (may be NULL). */
 	void (*open)(struct tui *t);
@@ -72,7 +73,7 @@ struct row {
 	bool expanded, has_children, match;
 };
 
-enum tui_mode { MODE_NORMAL, MODE_HELP, MODE_SEARCH, MODE_WRITE };
+enum tui_mode { MODE_NORMAL, MODE_HELP, MODE_SEARCH, MODE_WRITE, MODE_SVG };
 
 enum { C_HEAD = 1, C_WARN, C_SEL, C_TAB, C_MATCH, C_DIM };
 
@@ -91,11 +92,16 @@ struct tui {
 	size_t n_rows, cap_rows, cursor, top;
 	uint64_t cursor_path;
 	bool follow; /* re-expand the hottest path at every rebuild */
+	/* The callers panel: of this function (profile_func_key). */
+	uint32_t callee, callee_module;
+	const struct panel *callers_from; /* the panel Esc goes back to */
 	char search[128];
 	/* The class tabs (and the classes panel). */
 	int tabs[CLASS_COUNT + 1];
 	uint64_t tab_count[CLASS_COUNT + 1];
 	int n_tabs;
+	int tab_from[CLASS_COUNT + 1], tab_to[CLASS_COUNT + 1]; /* columns drawn, for the
+								   * mouse (to 0: not shown) */
 	uint64_t class_total;
 	/* The threads panel: all threads, then each one; pick 0 is all. */
 	struct thread_table threads;
@@ -106,8 +112,14 @@ struct tui {
 			       * under the cursor */
 	size_t n_order;
 	bool paused, quit;
+	uint64_t paused_ns, paused_at; /* time paused before, since when */
+	bool mono;     /* NO_COLOR or a terminal without colours */
+	int body;      /* the first row below the header: the panel's */
 	enum tui_mode mode;
+	size_t help_top; /* the help's first line shown, when it scrolls */
+	bool help_more;  /* the help is taller than the terminal */
 	char input[512];
+	size_t input_at; /* the prompt's cursor, a byte offset in input */
 	char message[512];
 	uint64_t message_until;
 	uint64_t last_build, last_draw;
@@ -120,7 +132,7 @@ struct tui {
  * the start. */
 extern const struct panel *const tui_panels[];
 extern const size_t tui_n_panels;
-extern const struct panel panel_tree, panel_flat, panel_classes, panel_threads;
+extern const struct panel panel_tree, panel_flat, panel_callers, panel_classes, panel_threads;
 
 /* Show panel p; a picker remembers the panel to go back to. */
 void tui_show(struct tui *t, const struct panel *p);
@@ -139,11 +151,23 @@ size_t keys_help(const struct tui *t, char *buf, size_t n, const char **lines, s
 extern const struct key_table keys_move;
 
 /* tui.c helpers for the panels. */
+/* Put s at (y, x), cut at the right edge (by columns, not bytes). */
 void tui_put(int y, int x, int attr, const char *s);
+/* The bytes of s's first cols characters (UTF-8): what fits. */
+int tui_bytes(const char *s, int cols);
 void tui_message(struct tui *t, const char *fmt, ...) ATTR_PRINTF(2, 3);
 double tui_pct(uint64_t a, uint64_t b);
 /* A list's first row shown, so that cursor is in the height rows. */
 size_t tui_scroll(size_t cursor, size_t top, int height);
+/* The attribute of colour pair `pair` with `attr`, or attr alone without
+ * colours (NO_COLOR, TERM=dumb). */
+int tui_color(const struct tui *t, int pair, int attr);
+/* The rows a panel has for its rows, below its column header. */
+int tui_rows(const struct tui *t);
+
+/* Write the flame graph of what the view shows (its class, thread and
+ * window) to the file the prompt holds, and say so in the message line. */
+void tui_write_svg(struct tui *t);
 
 /* panel-stack.c, for keys.c: the search, applied to the tree. */
 bool stack_search(struct tui *t);

@@ -1316,6 +1316,8 @@ sampler_main(void *arg)
 		if (stop || signals_pending() || tracer_process_exited(t))
 			break;
 		now = now_ns();
+		if (paused && now > base)
+			base = now; /* ticks not taken while paused are not missed */
 		if (now > base + period) {
 			/* Late by whole periods: count them, do not drift. */
 			uint64_t missed = (now - base) / period;

@@ -11,6 +11,7 @@
 #include "panel.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <locale.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export-svg.h"
 #include "format.h"
 #include "hashmap.h"
 #include "names.h"
@@ -39,7 +41,7 @@ static bool have_termios;
 static void
 crash_restore(void)
 {
-	static const char reset[] = "\030\033[0m\033[?25h\033[?1049l\r\n";
+	static const char reset[] = "\030\033[0m\033[?25h\033[?1000l\033[?1002l\033[?1006l\033[?1049l\r\n";
 
 	if (have_termios)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
@@ -144,6 +146,8 @@ tui_show(struct tui *t, const struct panel *p)
 	if (p->picker && !t->panel->picker)
 		t->back = t->panel;
 	t->panel = p;
+	/* A panel starts at its first row: scrolling is for the user. */
+	t->top = 0;
 	if (p->open != NULL)
 		p->open(t);
 }
@@ -165,13 +169,25 @@ tui_message(struct tui *t, const char *fmt, ...)
 	t->message_until = now_ns() + 4000000000u;
 }
 
+int
+tui_bytes(const char *s, int cols)
+{
+	int n = 0, i = 0;
+
+	/* A character starts at every byte that is not a continuation. */
+	for (; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == cols)
+			break;
+	return i;
+}
+
 void
 tui_put(int y, int x, int attr, const char *s)
 {
 	if (y >= LINES || x >= COLS)
 		return;
 	attron(attr);
-	mvaddnstr(y, x, s, COLS - x);
+	mvaddnstr(y, x, s, tui_bytes(s, COLS - x));
 	attroff(attr);
 }
 
@@ -223,84 +239,311 @@ build(struct tui *t)
 	t->last_build = now_ns();
 }
 
+/* A tab's name: "Wall", or the class's with a capital. */
+static const char *
+tab_name(int cls)
+{
+	static char names[CLASS_COUNT][24];
+	const char *name;
+
+	if (cls < 0 || cls >= CLASS_COUNT)
+		return "Wall";
+	name = class_name((enum sample_class)cls);
+	snprintf(names[cls], sizeof names[cls], "%s", name);
+	if (names[cls][0] >= 'a' && names[cls][0] <= 'z')
+		names[cls][0] = (char)(names[cls][0] - 32);
+	return names[cls];
+}
+
+int
+tui_color(const struct tui *t, int pair, int attr)
+{
+	/* Without colours: reverse video for the bars, underlines for
+	 * matches. */
+	static const int mono[] = { [C_HEAD] = A_REVERSE, [C_WARN] = A_REVERSE, [C_SEL] = A_REVERSE,
+				    [C_TAB] = A_REVERSE, [C_MATCH] = A_UNDERLINE, [C_DIM] = 0 };
+
+	if (t->mono)
+		return attr | (pair > 0 && pair < (int)ARRAY_SIZE(mono) ? mono[pair] : 0);
+	return (int)COLOR_PAIR(pair) | attr;
+}
+
+/* Columns of a UTF-8 string (the sparklines' blocks are one each). */
+static int
+text_cols(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* A header line, filled from the left with what fits. */
+struct hline {
+	int y, x;
+};
+
+/* Add sep and s at the end of line l when they fit in the width (or
+ * always, cut at the edge, when must). */
+static bool
+head_add(struct hline *l, int attr, const char *sep, const char *s, bool must)
+{
+	int w = text_cols(sep) + text_cols(s);
+
+	if (s[0] == '\0' || (!must && l->x + w > COLS))
+		return false;
+	tui_put(l->y, l->x, 0, sep);
+	tui_put(l->y, l->x + text_cols(sep), attr, s);
+	l->x += w;
+	return true;
+}
+
+/* The first line: who, its state (paused, frozen, ended, and how), the
+ * warnings, then the facts, as many as fit. */
+static void
+head_process(struct tui *t, const struct live_facts *f)
+{
+	struct hline l = { 0, 0 };
+	int warn = tui_color(t, C_WARN, A_BOLD);
+	char ended[128];
+
+	head_add(&l, tui_color(t, C_HEAD, A_BOLD), "", " siprof ", true);
+	head_add(&l, 0, "", f->ident, true);
+	if (f->ended[0] != '\0') {
+		snprintf(ended, sizeof ended, "ENDED: %s", f->ended);
+		head_add(&l, warn, "  ", ended, true);
+	}
+	if (t->paused)
+		head_add(&l, warn, "  ", "PAUSED", true);
+	if (t->view.frozen)
+		head_add(&l, warn, "  ", "FROZEN", true);
+	head_add(&l, warn, "  ", f->warning, true);
+	if (head_add(&l, 0, "  ", f->up, false) || f->up[0] == '\0')
+		if (head_add(&l, 0, "  ", f->samples, false))
+			if (head_add(&l, 0, "  ", f->rate, false))
+				head_add(&l, 0, "  ", f->held, false);
+}
+
+/* What is shown: the class, the panel, the thread and the window, which
+ * always fit in 80 columns. Returns the columns used. */
+static int
+head_view(struct tui *t, int y)
+{
+	struct hline l = { y, 0 };
+	char view[160], thread[96], window[48];
+	const char *what = t->panel->describe ? t->panel->describe(t) : t->panel->name;
+
+	if (t->panel->picker)
+		snprintf(view, sizeof view, "view: %s", what);
+	else
+		snprintf(view, sizeof view, "view: %s %s", tab_name(t->view.cls), what);
+	snprintf(thread, sizeof thread, "thread: %s",
+		 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all");
+	snprintf(window, sizeof window, "window: %s", live_window_short(t->view.window));
+	head_add(&l, A_BOLD, "", view, true);
+	head_add(&l, A_BOLD, "  ", thread, true);
+	head_add(&l, A_BOLD, "  ", window, true);
+	return l.x;
+}
+
+/* The health figures from column x of row y: CPU and RSS always, then
+ * the threads, the CPUs, the RSS range; the sparklines get what is left,
+ * up to a minute each. */
+static void
+head_health(struct tui *t, int y, int x)
+{
+	const struct metric_row *m = metrics_last(&t->r->metrics);
+	char cpu[64], cpus[64], rss[64], threads[64], range[128], spark[2][256];
+	int room, spark_len;
+	bool with_threads, with_cpus, with_range;
+	struct hline l = { y, x };
+
+	if (m == NULL)
+		return;
+	snprintf(cpu, sizeof cpu, "CPU %5.1f%%", m->cpu_percent);
+	/* Of the CPUs the process may use: not the Cpu tab's share of
+	 * thread-samples. */
+	snprintf(cpus, sizeof cpus, " of %g CPUs", t->r->metrics.capacity);
+	snprintf(rss, sizeof rss, "RSS %.1f MiB", (double)metrics_rss(m) / (1 << 20));
+	snprintf(threads, sizeof threads, "threads %llu", (unsigned long long)m->m.threads);
+	live_rss_range(t->r, 60, false, range, sizeof range);
+	/* The fixed text, two sparklines of at least 8 and the spaces. */
+	room = COLS - x - text_cols(cpu) - text_cols(rss) - 2 * 8 - 6;
+	with_threads = room >= 2 + text_cols(threads);
+	room -= with_threads ? 2 + text_cols(threads) : 0;
+	with_cpus = room >= text_cols(cpus);
+	room -= with_cpus ? text_cols(cpus) : 0;
+	with_range = room >= 1 + text_cols(range) + 4;
+	room -= with_range ? 1 + text_cols(range) + 4 : 0;
+	spark_len = 8 + (room > 0 ? room / 2 : 0);
+	if (spark_len > 60)
+		spark_len = 60;
+	if (COLS - x - text_cols(cpu) - text_cols(rss) - 6 < 2 * 3)
+		spark_len = 0;
+	else if (room < 0)
+		spark_len = (COLS - x - text_cols(cpu) - text_cols(rss) - 6) / 2;
+	live_spark(t->r, false, (size_t)spark_len, spark[0], sizeof spark[0]);
+	live_spark(t->r, true, (size_t)spark_len, spark[1], sizeof spark[1]);
+	if (with_range) /* over the sparkline's seconds */
+		live_rss_range(t->r, (size_t)spark_len, false, range, sizeof range);
+	head_add(&l, A_BOLD, x > 0 ? "  " : "", cpu, true);
+	if (with_cpus)
+		head_add(&l, A_BOLD, "", cpus, true);
+	if (spark_len > 0)
+		head_add(&l, 0, " ", spark[0], false);
+	head_add(&l, A_BOLD, "  ", rss, false);
+	if (spark_len > 0)
+		head_add(&l, 0, " ", spark[1], false);
+	if (with_range)
+		head_add(&l, 0, " ", range, false);
+	if (with_threads)
+		head_add(&l, 0, "  ", threads, false);
+}
+
+/* The class tabs, with their shares of the thread-samples: as many as
+ * fit, from one that keeps the active tab in sight. */
+static void
+head_tabs(struct tui *t, int y)
+{
+	char text[CLASS_COUNT + 1][48], line[96];
+	int w[CLASS_COUNT + 1], active = 0, from, x = 0, used;
+
+	for (int i = 0; i < t->n_tabs; i++) {
+		int c = t->tabs[i];
+		bool on = c == t->view.cls;
+		char share[16] = "";
+
+		if (c >= 0)
+			snprintf(share, sizeof share, " %.0f%%", tui_pct(t->tab_count[i], t->class_total));
+		/* Brackets mark the active tab even without colours. */
+		snprintf(text[i], sizeof text[i], "%s%s%s%s", on ? "[" : "", tab_name(c), share,
+			 on ? "]" : "");
+		w[i] = text_cols(text[i]) + 1;
+		if (on)
+			active = i;
+	}
+	memset(t->tab_to, 0, sizeof t->tab_to);
+	for (used = 0, from = active + 1; from > 0 && used + w[from - 1] + 2 <= COLS; from--)
+		used += w[from - 1];
+	if (from > 0) {
+		tui_put(y, 0, A_DIM, "<");
+		x = 1;
+	}
+	for (int i = from; i < t->n_tabs; i++) {
+		bool on = t->tabs[i] == t->view.cls;
+
+		if (x + w[i] > COLS && !(i + 1 == t->n_tabs && x + w[i] - 1 <= COLS)) {
+			tui_put(y, COLS - 1, A_DIM, ">");
+			return;
+		}
+		tui_put(y, x, on ? tui_color(t, C_TAB, A_BOLD) : (int)A_DIM, text[i]);
+		t->tab_from[i] = x;
+		t->tab_to[i] = x + w[i] - 1;
+		x += w[i];
+	}
+	/* Not the CPU figure above: that one is of the CPUs. */
+	snprintf(line, sizeof line, "(of %llu thread-samples)", (unsigned long long)t->class_total);
+	if (x + text_cols(line) <= COLS)
+		tui_put(y, x, A_DIM, line);
+}
+
+/* The header: the process, the view and the health figures (on one line
+ * when the terminal is wide enough), the class tabs. */
 static void
 draw_header(struct tui *t)
 {
-	const struct metric_row *m = metrics_last(&t->r->metrics);
-	char line[1024], warning[256], spark_cpu[256], spark_rss[256], range[128];
-	size_t spark_len;
-	bool warn;
+	struct live_facts f;
 	int x;
 
-	live_header(t->r, line, sizeof line, &warn, warning, sizeof warning);
-	move(0, 0);
-	clrtoeol();
-	tui_put(0, 0, COLOR_PAIR(C_HEAD) | A_BOLD, " siprof ");
-	tui_put(0, 8, 0, line);
-	x = 9 + (int)strlen(line);
-	if (t->paused) {
-		tui_put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, " PAUSED ");
-		x += 9;
+	live_facts(t->r, &f);
+	if (t->paused_ns > 0 || t->paused) {
+		/* The achieved rate over the time not paused. */
+		struct sampler_stats st;
+		double el = recorder_sampled(t->r) -
+			    (double)(t->paused_ns + (t->paused ? now_ns() - t->paused_at : 0)) / 1e9;
+
+		sampler_get_stats(t->r->sampler, &st);
+		snprintf(f.rate, sizeof f.rate, "rate %g/%.1f Hz", t->r->opts.sampler.rate_hz,
+			 el > 0 ? (double)st.ticks / el : 0.0);
 	}
-	if (warn)
-		tui_put(0, x, COLOR_PAIR(C_WARN) | A_BOLD, warning);
+	head_process(t, &f);
+	x = head_view(t, 1);
+	head_health(t, t->body == 3 ? 1 : 2, t->body == 3 ? x : 0);
+	head_tabs(t, t->body - 1);
+}
 
-	move(1, 0);
-	clrtoeol();
-	if (m != NULL) {
-		char cpu[64], rss[64], rest[512];
-		size_t fixed;
+void
+tui_write_svg(struct tui *t)
+{
+	struct session_data d;
+	struct session_meta meta[5], stats[1];
+	struct selection sel;
+	struct flame_opts o = { 0 };
+	char pid[24], rate[24], start[40], title[160], host[256] = "?", secs_text[32];
+	time_t secs = (time_t)(t->r->start_unix_ns / 1000000000u);
+	struct tm tm;
+	FILE *f;
 
-		/* Of the CPUs the process may use: not the Cpu tab's share of
-		 * thread-samples. */
-		snprintf(cpu, sizeof cpu, "CPU %5.1f%% of %g CPUs ", m->cpu_percent,
-			 t->r->metrics.capacity);
-		snprintf(rss, sizeof rss, "  RSS %.1f MiB ", (double)metrics_rss(m) / (1 << 20));
-		snprintf(rest, sizeof rest, "  threads %llu  window: %s  thread: %s  view: %s",
-			 (unsigned long long)m->m.threads, live_window_name(t->view.window),
-			 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all",
-			 t->panel->describe ? t->panel->describe(t) : t->panel->name);
-		/* The two sparklines share what the text leaves of the line:
-		 * up to a minute each, at least a few seconds. */
-		live_rss_range(t->r, 60, false, range, sizeof range);
-		fixed = strlen(cpu) + strlen(rss) + 1 + strlen(range) + strlen(rest);
-		spark_len = COLS > (int)fixed ? ((size_t)COLS - fixed) / 2 : 0;
-		spark_len = spark_len < 5 ? 5 : spark_len > 60 ? 60 : spark_len;
-		live_spark(t->r, false, spark_len, spark_cpu, sizeof spark_cpu);
-		live_spark(t->r, true, spark_len, spark_rss, sizeof spark_rss);
-		live_rss_range(t->r, spark_len, false, range, sizeof range);
-		tui_put(1, 0, A_BOLD, cpu);
-		x = (int)strlen(cpu);
-		tui_put(1, x, 0, spark_cpu);
-		x += (int)(strlen(spark_cpu) / 3);
-		tui_put(1, x, A_BOLD, rss);
-		x += (int)strlen(rss);
-		tui_put(1, x, 0, spark_rss);
-		x += (int)(strlen(spark_rss) / 3);
-		snprintf(line, sizeof line, " %s%s", range, rest);
-		tui_put(1, x, 0, line);
+	if (t->input[0] == '\0') {
+		tui_message(t, "not written: no file name");
+		return;
 	}
-	move(2, 0);
-	clrtoeol();
-	x = 0;
-	for (int i = 0; i < t->n_tabs; i++) {
-		int c = t->tabs[i];
-		const char *name = c < 0 ? "Wall" : class_name((enum sample_class)c);
-
-		bool on = c == t->view.cls;
-
-		/* Brackets mark the active tab even without colours. */
-		if (c < 0)
-			snprintf(line, sizeof line, "%sWall%s", on ? "[" : " ", on ? "]" : " ");
-		else
-			snprintf(line, sizeof line, "%s%c%s %.0f%%%s", on ? "[" : " ", name[0] - 32,
-				 name + 1, tui_pct(t->tab_count[i], t->class_total), on ? "]" : " ");
-		tui_put(2, x, on ? COLOR_PAIR(C_TAB) | A_BOLD : A_DIM, line);
-		x += (int)strlen(line) + 1;
+	/* What the screen shows: the class, the thread, the window. */
+	live_selection(t->r, &t->view, &sel);
+	snprintf(pid, sizeof pid, "%d", (int)t->r->pid);
+	snprintf(rate, sizeof rate, "%g", t->r->opts.sampler.rate_hz);
+	gmtime_r(&secs, &tm);
+	strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	meta[0] = (struct session_meta){ "pid", pid };
+	meta[1] = (struct session_meta){ "rate_hz", rate };
+	meta[2] = (struct session_meta){ "start", start };
+	meta[3] = (struct session_meta){ "comm", t->r->comm };
+	if (gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "?");
+	meta[4] = (struct session_meta){ "host", host };
+	snprintf(secs_text, sizeof secs_text, "%.1f", recorder_sampled(t->r));
+	stats[0] = (struct session_meta){ "duration_s", secs_text };
+	/* The recording's profile, read in place (the writer only reads). */
+	memset(&d, 0, sizeof d);
+	d.prof = t->r->prof;
+	d.meta = meta;
+	d.n_meta = ARRAY_SIZE(meta);
+	d.stats = stats;
+	d.n_stats = ARRAY_SIZE(stats);
+	snprintf(title, sizeof title, "%s: %s, %s, %s", tab_name(t->view.cls),
+		 text_safe(t->r->comm),
+		 t->view.tid ? text_safe(profile_thread_name(&t->r->prof, t->view.tid)) : "all threads",
+		 live_window_name(t->view.window));
+	o.title = title;
+	if ((f = fopen(t->input, "wx")) == NULL) {
+		tui_message(t, "not written: cannot create '%s': %s", text_safe(t->input),
+			    strerror(errno));
+		return;
 	}
-	/* Not the CPU figure above: that one is of the CPUs. */
-	snprintf(line, sizeof line, " (of %llu thread-samples)", (unsigned long long)t->class_total);
-	tui_put(2, x, A_DIM, line);
+	flame_write_svg(f, &d, &sel, &o);
+	if (fclose(f) != 0) {
+		tui_message(t, "not written: '%s': %s", text_safe(t->input), strerror(errno));
+		unlink(t->input);
+		return;
+	}
+	tui_message(t, "wrote %s", text_safe(t->input));
+}
+
+/* The prompt on the last line, its cursor where the editing is. */
+static void
+draw_prompt(struct tui *t, int y, const char *label)
+{
+	size_t at = t->input_at < strlen(t->input) ? t->input_at : strlen(t->input);
+	int x = (int)strlen(label), from = 0;
+
+	/* A long input scrolls to keep the cursor in sight. */
+	if (x + (int)at >= COLS - 1)
+		from = x + (int)at - (COLS - 1) + 1;
+	tui_put(y, 0, A_BOLD, label);
+	if (x < COLS)
+		tui_put(y, x, A_BOLD, t->input + from);
+	move(y, x + (int)at - from < COLS ? x + (int)at - from : COLS - 1);
 }
 
 static void
@@ -318,13 +561,15 @@ draw_footer(struct tui *t)
 	move(y, 0);
 	clrtoeol();
 	if (t->mode == MODE_SEARCH) {
-		snprintf(line, sizeof line, "search: %s", t->input);
-		tui_put(y, 0, A_BOLD, line);
+		draw_prompt(t, y, "search: ");
 		return;
 	}
 	if (t->mode == MODE_WRITE) {
-		snprintf(line, sizeof line, "write the session to: %s", t->input);
-		tui_put(y, 0, A_BOLD, line);
+		draw_prompt(t, y, "write the session to: ");
+		return;
+	}
+	if (t->mode == MODE_SVG) {
+		draw_prompt(t, y, "write an SVG flame graph to: ");
 		return;
 	}
 	if (t->message[0] != '\0' && now_ns() < t->message_until) {
@@ -355,11 +600,11 @@ widest(const char *const *lines, size_t from, size_t to)
 /* The help screen, from the key tables, over the panel; in two columns
  * (split where a section starts) when one is taller than the terminal. */
 static void
-draw_help(const struct tui *t)
+draw_help(struct tui *t)
 {
 	const char *lines[64];
 	char buf[8192];
-	size_t n = keys_help(t, buf, sizeof buf, lines, ARRAY_SIZE(lines)), split = n;
+	size_t n = keys_help(t, buf, sizeof buf, lines, ARRAY_SIZE(lines)), split = n, skip = 0;
 	int w, w1, h, y0, x0;
 
 	if ((int)n + 2 > LINES) {
@@ -370,42 +615,77 @@ draw_help(const struct tui *t)
 	}
 	w1 = widest(lines, 0, split);
 	w = w1 + 4 + (split < n ? widest(lines, split, n) + 3 : 0);
-	if (w > COLS && split < n) { /* two do not fit: one, cut short */
+	if (w > COLS && split < n) { /* two do not fit: one, that scrolls */
 		split = n;
 		w1 = widest(lines, 0, n);
 		w = w1 + 4;
+	}
+	t->help_more = split == n && (int)n + 2 > LINES && LINES > 4;
+	if (t->help_more) {
+		/* Below its title, from help_top, and a last line that says
+		 * more follows. */
+		size_t shown = (size_t)LINES - 3, max = n - 1 - shown;
+
+		if (t->help_top > max)
+			t->help_top = max;
+		skip = t->help_top;
+	} else {
+		t->help_top = 0;
 	}
 	h = (int)(split > n - split ? split : n - split) + 2;
 	y0 = (LINES - h) / 2 > 0 ? (LINES - h) / 2 : 0;
 	x0 = (COLS - w) / 2 > 0 ? (COLS - w) / 2 : 0;
 	for (int y = 0; y < h && y0 + y < LINES; y++) {
-		size_t left = (size_t)y - 1, right = split + (size_t)y - 1;
+		size_t left = y <= 1 ? (size_t)y - 1 : (size_t)y - 1 + skip, right = split + (size_t)y - 1;
+		const char *text = left < split ? lines[left] : NULL;
 
+		if (t->help_more && y0 + y == LINES - 1)
+			text = left < split ? "  (Down, PgDn: more; any other key closes)" : NULL;
 		move(y0 + y, x0);
-		attron(COLOR_PAIR(C_HEAD));
+		attron(tui_color(t, C_HEAD, 0));
 		for (int x = 0; x < w && x0 + x < COLS; x++)
 			addch(' ');
-		if (y > 0 && left < split)
-			mvaddnstr(y0 + y, x0 + 2, lines[left], COLS - x0 - 2);
+		if (y > 0 && text != NULL)
+			mvaddnstr(y0 + y, x0 + 2, text, tui_bytes(text, COLS - x0 - 2));
 		if (y > 0 && right < n && x0 + w1 + 5 < COLS)
-			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right], COLS - x0 - w1 - 5);
-		attroff(COLOR_PAIR(C_HEAD));
+			mvaddnstr(y0 + y, x0 + w1 + 5, lines[right],
+				  tui_bytes(lines[right], COLS - x0 - w1 - 5));
+		attroff(tui_color(t, C_HEAD, 0));
 	}
+}
+
+/* The header takes three lines on a wide terminal, four on one of 80
+ * columns (the health figures on a line of their own). */
+static void
+layout(struct tui *t)
+{
+	t->body = COLS >= 120 ? 3 : 4;
+}
+
+int
+tui_rows(const struct tui *t)
+{
+	/* Below the header and the column line, above the detail line and
+	 * the footer. */
+	return LINES - t->body - 1 - 1 - (t->detail[0] != '\0');
 }
 
 static void
 draw(struct tui *t)
 {
-	/* Below the header and the column line, above the detail line and
-	 * the footer. */
-	int height = LINES - 4 - 1 - (t->detail[0] != '\0');
+	int height;
 
+	layout(t);
+	height = tui_rows(t);
 	erase();
 	draw_header(t);
 	t->panel->draw(t, height);
+	/* The footer last but for the help over it, so that a prompt's
+	 * cursor is where the editing is. */
 	draw_footer(t);
 	if (t->mode == MODE_HELP)
 		draw_help(t);
+	curs_set(t->mode == MODE_SEARCH || t->mode == MODE_WRITE || t->mode == MODE_SVG);
 	refresh();
 }
 
@@ -500,12 +780,43 @@ wait_input(struct tui *t, uint64_t intake_ns)
 	poll(p, t->r->ended ? 1 : 2, ms);
 }
 
+/* Text frames on a terminal that cannot move its cursor: one a second
+ * until Ctrl-C, q and Enter, or the process's exit. */
+static bool
+text_frames(struct recorder *r, const struct live_view *v, char **cause)
+{
+	uint64_t next = now_ns() + 1000000000u;
+	char line[64];
+
+	printf("siprof: TERM=%s cannot show the live view; text frames follow, once a "
+	       "second (q and Enter quit)\n", text_safe(getenv("TERM") ? getenv("TERM") : ""));
+	fflush(stdout);
+	while (!signals_stop_requested()) {
+		if (!recorder_step(r, 50, cause) && !r->ended)
+			return false;
+		if (fd_readable(STDIN_FILENO)) {
+			if (fgets(line, sizeof line, stdin) == NULL || line[0] == 'q')
+				break;
+		}
+		if (r->ended || now_ns() >= next) {
+			live_print_frame(stdout, r, v, 20);
+			if (fflush(stdout) != 0 || r->ended)
+				break;
+			next += 1000000000u;
+		}
+	}
+	return true;
+}
+
 bool
 tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 {
 	struct tui t;
 	bool rebuild = true, redraw = true, ok = true;
 	uint64_t intake_ns = 0;
+	const char *term = getenv("TERM") ? getenv("TERM") : "";
+	SCREEN *screen;
+	char *cup;
 
 	memset(&t, 0, sizeof t);
 	t.r = r;
@@ -519,9 +830,24 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 		have_termios = true;
 	signals_set_crash_hook(crash_restore);
 	util_set_fatal_hook(fatal_restore);
-	if (initscr() == NULL) {
-		set_cause(cause, "cannot start the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+	if ((screen = newterm(NULL, stdout, stdin)) == NULL) {
+		signals_set_crash_hook(NULL);
+		util_set_fatal_hook(NULL);
+		set_cause(cause, "cannot use the terminal (TERM=%s): no terminfo entry for it; "
+			  "for text use 'siprof attach --batch'", text_safe(term));
 		return false;
+	}
+	set_term(screen);
+	/* A terminal that cannot move the cursor (TERM=dumb, an editor's
+	 * shell buffer) would get a screen of garbage: it gets text frames,
+	 * as --batch prints them, once a second. */
+	cup = tigetstr("cup");
+	if (cup == NULL || cup == (char *)-1) {
+		endwin();
+		delscreen(screen);
+		signals_set_crash_hook(NULL);
+		util_set_fatal_hook(NULL);
+		return text_frames(r, initial, cause);
 	}
 	/* Esc alone is a key here (back, clear the search): wait for the
 	 * rest of an escape sequence 25 ms, as htop does, not a second. */
@@ -533,7 +859,13 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	nodelay(stdscr, TRUE);
-	if (has_colors()) {
+	/* NO_COLOR (no-color.org): set and not empty, no colours at all. */
+	t.mono = !has_colors() || (getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0');
+	/* The wheel and clicks, where the terminal reports them; the
+	 * terminal's own selection then needs Shift, as in htop. */
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	mouseinterval(0);
+	if (!t.mono) {
 		start_color();
 		use_default_colors();
 		init_pair(C_HEAD, COLOR_BLACK, COLOR_CYAN);
@@ -580,6 +912,7 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 		wait_input(&t, intake_ns);
 	}
 	endwin();
+	delscreen(screen);
 	util_set_fatal_hook(NULL);
 	signals_set_crash_hook(NULL);
 	tree_free(t.tree);

@@ -16,8 +16,8 @@ tm new-session -d -s live -x 150 -y 40 -c "$tmpdir" \
 	"TERM=xterm-256color '$SIPROF' attach $TARGET_PID; echo EXITED \$?; sleep 60"
 wait_screen 'burn_three \(classes.c:[0-9]+\) \[target-classes\]' "the hot function"
 echo "the hot function showed after $(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo '?') s"
-screen | grep -qE "^ siprof pid $TARGET_PID target-classes +up " || fail "no header: $(screen)"
-screen | grep -qE '^CPU +[0-9.]+% .* RSS [0-9.]+ MiB .* threads [0-9]+ ' || fail "no health line: $(screen)"
+screen | grep -qE "^ siprof pid $TARGET_PID target-classes( |\$)" || fail "no header: $(screen)"
+screen | grep -qE '(^|  )CPU +[0-9.]+% .* RSS [0-9.]+ MiB .* threads [0-9]+' || fail "no health line: $(screen)"
 screen | grep -q '\[Cpu [0-9]*%\]' || fail "the CPU tab is not the active one: $(screen)"
 
 # The tree: collapse all, then expand the hottest path again.
@@ -52,7 +52,7 @@ wait_screen 'thread: spinner' "the thread filter"
 
 # Flat list and search.
 keys v
-wait_screen 'view: list of functions by self' "the flat list"
+wait_screen 'view: Cpu list by self' "the flat list"
 keys / b u r n _ o n e Enter
 wait_screen 'burn_one \(classes.c' "search"
 wait_screen_not 'burn_three' "the search (filtering the list)"
@@ -102,8 +102,17 @@ help_text() { # the help box, without what shows through at its left,
 		a=$b
 		i=$((i + 1))
 	done
-	printf '%s\n' "$b" |
-		awk '/siprof attach: keys/ && !x { x = index($0, "siprof attach: keys") } x { print substr($0, x) }'
+	# (By characters: the tree's rows at the left of the box have
+	# multibyte ones.)
+	printf '%s\n' "$b" | python3 -c '
+import sys
+x = None
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if x is None and "siprof attach: keys" in line:
+        x = line.index("siprof attach: keys")
+    if x is not None:
+        print(line[x:])'
 }
 wait_footer() { # until the last line is the keys (not a message)
 	local i=0
@@ -134,7 +143,7 @@ sed -n '/^panels:/,/^[a-z]/p' "$tmpdir/help" |
 while read -r key name <&3; do
 	cols=$(columns_of "$name")
 	keys "$key"
-	wait_screen "view: $name" "key $key (the $name panel, as the help says)"
+	wait_screen "view: ([A-Z][a-z]* )?$name" "key $key (the $name panel, as the help says)"
 	wait_screen "^ *$cols" "the $name panel's columns"
 	keys '?'
 	wait_screen "siprof attach: keys \\($name panel\\)" "help in the $name panel"
@@ -153,20 +162,20 @@ while read -r key name <&3; do
 	[ $n -ge 6 ] || fail "the $name panel's footer shows only $n keys: $(screen | sed -n '$p')"
 done 3< "$tmpdir/panels"
 keys 1
-wait_screen 'view: tree' "back to the tree"
+wait_screen 'view: Cpu tree' "back to the tree"
 
 # The classes panel picks a class: Enter on its lock row shows the tree
 # of the Lock tab, with the thread waiting for the mutex (of all threads
 # again, picked first in the threads panel).
 keys t PPage Enter
-wait_screen 'thread: all  view: tree' "all threads, picked in the threads panel"
+wait_screen 'view: Cpu tree  thread: all' "all threads, picked in the threads panel"
 keys 3 PPage
 wait_screen 'view: classes' "the classes panel"
 row=$(screen | sed -n '/^ *class  *share/,$p' | awk '$1 == "lock" { print NR - 2; exit }')
 [ -n "$row" ] || fail "the classes panel has no lock row: $(screen)"
 for _ in $(seq "$row"); do keys Down; done
 keys Enter
-wait_screen 'view: tree' "Enter in the classes panel (back to the tree)"
+wait_screen 'view: Lock tree' "Enter in the classes panel (back to the tree)"
 wait_screen '\[Lock [0-9]*%\]' "the class picked in the classes panel"
 wait_screen 'wait_for_lock' "the Lock tab's tree"
 
@@ -229,7 +238,7 @@ tm new-session -d -s live -x 150 -y 40 -c "$tmpdir" \
 	"TERM=xterm-256color '$SIPROF' attach $TARGET_PID; echo EXITED \$?; sleep 60"
 wait_screen 'burn_three' "the third view"
 kill -TERM "$TARGET_PID"
-wait_screen 'the process exited' "the process's exit"
+wait_screen 'ENDED: exit status 0' "the process's exit (its SIGTERM handler exits 0)"
 keys q
 wait_screen 'EXITED 0' "quitting after the exit"
 screen | grep -q "process $TARGET_PID (target-classes) exited" || fail "no word of the exit: $(screen)"
