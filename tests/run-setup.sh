@@ -5,7 +5,9 @@
 # live view as text and exits 0, leaving no demo behind, and with
 # siprof's own status when siprof fails. setup.sh runs in a tree of its
 # own made for it, whose build is this one (already configured and built,
-# so that it configures and builds nothing, and installs nothing).
+# so that it configures and builds nothing, and installs nothing). Then
+# the README's quick start, its four lines as written, on the demo (attach
+# in a terminal, through tmux, and q; record for 2 s rather than 30).
 . "$(dirname "$0")/test-subr.sh"
 DEMO=$top_builddir/contrib/demo/siprof-demo
 [ -x "$DEMO" ] || fail "no $DEMO (make builds it)"
@@ -84,3 +86,54 @@ chmod +x "$tree/src/siprof"
 setup_demo
 [ $rc = 3 ] || fail "with a siprof that exits 3, setup.sh --demo exited with $rc: $(cat "$tmpdir/setup.out")"
 echo "setup.sh --demo with a failing siprof: its status, 3"
+
+# The README's quick start.
+awk '/^## Quick start/ {on = 1} on && /^```sh$/ {code = 1; next} code && /^```$/ {exit} code' \
+	"$top_srcdir/README.md" | sed 's/  *# .*//' > "$tmpdir/quick"
+[ "$(grep -c '^siprof ' "$tmpdir/quick")" = 4 ] || fail "the README's quick start is not four siprof lines: $(cat "$tmpdir/quick")"
+"$DEMO" > "$tmpdir/demo.out" &
+demo=$!
+bg_pids="$bg_pids $demo"
+wait_file "$tmpdir/demo.out"
+mkdir "$tmpdir/quick-cwd"
+mkdir -p "$tmpdir/bin"
+ln -sf "$SIPROF" "$tmpdir/bin/siprof"
+n=0
+while read -r line; do
+	n=$((n + 1))
+	line=${line//PID/$demo}
+	line=${line//--duration=30/--duration=2}
+	case $line in
+	"siprof attach "*)
+		if ! command -v tmux > /dev/null; then
+			skip_check tmux "the quick start's attach, in a terminal"
+			continue
+		fi
+		tmux_init quick
+		tm new-session -d -s quick -x 160 -y 40 \
+			"cd '$tmpdir/quick-cwd' && PATH='$tmpdir/bin':\$PATH $line; echo \"exit \$?\"; sleep 600"
+		wait_screen 'crc_block' "README line $n: $line"
+		keys q
+		wait_screen '^exit 0$' "README line $n, after q: $line"
+		;;
+	*)
+		(cd "$tmpdir/quick-cwd" && PATH="$tmpdir/bin:$PATH" eval "$line") > "$tmpdir/quick.out" 2>&1 ||
+			fail "README line $n failed: $line: $(cat "$tmpdir/quick.out")"
+		;;
+	esac
+	case $line in
+	"siprof report "*)
+		grep -q 'crc_block' "$tmpdir/quick.out" || fail "README line $n: no crc_block in: $(cat "$tmpdir/quick.out")"
+		;;
+	esac
+done < "$tmpdir/quick"
+svg=$(ls "$tmpdir"/quick-cwd/*.svg)
+if command -v python3 > /dev/null; then
+	python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"' "$svg" ||
+		fail "the README's flame graph $svg is not SVG"
+else
+	skip_check python3 "parsing the quick start's flame graph"
+fi
+grep -q crc_block "$svg" || fail "the README's flame graph has no crc_block"
+assert_running "$demo"
+echo "the README's quick start: attach, record, report and export on the demo"
