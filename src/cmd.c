@@ -333,7 +333,9 @@ cmd_opt_sampling(const char *cmd, int ch, const char *arg, struct cmd_sampling *
 	}
 }
 
-/* A debugging variable's value in microseconds (0: unset). */
+#ifdef SIPROF_DEBUG_HOOKS
+/* A debugging variable's value in microseconds (0: unset); only in a build
+ * configured with --enable-debug-hooks, for tests of siprof itself. */
 static unsigned
 debug_us(const char *var, const char *what)
 {
@@ -346,6 +348,7 @@ debug_us(const char *var, const char *what)
 		 "siprof itself, unset it otherwise", var, v, what);
 	return (unsigned)v;
 }
+#endif
 
 int
 cmd_sampling_check(const char *cmd, struct cmd_sampling *s)
@@ -355,9 +358,11 @@ cmd_sampling_check(const char *cmd, struct cmd_sampling *s)
 				       SAMPLER_MIN_COPIES,
 				       (SAMPLER_MIN_COPIES * s->stack_size + (1 << 20) - 1) >> 20,
 				       s->stack_size >> 10);
+#ifdef SIPROF_DEBUG_HOOKS
 	s->hold_us = debug_us("SIPROF_DEBUG_HOLD_US", "every stopped thread is held");
 	if (!s->copy_only)
 		s->unwind_us = debug_us("SIPROF_DEBUG_UNWIND_US", "each stack copy takes to unwind");
+#endif
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 # SIGINT, SIGTERM, SIGHUP -- the target keeps running, untraced.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
+need_debug_hooks "holding a thread while siprof is ended (SIPROF_DEBUG_HOLD_US)"
 start_chain
 
 for sig in KILL SEGV INT TERM HUP; do

@@ -3,6 +3,7 @@
 # process stopped with SIGSTOP stays stopped through a dump, then continues.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
+need_debug_hooks "signals sent while threads are held (SIPROF_DEBUG_HOLD_US)"
 start_chain
 
 # Hold each thread 20 ms so that many signals arrive while one is held.

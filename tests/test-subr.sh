@@ -74,6 +74,19 @@ skip_check() {
 	echo "skipped: $1 not installed (${2:-its checks})" >&2
 }
 
+# debug_hooks WHAT: true when siprof was configured with --enable-debug-hooks
+# (config.h says so), so that SIPROF_DEBUG_HOLD_US and SIPROF_DEBUG_UNWIND_US
+# act; otherwise false, after saying in the log that WHAT is left out.
+# need_debug_hooks WHAT: the same for a whole test, which then skips.
+debug_hooks() {
+	grep -qx '#define SIPROF_DEBUG_HOOKS 1' "$top_builddir/config.h" 2> /dev/null && return 0
+	echo "skipped: $1 (siprof was built without ./configure --enable-debug-hooks, so the SIPROF_DEBUG_* variables do nothing; sh contrib/setup.sh --check builds with it)" >&2
+	return 1
+}
+need_debug_hooks() {
+	debug_hooks "$1" || skip "this test needs a build with --enable-debug-hooks"
+}
+
 # Skip unless this machine lets us ptrace a process that is not our child.
 need_ptrace() {
 	sleep 30 &

@@ -7,7 +7,8 @@
  *   timer     sleeps
  *   main      waits for SIGINT or SIGTERM, then stops every thread and exits
  *
- * usage: siprof-demo [SECONDS]   (runs until interrupted, or SECONDS) */
+ * usage: siprof-demo [SECONDS]   (runs until interrupted, or for SECONDS;
+ * exits 0 either way) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -113,7 +114,9 @@ await_reply(void)
 {
 	char c = 'q';
 
-	if (write(sv[0], &c, 1) == 1)
+	/* send, not write: once main shuts the socket down, a write would
+	 * raise SIGPIPE and end the demo with 141 instead of 0. */
+	if (send(sv[0], &c, 1, MSG_NOSIGNAL) == 1)
 		while (read(sv[0], &c, 1) < 0 && errno == EINTR)
 			;
 }
@@ -135,7 +138,7 @@ server_main(void *arg)
 	(void)arg;
 	while (!stop && read(sv[1], &c, 1) == 1) {
 		usleep(30000);
-		if (write(sv[1], &c, 1) != 1)
+		if (send(sv[1], &c, 1, MSG_NOSIGNAL) != 1)
 			break;
 	}
 	return NULL;
@@ -168,7 +171,7 @@ main(int argc, char **argv)
 	};
 	pthread_t tids[sizeof threads / sizeof threads[0]];
 	struct sigaction sa;
-	int seconds = argc > 1 ? atoi(argv[1]) : 0;
+	int seconds = argc > 1 ? atoi(argv[1]) : 0; /* 0: until a signal */
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -184,7 +187,7 @@ main(int argc, char **argv)
 	}
 	printf("siprof-demo: pid %d\n", (int)getpid());
 	fflush(stdout);
-	while (!stop && (seconds == 0 || seconds-- > 0))
+	for (int left = seconds; !stop && (seconds <= 0 || left > 0); left--)
 		sleep(1);
 	stop = 1;
 	shutdown(sv[0], SHUT_RDWR);
