@@ -49,6 +49,45 @@ cmd_parse_pid(const char *cmd, const char *arg, int *pid)
 	return 1;
 }
 
+bool
+cmd_parse_pids(const char *cmd, const char *arg, struct cmd_pids *l)
+{
+	const char *p = arg;
+
+	if (*arg == '\0') {
+		cmd_usage_error(cmd, "-p takes a process id, or several separated by commas");
+		return false;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char *one = xasprintf("%.*s", (int)len, p);
+		size_t i;
+		int pid;
+
+		if (!cmd_parse_pid(cmd, one, &pid)) {
+			free(one);
+			return false;
+		}
+		free(one);
+		for (i = 0; i < l->n && l->v[i] != pid; i++)
+			;
+		if (i == l->n) {
+			GROW(l->v, l->cap, l->n + 1);
+			l->v[l->n++] = pid;
+		}
+		if (p[len] == '\0')
+			return true;
+		p += len + 1;
+	}
+}
+
+void
+cmd_pids_release(struct cmd_pids *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
 int
 cmd_bad_option(const char *cmd, int ch, char **argv)
 {

@@ -40,6 +40,16 @@ int cmd_bad_option(const char *cmd, int ch, char **argv);
 
 /* Parse a PID argument; false (with a message printed) when it is not one. */
 int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
+/* A list of process ids given as -p PID (repeated, or comma-separated:
+ * -p 12,34) and, for attach and dump, as operands. */
+struct cmd_pids {
+	int *v;
+	size_t n, cap;
+};
+/* Add the PIDs of arg ("12" or "12,34,56") to l; a PID given twice counts
+ * once. False (with a message printed) when one is not a PID. */
+bool cmd_parse_pids(const char *cmd, const char *arg, struct cmd_pids *l);
+void cmd_pids_release(struct cmd_pids *l);
 
 /* The sampler options of attach, record and dump, and their defaults,
  * defined here once; the --help texts quote them (CMD_STR). dump takes
