@@ -232,8 +232,10 @@ cmd_attach(int argc, char **argv)
 			fprintf(stderr, "siprof: process %d (%s) exited; %llu samples\n", (int)r.pid,
 				text_safe(r.comm), (unsigned long long)st.samples);
 		else
-			fprintf(stderr, "siprof: detached from process %d (%s), which keeps running; "
+			fprintf(stderr, "siprof: detached from process %d (%s)%s, which keep%s running; "
 				"%llu samples%s%s\n", (int)r.pid, text_safe(r.comm),
+				o.pids.n > 1 || o.rec.sampler.children ? " and the others" : "",
+				o.pids.n > 1 || o.rec.sampler.children ? "" : "s",
 				(unsigned long long)st.samples, o.rec.output ? ", recorded to " : "",
 				o.rec.output ? o.rec.output : "");
 	}

@@ -41,6 +41,7 @@ const char cmd_report_usage[] =
 	"                         ipc, poll, sleep, child, aio, syscall, fault, stopped;\n"
 	"                         wall (default) is all (thread-samples only)\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
+	"      --pid=PID          only the threads of process PID (a session of several)\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
 	"  -n, --top=N            functions to list (default 20)\n"
@@ -74,6 +75,7 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
+		{ "pid", required_argument, NULL, CMD_OPT_PID },
 		{ "since", required_argument, NULL, CMD_OPT_SINCE },
 		{ "until", required_argument, NULL, CMD_OPT_UNTIL },
 		{ "top", required_argument, NULL, 'n' },
@@ -442,6 +444,90 @@ print_classes(const struct thread_table *tt)
 		if (tt->by_class[c] > 0)
 			printf(" %s %.1f%%", class_name((enum sample_class)c), pct(tt->by_class[c], tt->total));
 	printf("  (of %llu thread-samples)\n", (unsigned long long)tt->total);
+}
+
+/* Per process, from the threads' table: a session of several processes
+ * (record -p PID,PID or --children) shows how the samples split. */
+struct proc_stat {
+	uint32_t pid, threads;
+	uint64_t total;
+};
+
+static size_t
+group_processes(const struct profile *p, const struct thread_table *tt, struct proc_stat **out)
+{
+	struct proc_stat *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < tt->n; i++) {
+		uint32_t pid = profile_thread_pid(p, tt->threads[i].tid);
+		size_t k;
+
+		for (k = 0; k < n && v[k].pid != pid; k++)
+			;
+		if (k == n) {
+			GROW(v, cap, n + 1);
+			v[n++] = (struct proc_stat){ pid, 0, 0 };
+		}
+		v[k].threads++;
+		v[k].total += tt->threads[i].total;
+	}
+	/* Most samples first (the thread table is in that order already,
+	 * but a process's threads add up). */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j].total > v[j - 1].total; j--) {
+			struct proc_stat t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	return n;
+}
+
+/* A process's name: its main thread's, else its first thread's. */
+static const char *
+process_name(const struct profile *p, uint32_t pid)
+{
+	const char *name = profile_thread_name(p, pid);
+
+	for (size_t i = 0; *name == '\0' && i < p->n_threads; i++)
+		if (p->threads[i].pid == pid)
+			name = profile_str(p, p->threads[i].name);
+	return name;
+}
+
+static void
+print_processes(const struct profile *p, const struct thread_table *tt)
+{
+	struct proc_stat *v;
+	size_t n = group_processes(p, tt, &v);
+
+	if (n > 1) {
+		printf("\nprocesses %zu (--pid=PID selects one)\n", n);
+		printf("  %8s  %-16s %7s %8s %6s\n", "pid", "name", "threads", "samples", "share");
+		for (size_t i = 0; i < n; i++)
+			printf("  %8u  %-16s %7u %8llu %5.1f%%\n", v[i].pid,
+			       text_safe(process_name(p, v[i].pid)), v[i].threads,
+			       (unsigned long long)v[i].total, pct(v[i].total, tt->total));
+	}
+	free(v);
+}
+
+static json_t *
+processes_json(const struct profile *p, const struct thread_table *tt)
+{
+	struct proc_stat *v;
+	size_t n = group_processes(p, tt, &v);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:i, s:I, s:f}",
+			"pid", (int)v[i].pid, "name", text_utf8(process_name(p, v[i].pid)),
+			"threads", (int)v[i].threads, "samples", (json_int_t)v[i].total,
+			"percent", pct(v[i].total, tt->total)));
+	free(v);
+	return arr;
 }
 
 /* A function's name for a text report: long template and generic
@@ -854,6 +940,7 @@ cmd_report(int argc, char **argv)
 			json_object_set_new(doc, "class", json_string(class_key(&o.sel)));
 			if (ptype_get(o.sel.type)->classed)
 				json_object_set_new(doc, "classes", classes_json(&tt));
+			json_object_set_new(doc, "processes", processes_json(&d.prof, &tt));
 			{
 				double ours, kernel;
 
@@ -876,6 +963,7 @@ cmd_report(int argc, char **argv)
 				print_classes(&tt);
 				print_cpu_time(&d, &o.sel, &tt);
 			}
+			print_processes(&d.prof, &tt);
 			print_functions(&d.prof, &o);
 		}
 		thread_table_release(&tt);

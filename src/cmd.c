@@ -188,6 +188,14 @@ cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *se
 		return cmd_opt_time(cmd, "--since", arg, &sel->since) != 0 ? EXIT_USAGE : 1;
 	case CMD_OPT_UNTIL:
 		return cmd_opt_time(cmd, "--until", arg, &sel->until) != 0 ? EXIT_USAGE : 1;
+	case CMD_OPT_PID: {
+		int pid;
+
+		if (!cmd_parse_pid(cmd, arg, &pid))
+			return EXIT_USAGE;
+		sel->pid = (uint32_t)pid;
+		return 1;
+	}
 	case CMD_OPT_TYPE: {
 		int t = ptype_find(arg);
 

@@ -114,11 +114,13 @@ int cmd_output_open(struct cmd_output *k, const char *out);
 int cmd_output_close(struct cmd_output *k);
 
 /* The selection options of report, export and diff: -c CLASS, -T TID|NAME,
- * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL)
- * and --type (CMD_OPT_TYPE, a profile type's name).
+ * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL),
+ * --type (CMD_OPT_TYPE, a profile type's name) and --pid (CMD_OPT_PID).
  * Returns 1 when ch was one of them (sel set), 0 when it was not, or
  * EXIT_USAGE after a message. */
 enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL, CMD_OPT_TYPE };
+/* --pid=PID: only the threads of one process of the session. */
+enum { CMD_OPT_PID = 1010 };
 struct selection;
 int cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel);
 

@@ -177,6 +177,24 @@ start_failed(struct recorder *r, int status)
 	return status;
 }
 
+/* How long after a failed read of a live process's symbols they are
+ * read again: in the middle of an exec its mappings cannot be read. */
+#define PROC_RETRY_NS 20000000u
+
+static bool
+proc_read_symbols(struct recorder *r, struct recorder_proc *pr, char **cause)
+{
+	pr->sym = symbols_new(pr->pid, cause);
+	if (pr->sym != NULL)
+		pr->uw = unwinder_new(r->opts.unwinder, pr->pid, pr->sym, cause);
+	if (pr->uw == NULL) {
+		symbols_free(pr->sym);
+		pr->sym = NULL;
+		pr->retry_ns = now_ns() + PROC_RETRY_NS;
+	}
+	return pr->uw != NULL;
+}
+
 /* A process's symbols and unwinder, read when its first sample comes. */
 static struct recorder_proc *
 proc_new(struct recorder *r, pid_t pid, char **cause)
@@ -186,13 +204,7 @@ proc_new(struct recorder *r, pid_t pid, char **cause)
 	pr->pid = pid;
 	stackcache_init(&pr->stacks);
 	hashmap_init(&pr->last_stack);
-	pr->sym = symbols_new(pid, cause);
-	if (pr->sym != NULL)
-		pr->uw = unwinder_new(r->opts.unwinder, pid, pr->sym, cause);
-	if (pr->uw == NULL) {
-		symbols_free(pr->sym);
-		pr->sym = NULL;
-	}
+	proc_read_symbols(r, pr, cause);
 	hashmap_put(&r->procs, (uint64_t)pid, pr);
 	return pr;
 }
@@ -261,7 +273,8 @@ recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const
 	r->uw = main_proc->uw;
 	/* The other processes given are read now too: a failure is theirs. */
 	for (size_t i = 1; i < n_pids && r->uw != NULL; i++)
-		if (proc_of(r, pids[i])->uw == NULL && !procfs_process_gone(pids[i]))
+		if (hashmap_get(&r->procs, (uint64_t)pids[i]) == NULL &&
+		    proc_new(r, pids[i], cause)->uw == NULL && !procfs_process_gone(pids[i]))
 			return start_failed(r, TRACER_ERROR);
 	if (r->uw == NULL && procfs_process_gone(r->pid)) {
 		/* Gone already (a command that ran for an instant): what was
@@ -308,6 +321,14 @@ consume(struct recorder *r, struct sample_item *it)
 	    profile_thread_pid(&r->prof, (uint32_t)it->tid) != (uint32_t)pr->pid) {
 		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
 		profile_thread_set_pid(&r->prof, (uint32_t)it->tid, (uint32_t)pr->pid);
+	}
+	if (pr->uw == NULL && now_ns() >= pr->retry_ns && !procfs_process_gone(pr->pid)) {
+		char *cause = NULL;
+
+		/* Not read yet (it was in an exec): they describe it now. */
+		if (proc_read_symbols(r, pr, &cause))
+			pr->exec_gen = it->exec_gen;
+		free(cause);
 	}
 	if (pr->uw == NULL) {
 		/* The process was gone before its symbols could be read. */

@@ -35,6 +35,7 @@ struct recorder_proc {
 	struct stackcache stacks;  /* pcs to the profile's stacks */
 	struct hashmap last_stack; /* tid -> stack id + 1 */
 	unsigned exec_gen;
+	uint64_t retry_ns;         /* sym NULL: when to try to read them again */
 };
 
 struct recorder {
