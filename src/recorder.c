@@ -395,9 +395,36 @@ flush(struct recorder *r, uint32_t before, char **cause)
 	return true;
 }
 
+/* Forget the processes that exited (--children: a build's compilers come
+ * by the thousand) once no sample of theirs can be queued any more: the
+ * queue is in tick order, and none was taken after they were seen gone. */
+static void
+forget_gone(struct recorder *r)
+{
+	struct recorder_proc *pr;
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(&r->procs, &it, &pid, (void **)&pr)) {
+		if ((pid_t)pid == r->pid)
+			continue;
+		if (pr->gone_ns == 0) {
+			if (procfs_process_gone(pr->pid))
+				pr->gone_ns = now_ns();
+		} else if (r->newest_ns > pr->gone_ns) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_free(hashmap_remove(&r->procs, gone[i]));
+	free(gone);
+}
+
 static bool
 per_second(struct recorder *r, uint32_t second, char **cause)
 {
+	forget_gone(r);
 	metrics_sample(&r->metrics, second);
 	if (r->writer == NULL)
 		return true;
@@ -425,6 +452,8 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 	else if (n == take)
 		r->take = take * 2;
 	r->lag_ns = n > 0 && now_ns() > items[n - 1].t_ns ? now_ns() - items[n - 1].t_ns : 0;
+	if (n > 0 && items[n - 1].t_ns > r->newest_ns)
+		r->newest_ns = items[n - 1].t_ns;
 	now_s = recorder_bucket(r);
 	if (now_s >= r->next_second) {
 		if (!per_second(r, now_s, cause))

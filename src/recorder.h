@@ -36,6 +36,7 @@ struct recorder_proc {
 	struct hashmap last_stack; /* tid -> stack id + 1 */
 	unsigned exec_gen;
 	uint64_t retry_ns;         /* sym NULL: when to try to read them again */
+	uint64_t gone_ns;          /* when it was seen gone (0: not yet) */
 };
 
 struct recorder {
@@ -55,6 +56,7 @@ struct recorder {
 	uint32_t next_second;      /* the next metrics/flush second */
 	uint64_t truncated, unwind_failures;
 	uint64_t done;             /* samples unwound and counted */
+	uint64_t newest_ns;        /* the tick of the newest sample done with */
 	size_t take;               /* queue items a step takes (0: as many as fit) */
 	pid_t pid;
 	bool ended;

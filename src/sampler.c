@@ -1274,6 +1274,34 @@ same_process(const struct sproc *p)
 	return st != 0 && st == p->starttime;
 }
 
+/* With children: the processes that pid started before it was seized,
+ * and theirs, are seized too (those started since are followed by the
+ * tracer). One that exited meanwhile, or cannot be traced, is left out:
+ * the processes asked for are traced all the same. */
+static void
+attach_descendants(struct tracer *t, pid_t pid, unsigned depth)
+{
+	pid_t *kids;
+	size_t n;
+
+	if (depth > 64 || !procfs_children(pid, &kids, &n))
+		return;
+	/* Forks reported since the seize are known once reaped. */
+	tracer_poll(t, 0);
+	for (size_t i = 0; i < n; i++) {
+		char *cause = NULL;
+
+		if (!tracer_process_alive(t, kids[i]) &&
+		    tracer_attach(t, kids[i], &cause) != TRACER_OK) {
+			free(cause);
+			continue;
+		}
+		free(cause);
+		attach_descendants(t, kids[i], depth + 1);
+	}
+	free(kids);
+}
+
 /* After a suspend: every process traced then that is still there,
  * attached again, the first process first (its exit status is the one
  * kept); TRACER_NOPROC when none is left. */
@@ -1296,11 +1324,17 @@ attach_again(struct sampler *s, struct tracer *t, char **cause)
 				s->launched_status = st;
 			continue;
 		}
+		if (tracer_process_alive(t, p->pid)) {
+			again++; /* a descendant of one attached again */
+			continue;
+		}
 		status = tracer_attach(t, p->pid, cause);
 		if (status == TRACER_NOPROC)
 			continue;
 		if (status != TRACER_OK)
 			return status;
+		if (s->opts.children)
+			attach_descendants(t, p->pid, 0);
 		if (!same_process(p)) {
 			/* Another process took the id between the check and the
 			 * seize: let everything go (ending this thread detaches). */
@@ -1341,8 +1375,11 @@ sampler_attach(struct sampler *s, struct tracer *t)
 			s->n_procs = 1;
 		}
 	} else {
-		for (size_t i = 0; i < s->n_procs && status == TRACER_OK; i++)
+		for (size_t i = 0; i < s->n_procs && status == TRACER_OK; i++) {
 			status = tracer_attach(t, s->procs[i].pid, &cause);
+			if (status == TRACER_OK && s->opts.children)
+				attach_descendants(t, s->procs[i].pid, 0);
+		}
 	}
 	if (status == TRACER_OK && !s->resume)
 		for (size_t i = 0; i < s->n_procs; i++)

@@ -3,7 +3,8 @@
 # followed, each with its own pid in the session and its own symbols; the
 # pids are those the processes report themselves (getpid), and every
 # process is detached and running once siprof ends, whether the processes
-# exited first, or siprof was ended by SIGTERM or Ctrl-C (SIGINT).
+# exited first, or siprof was ended by SIGTERM or Ctrl-C (SIGINT); with -p,
+# the processes started before the attach are traced too.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
 command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
@@ -157,4 +158,28 @@ done
 expect_leaf "$tmpdir/three.siprof" "$a" spin_alpha
 expect_leaf "$tmpdir/three.siprof" "$b" spin_beta
 : > "$d3/stop"
+
+# 4. -p of a tree that runs already (a service's master and workers): the
+# processes started before the attach are traced too.
+d4="$tmpdir/four"
+mkdir -p "$d4"
+sh -c "'$SPIN' alpha '$d4' & '$SPIN' beta '$d4' & wait" &
+shpid=$!
+bg_pids="$bg_pids $shpid"
+wait_file "$d4/alpha.pid"
+wait_file "$d4/beta.pid"
+a=$(cat "$d4/alpha.pid")
+b=$(cat "$d4/beta.pid")
+bg_pids="$bg_pids $a $b"
+"$SIPROF" record -q -o "$tmpdir/four.siprof" --children -p "$shpid" &
+rec=$!
+wait_traced "$a" "$rec"
+wait_traced "$b" "$rec"
+wait_leaves "$tmpdir/four.siprof" "$a" spin_alpha "$b" spin_beta
+kill -TERM "$rec"
+wait "$rec"
+for p in "$shpid" "$a" "$b"; do
+	assert_running "$p"
+done
+: > "$d4/stop"
 exit 0
