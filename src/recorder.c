@@ -184,7 +184,17 @@ start_failed(struct recorder *r, int status)
 static bool
 proc_read_symbols(struct recorder *r, struct recorder_proc *pr, char **cause)
 {
-	pr->sym = symbols_new(pr->pid, cause);
+	/* A process gone already (a compiler of a build that ran for a
+	 * moment) is read from the mappings the sampler saw: its files are
+	 * on the disk still. */
+	bool gone = pr->maps != NULL && procfs_process_gone(pr->pid);
+
+	pr->sym = gone ? NULL : symbols_new(pr->pid, cause);
+	if (pr->sym == NULL && pr->maps != NULL) {
+		free(*cause);
+		*cause = NULL;
+		pr->sym = symbols_new_maps(pr->pid, pr->maps, cause);
+	}
 	if (pr->sym != NULL)
 		pr->uw = unwinder_new(r->opts.unwinder, pr->pid, pr->sym, cause);
 	if (pr->uw == NULL) {
@@ -212,6 +222,7 @@ proc_new(struct recorder *r, pid_t pid, char **cause)
 static void
 proc_free(struct recorder_proc *pr)
 {
+	free(pr->maps);
 	unwinder_free(pr->uw);
 	symbols_free(pr->sym);
 	stackcache_release(&pr->stacks);
@@ -219,18 +230,32 @@ proc_free(struct recorder_proc *pr)
 	free(pr);
 }
 
+/* The process of a sample, made when its first sample comes (one of the
+ * targets' children), with the mappings the sampler sent along. */
 static struct recorder_proc *
-proc_of(struct recorder *r, pid_t pid)
+proc_of(struct recorder *r, struct sample_item *it)
 {
+	pid_t pid = it->pid != 0 ? it->pid : r->pid;
 	struct recorder_proc *pr = hashmap_get(&r->procs, (uint64_t)pid);
 	char *cause = NULL;
 
+	if (pr != NULL && it->maps != NULL) {
+		free(pr->maps);
+		pr->maps = it->maps;
+		it->maps = NULL;
+	}
 	if (pr != NULL)
 		return pr;
-	/* A process met later (one of the targets' children): one that is
-	 * gone already has its samples counted as unknown. */
-	pr = proc_new(r, pid, &cause);
+	pr = xcalloc(1, sizeof *pr);
+	pr->pid = pid;
+	pr->maps = it->maps;
+	it->maps = NULL;
+	pr->exec_gen = it->exec_gen;
+	stackcache_init(&pr->stacks);
+	hashmap_init(&pr->last_stack);
+	proc_read_symbols(r, pr, &cause);
 	free(cause);
+	hashmap_put(&r->procs, (uint64_t)pid, pr);
 	return pr;
 }
 
@@ -312,7 +337,7 @@ consume(struct recorder *r, struct sample_item *it)
 	struct unwind_result *ur = &r->ur;
 	uint32_t bucket = (uint32_t)((it->t_ns > r->start_ns ? it->t_ns - r->start_ns : 0) /
 				     1000000000u);
-	struct recorder_proc *pr = proc_of(r, it->pid != 0 ? it->pid : r->pid);
+	struct recorder_proc *pr = proc_of(r, it);
 	uint32_t stack;
 	void *v;
 
@@ -322,7 +347,8 @@ consume(struct recorder *r, struct sample_item *it)
 		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
 		profile_thread_set_pid(&r->prof, (uint32_t)it->tid, (uint32_t)pr->pid);
 	}
-	if (pr->uw == NULL && now_ns() >= pr->retry_ns && !procfs_process_gone(pr->pid)) {
+	if (pr->uw == NULL && now_ns() >= pr->retry_ns &&
+	    (pr->maps != NULL || !procfs_process_gone(pr->pid))) {
 		char *cause = NULL;
 
 		/* Not read yet (it was in an exec): they describe it now. */
@@ -341,11 +367,32 @@ consume(struct recorder *r, struct sample_item *it)
 		return;
 	}
 	if (it->exec_gen != pr->exec_gen) {
-		/* The program replaced itself: addresses mean new code now. */
+		/* The program replaced itself: addresses mean new code now. A
+		 * process gone since is read from the mappings sent with it. */
 		pr->exec_gen = it->exec_gen;
-		symbols_refresh(pr->sym, true);
+		if (pr->maps != NULL && procfs_process_gone(pr->pid)) {
+			char *cause = NULL;
+
+			unwinder_free(pr->uw);
+			symbols_free(pr->sym);
+			pr->uw = NULL;
+			pr->sym = NULL;
+			proc_read_symbols(r, pr, &cause);
+			free(cause);
+		} else {
+			symbols_refresh(pr->sym, true);
+		}
 		stackcache_forget_addresses(&pr->stacks);
 		hashmap_release(&pr->last_stack);
+		if (pr->uw == NULL) {
+			if (it->snap != NULL)
+				sampler_recycle(r->sampler, it->snap);
+			it->snap = NULL;
+			r->unwind_failures += it->count;
+			profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
+				    (enum sample_class)it->cls, it->sysnr, it->count);
+			return;
+		}
 	}
 	if (it->reuse) {
 		v = hashmap_get(&pr->last_stack, (uint64_t)it->tid);

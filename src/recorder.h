@@ -37,6 +37,7 @@ struct recorder_proc {
 	unsigned exec_gen;
 	uint64_t retry_ns;         /* sym NULL: when to try to read them again */
 	uint64_t gone_ns;          /* when it was seen gone (0: not yet) */
+	char *maps;                /* its mappings as the sampler read them */
 };
 
 struct recorder {

@@ -116,6 +116,7 @@ struct sampler {
 	uint64_t start_ns, end_ns; /* see sampler_start_ns, sampler_end_ns */
 	uint64_t deadline_ns; /* opts.duration_s after start_ns, or 0 */
 	struct sampler_stats stats;
+	struct hashmap maps_sent; /* pid -> exec generation + 1 of the maps sent */
 	/* sampler_grow_copy's requests, under lock, for the next tick. */
 	struct { pid_t tid; size_t cap; } grow[GROW_PENDING];
 	size_t n_grow;
@@ -178,6 +179,7 @@ sampler_new(const pid_t *pids, size_t n_pids, char *const *argv,
 	s->opts = *opts;
 	s->exit_status = -1;
 	s->launched_status = -1;
+	hashmap_init(&s->maps_sent);
 	s->period = (uint64_t)(1e9 / opts->rate_hz);
 	budget = opts->max_memory ? opts->max_memory : SAMPLER_DEFAULT_MAX_MEMORY;
 	/* Every snapshot item in the queue holds one of pool_max copies, so a
@@ -208,7 +210,9 @@ sampler_free(struct sampler *s)
 			GROW(s->pool, s->cap_pool, s->n_pool + 1);
 			s->pool[s->n_pool++] = it->snap;
 		}
+		free(it->maps);
 	}
+	hashmap_release(&s->maps_sent);
 	for (size_t i = 0; i < s->n_pool; i++) {
 		snapshot_release(s->pool[i]);
 		free(s->pool[i]);
@@ -335,6 +339,7 @@ push_items(struct sampler *s, const struct sample_item *items, size_t n)
 				GROW(s->pool, s->cap_pool, s->n_pool + 1);
 				s->pool[s->n_pool++] = items[i].snap;
 			}
+			free(items[i].maps);
 			dropped += items[i].count;
 			continue;
 		}
@@ -433,6 +438,25 @@ sampler_exit_status(struct sampler *s)
 	st = s->exit_status;
 	pthread_mutex_unlock(&s->lock);
 	return st;
+}
+
+/* Forget which mappings were sent for processes that exited: an id
+ * reused by a new process gets its own. */
+static void
+sent_prune(struct sampler *s, const struct tracer *t)
+{
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(&s->maps_sent, &it, &pid, NULL)) {
+		if (!tracer_process_alive(t, (pid_t)pid)) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		hashmap_remove(&s->maps_sent, gone[i]);
+	free(gone);
 }
 
 static struct snapshot_maps *
@@ -1022,7 +1046,22 @@ flight_collect(struct sampler *s, struct pmaps *maps, struct flight *f,
 static void
 out_flush(struct sampler *s, struct tick_out *o, bool tick)
 {
-	uint64_t dropped = push_items(s, o->items, o->nitems);
+	uint64_t dropped;
+
+	/* A process's mappings go with its first item (and the first after an
+	 * exec), read now that no thread is held: one that exits before the
+	 * consumer reads its symbols is symbolized from them. */
+	for (size_t i = 0; i < o->nitems; i++) {
+		struct sample_item *it = &o->items[i];
+		uintptr_t sent = (uintptr_t)hashmap_get(&s->maps_sent, (uint64_t)it->pid);
+
+		if (sent != (uintptr_t)it->exec_gen + 1) {
+			it->maps = procfs_maps_text(it->pid);
+			hashmap_put(&s->maps_sent, (uint64_t)it->pid,
+				    (void *)((uintptr_t)it->exec_gen + 1));
+		}
+	}
+	dropped = push_items(s, o->items, o->nitems);
 
 	settle(s, o->stopped, o->nstopped);
 	pthread_mutex_lock(&s->lock);
@@ -1521,8 +1560,10 @@ sampler_main(void *arg)
 				  base + period - period / 8))
 				break;
 			prune(&threads, tickno);
-			if (tickno % 64 == 0)
+			if (tickno % 64 == 0) {
 				pmaps_prune(&maps, t);
+				sent_prune(s, t);
+			}
 		}
 		base += period;
 	}

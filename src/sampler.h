@@ -75,6 +75,9 @@ struct sample_item {
 	uint32_t count;    /* samples this item stands for (ticks) */
 	unsigned exec_gen; /* its process's exec generation at the sample */
 	struct snapshot *snap; /* !reuse: unwind it, then sampler_recycle it */
+	char *maps;        /* the first item of a process (and after each of
+			    * its execs): its /proc/PID/maps as it was then,
+			    * owned by whoever holds the item */
 	char comm[PROCFS_COMM_MAX];
 };
 
