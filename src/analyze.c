@@ -33,6 +33,8 @@ selection_match(const struct profile *p, const struct selection *sel, const stru
 		return false;
 	if (sel->tid != 0 && s->tid != sel->tid)
 		return false;
+	if (sel->pid != 0 && profile_thread_pid(p, s->tid) != sel->pid)
+		return false;
 	if (sel->thread != NULL && fnmatch(sel->thread, profile_thread_name(p, s->tid), 0) != 0)
 		return false;
 	return true;

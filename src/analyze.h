@@ -25,6 +25,7 @@ struct selection {
 			      * type with classes only */
 	uint32_t tid;        /* 0: every thread */
 	const char *thread;  /* a thread name pattern (fnmatch), or NULL */
+	uint32_t pid;        /* 0: every process */
 	uint32_t since, until; /* buckets [since, until) */
 };
 void selection_init(struct selection *sel);

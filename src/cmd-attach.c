@@ -21,7 +21,8 @@
 #include "util.h"
 
 const char cmd_attach_usage[] =
-	"usage: siprof attach [OPTIONS] PID\n"
+	"usage: siprof attach [OPTIONS] PID[,PID...]\n"
+	"       siprof attach [OPTIONS] -p PID[,PID...]\n"
 	"\n"
 	"Attach to a running process and show, live, where its threads spend their\n"
 	"time and what they wait for: a call tree or a flat list per class (CPU,\n"
@@ -30,6 +31,9 @@ const char cmd_attach_usage[] =
 	"until siprof is continued (fg).\n"
 	"\n"
 	"Options:\n"
+	"  -p, --pid=PID[,PID...] the process to attach to (or give it as PID); several\n"
+	"                         are shown together\n"
+	"      --children         also follow the processes they start (fork, exec)\n"
 	"  -r, --rate=HZ          samples per second per thread (default " CMD_STR(CMD_RATE_DEFAULT) ")\n"
 	"  -u, --unwinder=KIND    dw (default), libunwind, or fp\n"
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K)\n"
@@ -50,7 +54,7 @@ struct attach_opts {
 	struct recorder_opts rec;
 	struct cmd_sampling sampling;
 	struct live_view view;
-	pid_t pid;
+	struct cmd_pids pids;
 	bool batch;
 	bool json;
 	long iterations;
@@ -81,9 +85,12 @@ removed_option(int c)
 static int
 parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum { OPT_WINDOW = 256, OPT_RECORD, OPT_FORCE, OPT_ITERATIONS, OPT_DELAY, OPT_JSON };
+	enum { OPT_WINDOW = 256, OPT_RECORD, OPT_FORCE, OPT_ITERATIONS, OPT_DELAY, OPT_JSON,
+	       OPT_CHILDREN };
 	static const struct option longopts[] = {
 		CMD_SAMPLING_OPTIONS,
+		{ "pid", required_argument, NULL, 'p' },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "class", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "record", required_argument, NULL, OPT_RECORD },
@@ -96,7 +103,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum sample_class cls;
-	int ch, pid, rc;
+	int ch, rc;
 
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, false);
@@ -105,13 +112,20 @@ parse(int argc, char **argv, struct attach_opts *o)
 	o->iterations = 1;
 	o->delay = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:r:u:s:c:bh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:p:r:u:s:c:bh", longopts, NULL)) != -1) {
 		if ((rc = cmd_opt_sampling("attach", ch, optarg, &o->sampling)) != 0) {
 			if (rc != 1)
 				return rc;
 			continue;
 		}
 		switch (ch) {
+		case 'p':
+			if (!cmd_parse_pids("attach", optarg, &o->pids))
+				return EXIT_USAGE;
+			break;
+		case OPT_CHILDREN:
+			o->rec.sampler.children = true;
+			break;
 		case 'c':
 			if (strcmp(optarg, "wall") == 0)
 				o->view.cls = -1;
@@ -163,11 +177,11 @@ parse(int argc, char **argv, struct attach_opts *o)
 		return rc;
 	if (o->json && !o->batch)
 		return cmd_usage_error("attach", "--json is the form of --batch frames: give --batch too");
-	if (optind != argc - 1)
-		return cmd_usage_error("attach", optind >= argc ? "a PID is needed" : "only one PID, please");
-	if (!cmd_parse_pid("attach", argv[optind], &pid))
-		return EXIT_USAGE;
-	o->pid = pid;
+	for (; optind < argc; optind++)
+		if (!cmd_parse_pids("attach", argv[optind], &o->pids))
+			return EXIT_USAGE;
+	if (o->pids.n == 0)
+		return cmd_usage_error("attach", "a PID is needed");
 	cmd_sampling_apply(&o->sampling, &o->rec);
 	return 0;
 }
@@ -314,20 +328,23 @@ cmd_attach(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
 		cmd_sampling_release(&o.sampling);
+		cmd_pids_release(&o.pids);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		err_msg("the live view needs a terminal; for text use 'siprof attach --batch --iterations=N %d', "
-			"or record with 'siprof record'", (int)o.pid);
+			"or record with 'siprof record'", o.pids.v[0]);
 		cmd_sampling_release(&o.sampling);
+		cmd_pids_release(&o.pids);
 		return EXIT_USAGE;
 	}
 	signals_catch_suspend();
-	rc = recorder_start(&r, o.pid, NULL, &o.rec, &cause, &early);
+	rc = recorder_start(&r, o.pids.v, o.pids.n, NULL, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		err_msg("%s", cause);
 		free(cause);
 		cmd_sampling_release(&o.sampling);
+		cmd_pids_release(&o.pids);
 		return cmd_exit_for_tracer(rc);
 	}
 	ok = o.batch ? run_batch(&r, &o, &cause) : tui_run(&r, &o.view, &cause);
@@ -349,13 +366,16 @@ cmd_attach(int argc, char **argv)
 			fprintf(stderr, "siprof: process %d (%s) exited; %llu samples\n", (int)r.pid,
 				text_safe(r.comm), (unsigned long long)st.samples);
 		else
-			fprintf(stderr, "siprof: detached from process %d (%s), which keeps running; "
+			fprintf(stderr, "siprof: detached from process %d (%s)%s, which keep%s running; "
 				"%llu samples%s%s\n", (int)r.pid, text_safe(r.comm),
+				o.pids.n > 1 || o.rec.sampler.children ? " and the others" : "",
+				o.pids.n > 1 || o.rec.sampler.children ? "" : "s",
 				(unsigned long long)st.samples, o.rec.output ? ", recorded to " : "",
 				o.rec.output ? o.rec.output : "");
 	}
 	recorder_release(&r);
 	free(cause);
 	cmd_sampling_release(&o.sampling);
+	cmd_pids_release(&o.pids);
 	return ret;
 }

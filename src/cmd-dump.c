@@ -31,7 +31,8 @@
 #include "util.h"
 
 const char cmd_dump_usage[] =
-	"usage: siprof dump [OPTIONS] PID\n"
+	"usage: siprof dump [OPTIONS] PID[,PID...]\n"
+	"       siprof dump [OPTIONS] -p PID[,PID...]\n"
 	"\n"
 	"Print the stack of every thread of process PID: function, source file and\n"
 	"line, module; inlined frames and tail calls marked; and what each blocked\n"
@@ -40,7 +41,11 @@ const char cmd_dump_usage[] =
 	"stack (microseconds), one at a time; threads blocked in calls that a stop\n"
 	"would interrupt are not stopped at all.\n"
 	"\n"
+	"Several processes are dumped one after the other.\n"
+	"\n"
 	"Options:\n"
+	"  -p, --pid=PID[,PID...] the process to dump (or give it as PID)\n"
+	"      --children         also the processes it started, and theirs\n"
 	"  -j, --json             print JSON instead of text\n"
 	"  -u, --unwinder=KIND    dw (libdw, the default), libunwind, or fp (frame pointers)\n"
 	"  -s, --stack-size=SIZE  bytes of stack copied per thread (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K, 4K to 8M)\n"
@@ -49,6 +54,8 @@ const char cmd_dump_usage[] =
 
 struct dump_opts {
 	bool json;
+	bool children;
+	struct cmd_pids pids;
 	struct cmd_sampling sampling; /* -u, -s */
 };
 
@@ -437,9 +444,12 @@ thread_json(const struct snapshot *s, const struct unwind_result *u, struct symb
 }
 
 static int
-parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
+parse_opts(int argc, char **argv, struct dump_opts *o)
 {
+	enum { OPT_CHILDREN = 256 };
 	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "json", no_argument, NULL, 'j' },
 		CMD_SAMPLING_COPY_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
@@ -451,13 +461,20 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, true);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:ju:s:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:p:ju:s:vh", longopts, NULL)) != -1) {
 		if ((rc = cmd_opt_sampling("dump", ch, optarg, &o->sampling)) != 0) {
 			if (rc != 1)
 				return rc;
 			continue;
 		}
 		switch (ch) {
+		case 'p':
+			if (!cmd_parse_pids("dump", optarg, &o->pids))
+				return EXIT_USAGE;
+			break;
+		case OPT_CHILDREN:
+			o->children = true;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -471,11 +488,11 @@ parse_opts(int argc, char **argv, struct dump_opts *o, int *pid)
 			return cmd_bad_option("dump", ch, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cmd_usage_error("dump", optind >= argc ? "a PID is needed"
-							       : "only one PID, please");
-	if (!cmd_parse_pid("dump", argv[optind], pid))
-		return EXIT_USAGE;
+	for (; optind < argc; optind++)
+		if (!cmd_parse_pids("dump", argv[optind], &o->pids))
+			return EXIT_USAGE;
+	if (o->pids.n == 0)
+		return cmd_usage_error("dump", "a PID is needed");
 	return cmd_sampling_check("dump", &o->sampling);
 }
 
@@ -538,24 +555,23 @@ grow_short_copies(struct capture *cap, struct unwinder *uw)
 	free(ur);
 }
 
-int
-cmd_dump(int argc, char **argv)
+/* Dump one process: text to stdout, or its JSON object added to all.
+ * Returns an exit code; quiet_gone leaves out the message for a process
+ * that is gone (a child that exited meanwhile). */
+static int
+dump_one(pid_t pid, struct dump_opts *o, json_t *all, bool quiet_gone)
 {
+	const struct dump_opts opts = *o;
 	struct symbols *sym = NULL;
 	struct unwinder *uw = NULL;
 	struct tailcall *tc = NULL;
 	struct capture cap;
-	struct dump_opts opts;
 	struct unwind_result *ur;
 	char *cause = NULL;
 	pthread_t th;
-	int pid, rc, ret = EXIT_OK;
+	int rc, ret = EXIT_OK;
 	uint64_t max_held = 0, total_held = 0;
 	json_t *root = NULL, *threads = NULL;
-
-	rc = parse_opts(argc, argv, &opts, &pid);
-	if (rc != 0)
-		return rc < 0 ? EXIT_OK : rc;
 
 	/* Read the mappings first: nothing is stopped yet. A failure here is
 	 * explained better by the attach below, so it is only remembered. */
@@ -572,8 +588,9 @@ cmd_dump(int argc, char **argv)
 	pthread_join(th, NULL);
 
 	if (cap.status != TRACER_OK) {
-		err_msg("%s", cap.cause);
 		ret = cmd_exit_for_tracer(cap.status);
+		if (!(quiet_gone && cap.status == TRACER_NOPROC))
+			err_msg("%s", cap.cause);
 		goto out;
 	}
 	if (cap.interrupted) {
@@ -582,7 +599,8 @@ cmd_dump(int argc, char **argv)
 		goto out;
 	}
 	if (cap.exited) {
-		err_msg("process %d (%s) exited during the dump", pid, cap.comm);
+		if (!quiet_gone)
+			err_msg("process %d (%s) exited during the dump", pid, cap.comm);
 		ret = EXIT_NOPROC;
 		goto out;
 	}
@@ -629,15 +647,11 @@ cmd_dump(int argc, char **argv)
 	if (opts.json) {
 		json_object_set_new(root, "threads", threads);
 		json_object_set_new(root, "max_held_us", json_real((double)max_held / 1e3));
-		json_dumpf(root, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(root);
+		json_array_append_new(all, root);
 	}
 	warn_unnamed();
 	verbose_msg("each thread was held on its own: longest %.1f us, all together %.1f us",
 		    (double)max_held / 1e3, (double)total_held / 1e3);
-	if (!cmd_finish_output() && ret == EXIT_OK)
-		ret = errno == EPIPE ? EXIT_OK : EXIT_ERROR;
 out:
 	for (size_t i = 0; i < cap.n; i++)
 		snapshot_release(&cap.snaps[i]);
@@ -647,5 +661,78 @@ out:
 	tailcall_free(tc);
 	unwinder_free(uw);
 	symbols_free(sym);
+	return ret;
+}
+
+/* With --children: the processes each one started, and theirs, after it
+ * (a process is listed once). */
+static void
+add_children(struct cmd_pids *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		pid_t *kids;
+		size_t n;
+
+		if (!procfs_children(l->v[i], &kids, &n))
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			size_t j;
+
+			for (j = 0; j < l->n && l->v[j] != kids[k]; j++)
+				;
+			if (j == l->n && kids[k] != getpid()) {
+				GROW(l->v, l->cap, l->n + 1);
+				l->v[l->n++] = kids[k];
+			}
+		}
+		free(kids);
+	}
+}
+
+int
+cmd_dump(int argc, char **argv)
+{
+	struct dump_opts opts;
+	json_t *all;
+	size_t given;
+	int rc, ret = EXIT_OK;
+
+	rc = parse_opts(argc, argv, &opts);
+	if (rc != 0) {
+		cmd_pids_release(&opts.pids);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	given = opts.pids.n;
+	if (opts.children)
+		add_children(&opts.pids);
+	all = json_array();
+	for (size_t i = 0; i < opts.pids.n; i++) {
+		rc = dump_one(opts.pids.v[i], &opts, all, i >= given);
+		if (rc == EXIT_INTERRUPTED) {
+			ret = rc;
+			break;
+		}
+		/* A child that exited since it was listed is no error. */
+		if (rc != EXIT_OK && ret == EXIT_OK && !(i >= given && rc == EXIT_NOPROC))
+			ret = rc;
+	}
+	if (opts.json && json_array_size(all) > 0) {
+		/* One process: its object, as always; several: a list of them. */
+		json_t *root = all;
+
+		if (opts.pids.n == 1) {
+			root = json_incref(json_array_get(all, 0));
+		} else {
+			root = json_object();
+			json_object_set(root, "processes", all);
+		}
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(root);
+	}
+	json_decref(all);
+	if (!cmd_finish_output() && ret == EXIT_OK)
+		ret = errno == EPIPE ? EXIT_OK : EXIT_ERROR;
+	cmd_pids_release(&opts.pids);
 	return ret;
 }

@@ -18,7 +18,7 @@
 #include "util.h"
 
 const char cmd_record_usage[] =
-	"usage: siprof record -o FILE [OPTIONS] -p PID\n"
+	"usage: siprof record -o FILE [OPTIONS] -p PID[,PID...]\n"
 	"       siprof record -o FILE [OPTIONS] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Sample every thread of a running process (or of COMMAND, from its first\n"
@@ -31,7 +31,10 @@ const char cmd_record_usage[] =
 	"\n"
 	"Options:\n"
 	"  -o, --output=FILE      the session file to create (mode 0600)\n"
-	"  -p, --pid=PID          the process to attach to\n"
+	"  -p, --pid=PID[,PID...] the process to attach to; several (-p again, or\n"
+	"                         ids separated by commas) go in one session\n"
+	"      --children         also follow the processes they start (fork, exec),\n"
+	"                         each with its own pid in the session\n"
 	"  -d, --duration=SECS    stop SECS seconds (wall time) after the first sample\n"
 	"                         (default: until Ctrl-C or exit)\n"
 	"  -r, --rate=HZ          samples per second per thread (default " CMD_STR(CMD_RATE_DEFAULT) ", 1 to 1000)\n"
@@ -55,7 +58,7 @@ const char cmd_record_usage[] =
 struct record_opts {
 	struct recorder_opts rec;
 	struct cmd_sampling sampling;
-	pid_t pid;
+	struct cmd_pids pids;
 	double duration;
 	bool quiet;
 	char **argv;
@@ -68,10 +71,11 @@ struct record_opts {
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE };
+	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE, OPT_CHILDREN };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "jitter", no_argument, NULL, OPT_JITTER },
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
@@ -83,7 +87,7 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t cap_tags = 0;
-	int ch, pid, rc;
+	int ch, rc;
 
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, false);
@@ -99,9 +103,11 @@ parse(int argc, char **argv, struct record_opts *o)
 			o->rec.output = optarg;
 			break;
 		case 'p':
-			if (!cmd_parse_pid("record", optarg, &pid))
+			if (!cmd_parse_pids("record", optarg, &o->pids))
 				return EXIT_USAGE;
-			o->pid = pid;
+			break;
+		case OPT_CHILDREN:
+			o->rec.sampler.children = true;
 			break;
 		case 'd':
 			if (!parse_number(optarg, NUM_FRACTION, 0, 4e9, &o->duration, NULL) ||
@@ -146,9 +152,16 @@ parse(int argc, char **argv, struct record_opts *o)
 		return cmd_usage_error("record", "-o FILE is needed: where to write the session");
 	if ((rc = cmd_sampling_check("record", &o->sampling)) != 0)
 		return rc;
-	if ((o->pid != 0) == (o->argv != NULL))
-		return cmd_usage_error("record", o->pid ? "give -p PID or a COMMAND, not both"
-						      : "give -p PID, or -- COMMAND [ARGS...]");
+	if ((o->pids.n != 0) == (o->argv != NULL))
+		return cmd_usage_error("record", o->pids.n ? "give -p PID or a COMMAND, not both"
+							  : "give -p PID, or -- COMMAND [ARGS...]");
+	if (o->argv != NULL && o->argv[0][0] != '\0' &&
+	    strspn(o->argv[0], "0123456789") == strlen(o->argv[0]))
+		/* A command is looked up in PATH, where no program is named
+		 * with digits alone: this is a process id given without -p. */
+		return cmd_usage_error("record", "'%s' looks like a process id: to record it, "
+				       "use -p %s; to run a program named %s, give its path (./%s)",
+				       o->argv[0], o->argv[0], o->argv[0], o->argv[0]);
 	cmd_sampling_apply(&o->sampling, &o->rec);
 	/* The sampler ends itself: the ticks are those of the duration,
 	 * however far behind the unwinding is. */
@@ -304,16 +317,18 @@ cmd_record(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != 0) {
 		free(o.tags);
+		cmd_pids_release(&o.pids);
 		cmd_sampling_release(&o.sampling);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (o.upload != NULL && (rc = cmd_upload_prepare()) != EXIT_OK) {
 		free(o.tags);
+		cmd_pids_release(&o.pids);
 		cmd_sampling_release(&o.sampling);
 		return rc;
 	}
 	signals_catch_suspend();
-	rc = recorder_start(&r, o.pid, o.argv, &o.rec, &cause, &early);
+	rc = recorder_start(&r, o.pids.v, o.pids.n, o.argv, &o.rec, &cause, &early);
 	if (rc != TRACER_OK) {
 		/* A command that could not run has said why; pass its status on. */
 		if (o.argv != NULL && early >= 0)
@@ -322,13 +337,21 @@ cmd_record(int argc, char **argv)
 			err_msg("%s", cause), rc = cmd_exit_for_tracer(rc);
 		free(cause);
 		free(o.tags);
+		cmd_pids_release(&o.pids);
 		cmd_sampling_release(&o.sampling);
 		return rc;
 	}
 	tty = !o.quiet && isatty(STDERR_FILENO);
-	if (!o.quiet)
-		fprintf(stderr, "siprof: recording process %d (%s) to %s; Ctrl-C ends\n",
-			(int)r.pid, text_safe(r.comm), o.rec.output);
+	if (!o.quiet) {
+		char more[48] = "";
+
+		if (o.pids.n > 1)
+			snprintf(more, sizeof more, " and %zu more", o.pids.n - 1);
+		fprintf(stderr, "siprof: recording process %d (%s)%s%s to %s; Ctrl-C ends\n",
+			(int)r.pid, text_safe(r.comm), more,
+			o.rec.sampler.children ? " and the processes started" : "",
+			o.rec.output);
+	}
 	while (ok) {
 		if (!recorder_step(&r, 100, &cause)) {
 			ok = r.ended;
@@ -409,6 +432,7 @@ cmd_record(int argc, char **argv)
 	}
 	free(cause);
 	free(o.tags);
+	cmd_pids_release(&o.pids);
 	cmd_sampling_release(&o.sampling);
 	return ret;
 }

@@ -42,6 +42,7 @@ const char cmd_report_usage[] =
 	"                         net, disk, ipc, poll, sleep, child, aio, syscall, fault,\n"
 	"                         stopped; wall is every class (thread-samples only)\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
+	"      --pid=PID          only the threads of process PID (a session of several)\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
 	"  -n, --top=N            functions to list (default 20)\n"
@@ -75,6 +76,7 @@ parse(int argc, char **argv, struct report_opts *o)
 		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
+		{ "pid", required_argument, NULL, CMD_OPT_PID },
 		{ "since", required_argument, NULL, CMD_OPT_SINCE },
 		{ "until", required_argument, NULL, CMD_OPT_UNTIL },
 		{ "top", required_argument, NULL, 'n' },
@@ -457,6 +459,90 @@ class_note(const struct selection *sel, const struct thread_table *tt, char *buf
 		snprintf(buf, n, " (%.1f%% of all; -c wall for every class)",
 			 pct(tt->by_class[sel->cls], tt->total));
 	return buf;
+}
+
+/* Per process, from the threads' table: a session of several processes
+ * (record -p PID,PID or --children) shows how the samples split. */
+struct proc_stat {
+	uint32_t pid, threads;
+	uint64_t total;
+};
+
+static size_t
+group_processes(const struct profile *p, const struct thread_table *tt, struct proc_stat **out)
+{
+	struct proc_stat *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < tt->n; i++) {
+		uint32_t pid = profile_thread_pid(p, tt->threads[i].tid);
+		size_t k;
+
+		for (k = 0; k < n && v[k].pid != pid; k++)
+			;
+		if (k == n) {
+			GROW(v, cap, n + 1);
+			v[n++] = (struct proc_stat){ pid, 0, 0 };
+		}
+		v[k].threads++;
+		v[k].total += tt->threads[i].total;
+	}
+	/* Most samples first (the thread table is in that order already,
+	 * but a process's threads add up). */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j].total > v[j - 1].total; j--) {
+			struct proc_stat t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	return n;
+}
+
+/* A process's name: its main thread's, else its first thread's. */
+static const char *
+process_name(const struct profile *p, uint32_t pid)
+{
+	const char *name = profile_thread_name(p, pid);
+
+	for (size_t i = 0; *name == '\0' && i < p->n_threads; i++)
+		if (p->threads[i].pid == pid)
+			name = profile_str(p, p->threads[i].name);
+	return name;
+}
+
+static void
+print_processes(const struct profile *p, const struct thread_table *tt)
+{
+	struct proc_stat *v;
+	size_t n = group_processes(p, tt, &v);
+
+	if (n > 1) {
+		printf("\nprocesses %zu (--pid=PID selects one)\n", n);
+		printf("  %8s  %-16s %7s %8s %6s\n", "pid", "name", "threads", "samples", "share");
+		for (size_t i = 0; i < n; i++)
+			printf("  %8u  %-16s %7u %8llu %5.1f%%\n", v[i].pid,
+			       text_safe(process_name(p, v[i].pid)), v[i].threads,
+			       (unsigned long long)v[i].total, pct(v[i].total, tt->total));
+	}
+	free(v);
+}
+
+static json_t *
+processes_json(const struct profile *p, const struct thread_table *tt)
+{
+	struct proc_stat *v;
+	size_t n = group_processes(p, tt, &v);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:i, s:I, s:f}",
+			"pid", (int)v[i].pid, "name", text_utf8(process_name(p, v[i].pid)),
+			"threads", (int)v[i].threads, "samples", (json_int_t)v[i].total,
+			"percent", pct(v[i].total, tt->total)));
+	free(v);
+	return arr;
 }
 
 /* A function's name for a text report: long template and generic
@@ -888,6 +974,7 @@ cmd_report(int argc, char **argv)
 			json_object_set_new(doc, "class", json_string(class_key(&o.sel)));
 			if (ptype_get(o.sel.type)->classed)
 				classes_json(doc, &tt);
+			json_object_set_new(doc, "processes", processes_json(&d.prof, &tt));
 			{
 				double ours, kernel;
 
@@ -911,6 +998,7 @@ cmd_report(int argc, char **argv)
 				print_classes(&tt);
 				print_cpu_time(&d, &o.sel, &tt);
 			}
+			print_processes(&d.prof, &tt);
 			print_functions(&d.prof, &o, &tt);
 		}
 		thread_table_release(&tt);

@@ -51,6 +51,45 @@ cmd_parse_pid(const char *cmd, const char *arg, int *pid)
 	return 1;
 }
 
+bool
+cmd_parse_pids(const char *cmd, const char *arg, struct cmd_pids *l)
+{
+	const char *p = arg;
+
+	if (*arg == '\0') {
+		cmd_usage_error(cmd, "-p takes a process id, or several separated by commas");
+		return false;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char *one = xasprintf("%.*s", (int)len, p);
+		size_t i;
+		int pid;
+
+		if (!cmd_parse_pid(cmd, one, &pid)) {
+			free(one);
+			return false;
+		}
+		free(one);
+		for (i = 0; i < l->n && l->v[i] != pid; i++)
+			;
+		if (i == l->n) {
+			GROW(l->v, l->cap, l->n + 1);
+			l->v[l->n++] = pid;
+		}
+		if (p[len] == '\0')
+			return true;
+		p += len + 1;
+	}
+}
+
+void
+cmd_pids_release(struct cmd_pids *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
 int
 cmd_bad_option(const char *cmd, int ch, char **argv)
 {
@@ -177,6 +216,14 @@ cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *se
 		return cmd_opt_time(cmd, "--since", arg, &sel->since) != 0 ? EXIT_USAGE : 1;
 	case CMD_OPT_UNTIL:
 		return cmd_opt_time(cmd, "--until", arg, &sel->until) != 0 ? EXIT_USAGE : 1;
+	case CMD_OPT_PID: {
+		int pid;
+
+		if (!cmd_parse_pid(cmd, arg, &pid))
+			return EXIT_USAGE;
+		sel->pid = (uint32_t)pid;
+		return 1;
+	}
 	case CMD_OPT_TYPE: {
 		int t = ptype_find(arg);
 

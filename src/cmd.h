@@ -41,6 +41,16 @@ int cmd_bad_option(const char *cmd, int ch, char **argv);
 
 /* Parse a PID argument; false (with a message printed) when it is not one. */
 int cmd_parse_pid(const char *cmd, const char *arg, int *pid);
+/* A list of process ids given as -p PID (repeated, or comma-separated:
+ * -p 12,34) and, for attach and dump, as operands. */
+struct cmd_pids {
+	int *v;
+	size_t n, cap;
+};
+/* Add the PIDs of arg ("12" or "12,34,56") to l; a PID given twice counts
+ * once. False (with a message printed) when one is not a PID. */
+bool cmd_parse_pids(const char *cmd, const char *arg, struct cmd_pids *l);
+void cmd_pids_release(struct cmd_pids *l);
 
 /* The sampler options of attach, record and dump, and their defaults,
  * defined here once; the --help texts quote them (CMD_STR). dump takes
@@ -114,8 +124,8 @@ int cmd_output_close(struct cmd_output *k);
 #define CMD_CLASS_UNSET (-2)
 
 /* The selection options of report, export and diff: -c CLASS, -T TID|NAME,
- * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL)
- * and --type (CMD_OPT_TYPE, a profile type's name).
+ * and the long options --since (CMD_OPT_SINCE), --until (CMD_OPT_UNTIL),
+ * --type (CMD_OPT_TYPE, a profile type's name) and --pid (CMD_OPT_PID).
  * cmd_selection_init starts with every sample of thread-samples and the
  * class unset; cmd_opt_selection returns 1 when ch was one of them (sel
  * set), 0 when it was not, or EXIT_USAGE after a message; after the
@@ -125,6 +135,8 @@ int cmd_output_close(struct cmd_output *k);
  * when no file follows it (files: the words left after the options).
  * 0, or EXIT_USAGE after a message. */
 enum { CMD_OPT_SINCE = 1000, CMD_OPT_UNTIL, CMD_OPT_TYPE };
+/* --pid=PID: only the threads of one process of the session. */
+enum { CMD_OPT_PID = 1010 };
 struct selection;
 void cmd_selection_init(struct selection *sel);
 int cmd_opt_selection(const char *cmd, int ch, const char *arg, struct selection *sel);

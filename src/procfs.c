@@ -66,6 +66,41 @@ procfs_tasks(pid_t pid, pid_t **tids, size_t *n)
 	return true;
 }
 
+bool
+procfs_children(pid_t pid, pid_t **pids, size_t *n)
+{
+	pid_t *tids;
+	size_t nt, cap = 0;
+	char *buf;
+
+	if (!procfs_tasks(pid, &tids, &nt))
+		return false;
+	*pids = NULL;
+	*n = 0;
+	for (size_t i = 0; i < nt; i++) {
+		char path[96];
+
+		snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
+		if ((buf = read_file(path, NULL)) == NULL)
+			continue;
+		for (char *p = buf, *end; *p != '\0'; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (v > 0 && v <= INT32_MAX) {
+				GROW(*pids, cap, *n + 1);
+				(*pids)[(*n)++] = (pid_t)v;
+			}
+		}
+		free(buf);
+	}
+	free(tids);
+	if (*n > 1)
+		qsort(*pids, *n, sizeof **pids, cmp_pid);
+	return true;
+}
+
 int
 procfs_task_open(pid_t pid, pid_t tid, const char *name)
 {

@@ -62,6 +62,10 @@ enum fd_kind { FD_UNKNOWN, FD_FILE, FD_BLOCKDEV, FD_SOCKET, FD_PIPE, FD_OTHER };
  * the process does not exist or cannot be read. *tids is heap-allocated. */
 bool procfs_tasks(pid_t pid, pid_t **tids, size_t *n);
 
+/* The processes pid started that are still its children (each thread's
+ * /proc/PID/task/TID/children), ascending; *pids is heap-allocated. */
+bool procfs_children(pid_t pid, pid_t **pids, size_t *n);
+
 /* Open /proc/PID/task/TID/NAME (stat, schedstat) read-only, to be read again
  * and again with the _fd readers below without a path walk; -1 on failure. */
 int procfs_task_open(pid_t pid, pid_t tid, const char *name);

@@ -145,7 +145,7 @@ profile_thread(struct profile *p, uint32_t tid, const char *name)
 		p->threads[(uintptr_t)v - 1].name = ns;
 		return;
 	}
-	PUSH(p, threads, ((struct pthread_info){ tid, ns }));
+	PUSH(p, threads, ((struct pthread_info){ tid, ns, 0 }));
 	hashmap_put(&p->thread_index, tid, (void *)(uintptr_t)p->n_threads);
 }
 
@@ -155,6 +155,23 @@ profile_thread_name(const struct profile *p, uint32_t tid)
 	void *v = hashmap_get(&p->thread_index, tid);
 
 	return v != NULL ? profile_str(p, p->threads[(uintptr_t)v - 1].name) : "";
+}
+
+void
+profile_thread_set_pid(struct profile *p, uint32_t tid, uint32_t pid)
+{
+	void *v = hashmap_get(&p->thread_index, tid);
+
+	if (v != NULL)
+		p->threads[(uintptr_t)v - 1].pid = pid;
+}
+
+uint32_t
+profile_thread_pid(const struct profile *p, uint32_t tid)
+{
+	void *v = hashmap_get(&p->thread_index, tid);
+
+	return v != NULL ? p->threads[(uintptr_t)v - 1].pid : 0;
 }
 
 size_t

@@ -52,6 +52,7 @@ struct pnode {
 struct pthread_info {
 	uint32_t tid;
 	uint32_t name; /* string id */
+	uint32_t pid;  /* its process; 0: not known (sessions before schema 4) */
 };
 
 struct psample {
@@ -90,6 +91,10 @@ uint32_t profile_node(struct profile *p, uint32_t parent, uint32_t frame);
 /* Record or rename a thread. */
 void profile_thread(struct profile *p, uint32_t tid, const char *name);
 const char *profile_thread_name(const struct profile *p, uint32_t tid);
+/* Say which process a thread recorded with profile_thread belongs to. */
+void profile_thread_set_pid(struct profile *p, uint32_t tid, uint32_t pid);
+/* The process of a thread, 0 when not known. */
+uint32_t profile_thread_pid(const struct profile *p, uint32_t tid);
 
 /* The stack of one frame under parent (0: a root frame), interned. */
 static inline uint32_t

@@ -177,18 +177,100 @@ start_failed(struct recorder *r, int status)
 	return status;
 }
 
+/* How long after a failed read of a live process's symbols they are
+ * read again: in the middle of an exec its mappings cannot be read. */
+#define PROC_RETRY_NS 20000000u
+
+static bool
+proc_read_symbols(struct recorder *r, struct recorder_proc *pr, char **cause)
+{
+	/* A process gone already (a compiler of a build that ran for a
+	 * moment) is read from the mappings the sampler saw: its files are
+	 * on the disk still. */
+	bool gone = pr->maps != NULL && procfs_process_gone(pr->pid);
+
+	pr->sym = gone ? NULL : symbols_new(pr->pid, cause);
+	if (pr->sym == NULL && pr->maps != NULL) {
+		free(*cause);
+		*cause = NULL;
+		pr->sym = symbols_new_maps(pr->pid, pr->maps, cause);
+	}
+	if (pr->sym != NULL)
+		pr->uw = unwinder_new(r->opts.unwinder, pr->pid, pr->sym, cause);
+	if (pr->uw == NULL) {
+		symbols_free(pr->sym);
+		pr->sym = NULL;
+		pr->retry_ns = now_ns() + PROC_RETRY_NS;
+	}
+	return pr->uw != NULL;
+}
+
+/* A process's symbols and unwinder, read when its first sample comes. */
+static struct recorder_proc *
+proc_new(struct recorder *r, pid_t pid, char **cause)
+{
+	struct recorder_proc *pr = xcalloc(1, sizeof *pr);
+
+	pr->pid = pid;
+	stackcache_init(&pr->stacks);
+	hashmap_init(&pr->last_stack);
+	proc_read_symbols(r, pr, cause);
+	hashmap_put(&r->procs, (uint64_t)pid, pr);
+	return pr;
+}
+
+static void
+proc_free(struct recorder_proc *pr)
+{
+	free(pr->maps);
+	unwinder_free(pr->uw);
+	symbols_free(pr->sym);
+	stackcache_release(&pr->stacks);
+	hashmap_release(&pr->last_stack);
+	free(pr);
+}
+
+/* The process of a sample, made when its first sample comes (one of the
+ * targets' children), with the mappings the sampler sent along. */
+static struct recorder_proc *
+proc_of(struct recorder *r, struct sample_item *it)
+{
+	pid_t pid = it->pid != 0 ? it->pid : r->pid;
+	struct recorder_proc *pr = hashmap_get(&r->procs, (uint64_t)pid);
+	char *cause = NULL;
+
+	if (pr != NULL && it->maps != NULL) {
+		free(pr->maps);
+		pr->maps = it->maps;
+		it->maps = NULL;
+	}
+	if (pr != NULL)
+		return pr;
+	pr = xcalloc(1, sizeof *pr);
+	pr->pid = pid;
+	pr->maps = it->maps;
+	it->maps = NULL;
+	pr->exec_gen = it->exec_gen;
+	stackcache_init(&pr->stacks);
+	hashmap_init(&pr->last_stack);
+	proc_read_symbols(r, pr, &cause);
+	free(cause);
+	hashmap_put(&r->procs, (uint64_t)pid, pr);
+	return pr;
+}
+
 int
-recorder_start(struct recorder *r, pid_t pid, char *const *argv,
+recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const *argv,
 	       const struct recorder_opts *opts, char **cause, int *exit_status)
 {
+	struct recorder_proc *main_proc;
 	int rc;
 
 	*exit_status = -1;
 	memset(r, 0, sizeof *r);
 	r->opts = *opts;
 	profile_init(&r->prof);
-	stackcache_init(&r->stacks);
-	hashmap_init(&r->last_stack);
+	hashmap_init(&r->procs);
 	if (opts->output != NULL) {
 		r->writer = session_create(opts->output, opts->force, cause);
 		if (r->writer == NULL) {
@@ -196,7 +278,7 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 			return TRACER_ERROR;
 		}
 	}
-	r->sampler = sampler_new(pid, argv, &opts->sampler);
+	r->sampler = sampler_new(pids, n_pids, argv, &opts->sampler);
 	rc = sampler_start(r->sampler, cause);
 	if (rc != TRACER_OK) {
 		*exit_status = sampler_exit_status(r->sampler);
@@ -211,9 +293,14 @@ recorder_start(struct recorder *r, pid_t pid, char *const *argv,
 	metrics_init(&r->metrics, r->pid);
 	metrics_sample(&r->metrics, 0);
 	r->next_second = 1;
-	r->sym = symbols_new(r->pid, cause);
-	if (r->sym != NULL)
-		r->uw = unwinder_new(opts->unwinder, r->pid, r->sym, cause);
+	main_proc = proc_new(r, r->pid, cause);
+	r->sym = main_proc->sym;
+	r->uw = main_proc->uw;
+	/* The other processes given are read now too: a failure is theirs. */
+	for (size_t i = 1; i < n_pids && r->uw != NULL; i++)
+		if (hashmap_get(&r->procs, (uint64_t)pids[i]) == NULL &&
+		    proc_new(r, pids[i], cause)->uw == NULL && !procfs_process_gone(pids[i]))
+			return start_failed(r, TRACER_ERROR);
 	if (r->uw == NULL && procfs_process_gone(r->pid)) {
 		/* Gone already (a command that ran for an instant): what was
 		 * sampled cannot be symbolized; the session records that. */
@@ -250,13 +337,26 @@ consume(struct recorder *r, struct sample_item *it)
 	struct unwind_result *ur = &r->ur;
 	uint32_t bucket = (uint32_t)((it->t_ns > r->start_ns ? it->t_ns - r->start_ns : 0) /
 				     1000000000u);
+	struct recorder_proc *pr = proc_of(r, it);
 	uint32_t stack;
 	void *v;
 
 	r->done += it->count;
-	if (strcmp(profile_thread_name(&r->prof, (uint32_t)it->tid), it->comm) != 0)
+	if (strcmp(profile_thread_name(&r->prof, (uint32_t)it->tid), it->comm) != 0 ||
+	    profile_thread_pid(&r->prof, (uint32_t)it->tid) != (uint32_t)pr->pid) {
 		profile_thread(&r->prof, (uint32_t)it->tid, it->comm);
-	if (r->uw == NULL) {
+		profile_thread_set_pid(&r->prof, (uint32_t)it->tid, (uint32_t)pr->pid);
+	}
+	if (pr->uw == NULL && now_ns() >= pr->retry_ns &&
+	    (pr->maps != NULL || !procfs_process_gone(pr->pid))) {
+		char *cause = NULL;
+
+		/* Not read yet (it was in an exec): they describe it now. */
+		if (proc_read_symbols(r, pr, &cause))
+			pr->exec_gen = it->exec_gen;
+		free(cause);
+	}
+	if (pr->uw == NULL) {
 		/* The process was gone before its symbols could be read. */
 		if (it->snap != NULL)
 			sampler_recycle(r->sampler, it->snap);
@@ -266,15 +366,36 @@ consume(struct recorder *r, struct sample_item *it)
 			    (enum sample_class)it->cls, it->sysnr, it->count);
 		return;
 	}
-	if (it->exec_gen != r->exec_gen) {
-		/* The program replaced itself: addresses mean new code now. */
-		r->exec_gen = it->exec_gen;
-		symbols_refresh(r->sym, true);
-		stackcache_forget_addresses(&r->stacks);
-		hashmap_release(&r->last_stack);
+	if (it->exec_gen != pr->exec_gen) {
+		/* The program replaced itself: addresses mean new code now. A
+		 * process gone since is read from the mappings sent with it. */
+		pr->exec_gen = it->exec_gen;
+		if (pr->maps != NULL && procfs_process_gone(pr->pid)) {
+			char *cause = NULL;
+
+			unwinder_free(pr->uw);
+			symbols_free(pr->sym);
+			pr->uw = NULL;
+			pr->sym = NULL;
+			proc_read_symbols(r, pr, &cause);
+			free(cause);
+		} else {
+			symbols_refresh(pr->sym, true);
+		}
+		stackcache_forget_addresses(&pr->stacks);
+		hashmap_release(&pr->last_stack);
+		if (pr->uw == NULL) {
+			if (it->snap != NULL)
+				sampler_recycle(r->sampler, it->snap);
+			it->snap = NULL;
+			r->unwind_failures += it->count;
+			profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
+				    (enum sample_class)it->cls, it->sysnr, it->count);
+			return;
+		}
 	}
 	if (it->reuse) {
-		v = hashmap_get(&r->last_stack, (uint64_t)it->tid);
+		v = hashmap_get(&pr->last_stack, (uint64_t)it->tid);
 		if (v == NULL) {
 			/* No stack to count again (it went with an exec, or
 			 * its first copy was dropped): counted all the same. */
@@ -285,7 +406,7 @@ consume(struct recorder *r, struct sample_item *it)
 	} else {
 		if (r->opts.extra_unwind_us > 0)
 			usleep(r->opts.extra_unwind_us);
-		unwinder_unwind(r->uw, it->snap, ur);
+		unwinder_unwind(pr->uw, it->snap, ur);
 		if (ur->copy_short)
 			sampler_grow_copy(r->sampler, it->tid, it->snap->stack_cap);
 		sampler_recycle(r->sampler, it->snap);
@@ -294,11 +415,11 @@ consume(struct recorder *r, struct sample_item *it)
 			r->truncated++;
 		if (ur->truncated && ur->n <= 1)
 			r->unwind_failures++;
-		stack = stackcache_stack(&r->stacks, &r->prof, r->sym, ur->pcs, ur->n, ur->truncated);
-		hashmap_put(&r->last_stack, (uint64_t)it->tid, (void *)(uintptr_t)(stack + 1));
+		stack = stackcache_stack(&pr->stacks, &r->prof, pr->sym, ur->pcs, ur->n, ur->truncated);
+		hashmap_put(&pr->last_stack, (uint64_t)it->tid, (void *)(uintptr_t)(stack + 1));
 	}
 	profile_add(&r->prof, bucket, (uint32_t)it->tid, stack,
-		    stackcache_refine_class(&r->stacks, &r->prof, stack, (enum sample_class)it->cls,
+		    stackcache_refine_class(&pr->stacks, &r->prof, stack, (enum sample_class)it->cls,
 					    it->callnr),
 		    it->sysnr, it->count);
 }
@@ -321,9 +442,36 @@ flush(struct recorder *r, uint32_t before, char **cause)
 	return true;
 }
 
+/* Forget the processes that exited (--children: a build's compilers come
+ * by the thousand) once no sample of theirs can be queued any more: the
+ * queue is in tick order, and none was taken after they were seen gone. */
+static void
+forget_gone(struct recorder *r)
+{
+	struct recorder_proc *pr;
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(&r->procs, &it, &pid, (void **)&pr)) {
+		if ((pid_t)pid == r->pid)
+			continue;
+		if (pr->gone_ns == 0) {
+			if (procfs_process_gone(pr->pid))
+				pr->gone_ns = now_ns();
+		} else if (r->newest_ns > pr->gone_ns) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_free(hashmap_remove(&r->procs, gone[i]));
+	free(gone);
+}
+
 static bool
 per_second(struct recorder *r, uint32_t second, char **cause)
 {
+	forget_gone(r);
 	metrics_sample(&r->metrics, second);
 	if (r->writer == NULL)
 		return true;
@@ -351,6 +499,8 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 	else if (n == take)
 		r->take = take * 2;
 	r->lag_ns = n > 0 && now_ns() > items[n - 1].t_ns ? now_ns() - items[n - 1].t_ns : 0;
+	if (n > 0 && items[n - 1].t_ns > r->newest_ns)
+		r->newest_ns = items[n - 1].t_ns;
 	now_s = recorder_bucket(r);
 	if (now_s >= r->next_second) {
 		if (!per_second(r, now_s, cause))
@@ -461,17 +611,38 @@ recorder_save(struct recorder *r, const char *path, char **cause)
 	return session_close(w, &r->prof, &r->metrics, stats, n, cause);
 }
 
+pid_t
+recorder_thread_pid(const struct recorder *r, pid_t tid)
+{
+	uint32_t pid = profile_thread_pid(&r->prof, (uint32_t)tid);
+
+	return pid != 0 ? (pid_t)pid : r->pid;
+}
+
+uint32_t
+recorder_last_stack(const struct recorder *r, pid_t tid)
+{
+	const struct recorder_proc *pr = hashmap_get(&r->procs,
+						     (uint64_t)recorder_thread_pid(r, tid));
+
+	return pr != NULL ? (uint32_t)(uintptr_t)hashmap_get(&pr->last_stack, (uint64_t)tid) : 0;
+}
+
 void
 recorder_release(struct recorder *r)
 {
 	session_abandon(r->writer);
 	sampler_free(r->sampler);
-	unwinder_free(r->uw);
-	symbols_free(r->sym);
-	stackcache_release(&r->stacks);
+	{
+		struct recorder_proc *pr;
+		size_t it = 0;
+
+		while (hashmap_next(&r->procs, &it, NULL, (void **)&pr))
+			proc_free(pr);
+		hashmap_release(&r->procs);
+	}
 	profile_release(&r->prof);
 	metrics_release(&r->metrics);
-	hashmap_release(&r->last_stack);
 	free(r->gaps);
 	memset(r, 0, sizeof *r);
 }

@@ -27,25 +27,37 @@ struct recorder_opts {
 	unsigned extra_unwind_us; /* tests only: a consumer that falls behind */
 };
 
+/* What the consumer keeps per process: each has its own address space. */
+struct recorder_proc {
+	pid_t pid;
+	struct symbols *sym;       /* NULL: it was gone before they could be read */
+	struct unwinder *uw;
+	struct stackcache stacks;  /* pcs to the profile's stacks */
+	struct hashmap last_stack; /* tid -> stack id + 1 */
+	unsigned exec_gen;
+	uint64_t retry_ns;         /* sym NULL: when to try to read them again */
+	uint64_t gone_ns;          /* when it was seen gone (0: not yet) */
+	char *maps;                /* its mappings as the sampler read them */
+};
+
 struct recorder {
 	struct recorder_opts opts;
 	struct sampler *sampler;
-	struct symbols *sym;
+	struct symbols *sym;       /* the first process's (main's) */
 	struct unwinder *uw;
 	struct session_writer *writer;
 	struct profile prof;
-	struct stackcache stacks;  /* pcs to prof's stacks */
-	struct metrics_series metrics;
-	struct hashmap last_stack; /* tid -> stack id + 1 */
+	struct hashmap procs;      /* pid -> struct recorder_proc * */
+	struct metrics_series metrics; /* of the first process */
 	struct unwind_result ur;   /* scratch for one unwind */
 	uint64_t start_ns, start_unix_ns;
 	uint64_t stop_ns;          /* when sampling ended (0: still going) */
 	uint64_t lag_ns;           /* how far unwinding is behind sampling: the
 				    * age of the newest sample done with */
 	uint32_t next_second;      /* the next metrics/flush second */
-	unsigned exec_gen;
 	uint64_t truncated, unwind_failures;
 	uint64_t done;             /* samples unwound and counted */
+	uint64_t newest_ns;        /* the tick of the newest sample done with */
 	size_t take;               /* queue items a step takes (0: as many as fit) */
 	pid_t pid;
 	bool ended;
@@ -54,11 +66,13 @@ struct recorder {
 	size_t n_gaps, cap_gaps;
 };
 
-/* Attach to pid (argv NULL) or launch argv, and start sampling. Returns a
- * tracer_status (0 on success) with *cause set on failure; then r is
- * released and need not be freed, and *exit_status holds the wait status
- * of a launched command that ended before it could be profiled (else -1). */
-int recorder_start(struct recorder *r, pid_t pid, char *const *argv,
+/* Attach to the processes pids (argv NULL) or launch argv, and start
+ * sampling (opts->sampler.children: the processes they start too, each
+ * with its own symbols). Returns a tracer_status (0 on success) with
+ * *cause set on failure; then r is released and need not be freed, and
+ * *exit_status holds the wait status of a launched command that ended
+ * before it could be profiled (else -1). */
+int recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const *argv,
 		   const struct recorder_opts *opts, char **cause, int *exit_status);
 /* Process what the sampler produced, waiting up to timeout_ms; does the
  * once-a-second work when its time has come. Returns false when sampling
@@ -84,6 +98,11 @@ int recorder_resume(struct recorder *r, char **cause);
 /* Stop sampling (detaching), process the rest, finish the file. */
 bool recorder_finish(struct recorder *r, char **cause);
 void recorder_release(struct recorder *r);
+
+/* The process of a thread sampled (the first process if not known). */
+pid_t recorder_thread_pid(const struct recorder *r, pid_t tid);
+/* The stack of a thread's last sample, plus 1; 0 when there is none. */
+uint32_t recorder_last_stack(const struct recorder *r, pid_t tid);
 
 /* Write everything seen so far to a new session file (the live view's w). */
 bool recorder_save(struct recorder *r, const char *path, char **cause);

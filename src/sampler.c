@@ -41,6 +41,7 @@
 
 struct sthread {
 	pid_t tid;
+	pid_t pid;          /* its process */
 	int sched_fd;       /* /proc/PID/task/TID/schedstat, kept open */
 	int stat_fd;        /* /proc/PID/task/TID/stat, kept open */
 	bool files_opened;  /* the two above were opened (or tried) */
@@ -72,8 +73,21 @@ struct sthread {
  * often name themselves just after they start. */
 #define FILTER_RECHECK_TICKS 50
 
-struct sampler {
+/* A process sampled: what a resume after a suspend attaches to again. */
+struct sproc {
 	pid_t pid;
+	uint64_t starttime; /* its id may be reused after it exits */
+};
+
+/* The stack mappings of each process (pid -> struct snapshot_maps *). */
+struct pmaps {
+	struct hashmap by_pid;
+};
+
+struct sampler {
+	pid_t pid;          /* the first process */
+	struct sproc *procs; /* those given, then those traced at a suspend */
+	size_t n_procs;
 	char *const *argv;
 	struct sampler_opts opts;
 	uint64_t period;    /* ns between ticks */
@@ -96,13 +110,14 @@ struct sampler {
 	bool resume;        /* the next start attaches again after a suspend */
 	bool suspended;     /* the sampling thread left for a suspend request */
 	unsigned gen_base;  /* added to the tracer's exec generation */
-	uint64_t starttime; /* of the process: its id may be reused after it exits */
 	int attach_status;
 	char *cause;
 	int exit_status;
+	int launched_status; /* of the command, if it ended while suspended */
 	uint64_t start_ns, end_ns; /* see sampler_start_ns, sampler_end_ns */
 	uint64_t deadline_ns; /* opts.duration_s after start_ns, or 0 */
 	struct sampler_stats stats;
+	struct hashmap maps_sent; /* pid -> exec generation + 1 of the maps sent */
 	/* sampler_grow_copy's requests, under lock, for the next tick. */
 	struct { pid_t tid; size_t cap; } grow[GROW_PENDING];
 	size_t n_grow;
@@ -150,15 +165,22 @@ hold_hist_add(struct hold_hist *h, uint64_t ns)
 }
 
 struct sampler *
-sampler_new(pid_t pid, char *const *argv, const struct sampler_opts *opts)
+sampler_new(const pid_t *pids, size_t n_pids, char *const *argv,
+	    const struct sampler_opts *opts)
 {
 	struct sampler *s = xcalloc(1, sizeof *s);
 	size_t budget;
 
-	s->pid = pid;
+	s->pid = n_pids > 0 ? pids[0] : 0;
+	s->procs = xcalloc(n_pids + 1, sizeof *s->procs);
+	for (size_t i = 0; i < n_pids; i++)
+		s->procs[i].pid = pids[i];
+	s->n_procs = n_pids;
 	s->argv = argv;
 	s->opts = *opts;
 	s->exit_status = -1;
+	s->launched_status = -1;
+	hashmap_init(&s->maps_sent);
 	s->period = (uint64_t)(1e9 / opts->rate_hz);
 	budget = opts->max_memory ? opts->max_memory : SAMPLER_DEFAULT_MAX_MEMORY;
 	/* Every snapshot item in the queue holds one of pool_max copies, so a
@@ -189,13 +211,16 @@ sampler_free(struct sampler *s)
 			GROW(s->pool, s->cap_pool, s->n_pool + 1);
 			s->pool[s->n_pool++] = it->snap;
 		}
+		free(it->maps);
 	}
+	hashmap_release(&s->maps_sent);
 	for (size_t i = 0; i < s->n_pool; i++) {
 		snapshot_release(s->pool[i]);
 		free(s->pool[i]);
 	}
 	free(s->pool);
 	free(s->queue);
+	free(s->procs);
 	free(s->cause);
 	close(s->notify_fd);
 	pthread_mutex_destroy(&s->lock);
@@ -315,6 +340,7 @@ push_items(struct sampler *s, const struct sample_item *items, size_t n)
 				GROW(s->pool, s->cap_pool, s->n_pool + 1);
 				s->pool[s->n_pool++] = items[i].snap;
 			}
+			free(items[i].maps);
 			dropped += items[i].count;
 			continue;
 		}
@@ -415,6 +441,60 @@ sampler_exit_status(struct sampler *s)
 	return st;
 }
 
+/* Forget which mappings were sent for processes that exited: an id
+ * reused by a new process gets its own. */
+static void
+sent_prune(struct sampler *s, const struct tracer *t)
+{
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(&s->maps_sent, &it, &pid, NULL)) {
+		if (!tracer_process_alive(t, (pid_t)pid)) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		hashmap_remove(&s->maps_sent, gone[i]);
+	free(gone);
+}
+
+static struct snapshot_maps *
+maps_of(struct pmaps *pm, pid_t pid)
+{
+	struct snapshot_maps *m = hashmap_get(&pm->by_pid, (uint64_t)pid);
+
+	if (m == NULL) {
+		m = xmalloc(sizeof *m);
+		snapshot_maps_init(m, pid);
+		hashmap_put(&pm->by_pid, (uint64_t)pid, m);
+	}
+	return m;
+}
+
+/* Forget the mappings of processes that exited (all of them: NULL). */
+static void
+pmaps_prune(struct pmaps *pm, const struct tracer *t)
+{
+	struct snapshot_maps *m;
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(&pm->by_pid, &it, &pid, (void **)&m)) {
+		if (t == NULL || !tracer_process_alive(t, (pid_t)pid)) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		m = hashmap_remove(&pm->by_pid, gone[i]);
+		snapshot_maps_release(m);
+		free(m);
+	}
+	free(gone);
+}
+
 static bool
 filter_match(struct sampler *s, pid_t tid, const char *comm)
 {
@@ -471,14 +551,15 @@ settle(struct sampler *s, struct sthread **stopped, size_t n)
 	struct task_syscall sc;
 	struct schedstat ss;
 
+	(void)s;
 	for (size_t i = 0; i < n; i++) {
 		struct sthread *st = stopped[i];
 
 		if (st->sched_fd < 0 || st->stat_fd < 0 ||
-		    !procfs_task_syscall(s->pid, st->tid, &sc) || sc.nr < 0 ||
+		    !procfs_task_syscall(st->pid, st->tid, &sc) || sc.nr < 0 ||
 		    sc.sp != st->stop_sp || sc.pc != st->stop_pc)
 			continue;
-		if (procfs_task_schedstat(s->pid, st->tid, st->sched_fd, &ss) &&
+		if (procfs_task_schedstat(st->pid, st->tid, st->sched_fd, &ss) &&
 		    is_blocked(st->stat_fd)) {
 			st->runtime = ss.runtime_ns;
 			st->pcount = ss.pcount;
@@ -491,7 +572,7 @@ settle(struct sampler *s, struct sthread **stopped, size_t n)
  * opened only once it is to be sampled (thread_open_files): a thread that
  * the filter leaves out costs no open and no close. */
 static struct sthread *
-thread_state(struct hashmap *threads, pid_t tid)
+thread_state(struct hashmap *threads, struct tracer *t, pid_t tid)
 {
 	struct sthread *st = hashmap_get(threads, (uint64_t)tid);
 
@@ -499,6 +580,7 @@ thread_state(struct hashmap *threads, pid_t tid)
 		return st;
 	st = xcalloc(1, sizeof *st);
 	st->tid = tid;
+	st->pid = tracer_thread_pid(t, tid);
 	st->sched_fd = st->stat_fd = -1;
 	st->callnr = -1;
 	hashmap_put(threads, (uint64_t)tid, st);
@@ -512,8 +594,9 @@ thread_open_files(struct sampler *s, struct sthread *st)
 	if (st->files_opened)
 		return;
 	st->files_opened = true;
-	st->sched_fd = procfs_task_open(s->pid, st->tid, "schedstat");
-	st->stat_fd = procfs_task_open(s->pid, st->tid, "stat");
+	(void)s;
+	st->sched_fd = procfs_task_open(st->pid, st->tid, "schedstat");
+	st->stat_fd = procfs_task_open(st->pid, st->tid, "stat");
 }
 
 static void
@@ -591,7 +674,8 @@ blocked_class(struct sampler *s, const struct snapshot *snap, uint8_t *cls, int1
 		return;
 	}
 	sc.args[0] = arch_regs_arg0(&snap->regs);
-	*cls = (uint8_t)class_of(s->pid, &stat, &sc);
+	(void)s;
+	*cls = (uint8_t)class_of(snap->pid, &stat, &sc);
 	if (*cls == CLASS_SYSCALL)
 		*sysnr = (int16_t)sc.nr;
 }
@@ -701,7 +785,7 @@ update_class(struct sampler *s, struct sthread *st, const struct snapshot *snap,
 	st->callnr = (int16_t)(sc.nr >= 0 && sc.nr < INT16_MAX ? sc.nr : -1);
 	if (sc.nr == SYS_restart_syscall && st->have_stack)
 		return;
-	st->cls = (uint8_t)class_of(s->pid, &stat, &sc);
+	st->cls = (uint8_t)class_of(st->pid, &stat, &sc);
 	st->sysnr = (int16_t)(st->cls == CLASS_SYSCALL ? sc.nr : 0);
 	if (st->cls == CLASS_CPU && snap->how == SNAP_STOPPED)
 		runnable_class(s, st, snap, tick_ns, snap->tick_cpu);
@@ -713,7 +797,7 @@ static void
 emit_n(struct sample_item *it, const struct sthread *st, uint64_t t_ns, unsigned exec_gen,
        struct snapshot *snap, uint32_t count)
 {
-	*it = (struct sample_item){ .t_ns = t_ns, .tid = st->tid, .cls = st->cls,
+	*it = (struct sample_item){ .t_ns = t_ns, .pid = st->pid, .tid = st->tid, .cls = st->cls,
 				    .sysnr = st->sysnr, .callnr = st->callnr, .reuse = snap == NULL, .count = count,
 				    .exec_gen = exec_gen, .snap = snap };
 	memcpy(it->comm, st->comm, sizeof it->comm);
@@ -765,6 +849,13 @@ struct tick_out {
 	struct sampler_stats d;
 };
 
+/* The exec generation of st's process, as the consumer counts it. */
+static unsigned
+gen_of(const struct tick_out *o, const struct sthread *st)
+{
+	return o->gen + tracer_process_exec_generation(o->t, st->pid);
+}
+
 static struct sample_item *
 out_item(struct tick_out *o)
 {
@@ -793,7 +884,7 @@ emit_skipped(struct sampler *s, struct sthread *st, const struct snapshot *snap,
 	if (n == 0)
 		return;
 	if (end == NULL || span == 0) {
-		emit_n(out_item(o), st, t_ns, o->gen, NULL, n);
+		emit_n(out_item(o), st, t_ns, gen_of(o, st), NULL, n);
 		return;
 	}
 	cpu = end->runtime_ns - snap->ask.runtime_ns;
@@ -809,11 +900,11 @@ emit_skipped(struct sampler *s, struct sthread *st, const struct snapshot *snap,
 	if (ncpu + nrunq > n)
 		nrunq = n - ncpu;
 	if (ncpu > 0) {
-		emit_as(out_item(o), st, t_ns, o->gen, CLASS_CPU, 0, ncpu);
+		emit_as(out_item(o), st, t_ns, gen_of(o, st), CLASS_CPU, 0, ncpu);
 		st->credit_ns -= (int64_t)(ncpu * s->period);
 	}
 	if (nrunq > 0)
-		emit_as(out_item(o), st, t_ns, o->gen, CLASS_RUNQ, 0, nrunq);
+		emit_as(out_item(o), st, t_ns, gen_of(o, st), CLASS_RUNQ, 0, nrunq);
 	if (n - ncpu - nrunq > 0) {
 		if (snap->how == SNAP_STOPPED) {
 			blocked_class(s, snap, &cls, &sysnr);
@@ -821,7 +912,7 @@ emit_skipped(struct sampler *s, struct sthread *st, const struct snapshot *snap,
 			cls = st->cls;
 			sysnr = st->sysnr;
 		}
-		emit_as(out_item(o), st, t_ns, o->gen, cls, sysnr, n - ncpu - nrunq);
+		emit_as(out_item(o), st, t_ns, gen_of(o, st), cls, sysnr, n - ncpu - nrunq);
 	}
 }
 
@@ -837,7 +928,7 @@ snap_done(struct sampler *s, struct sthread *st, struct snapshot *snap, int r, u
 		 * otherwise where it is is not known, and the sample is left
 		 * out (counted as late). */
 		struct schedstat now;
-		bool have_now = procfs_task_schedstat(s->pid, st->tid, st->sched_fd, &now);
+		bool have_now = procfs_task_schedstat(st->pid, st->tid, st->sched_fd, &now);
 
 		o->d.late++;
 		if (!st->have_stack || snap->ask.runtime_ns != st->runtime) {
@@ -851,7 +942,7 @@ snap_done(struct sampler *s, struct sthread *st, struct snapshot *snap, int r, u
 		if (st->cls == CLASS_CPU && have_now && now.pcount == snap->ask.pcount &&
 		    now.runtime_ns == snap->ask.runtime_ns)
 			st->cls = CLASS_RUNQ;
-		emit(out_item(o), st, t_ns, o->gen, NULL);
+		emit(out_item(o), st, t_ns, gen_of(o, st), NULL);
 		emit_skipped(s, st, snap, t_ns, now_ns(), have_now ? &now : NULL, o);
 		sampler_recycle(s, snap);
 		return;
@@ -886,7 +977,7 @@ snap_done(struct sampler *s, struct sthread *st, struct snapshot *snap, int r, u
 	st->idle_mark = false;
 	st->have_stack = true;
 	/* (The items reach the consumer, which recycles snap, in out_flush.) */
-	emit(out_item(o), st, t_ns, o->gen, snap);
+	emit(out_item(o), st, t_ns, gen_of(o, st), snap);
 	emit_skipped(s, st, snap, t_ns, snap->seen_ns,
 		     snap->how == SNAP_STOPPED && snap->held_sched ? &snap->held : NULL, o);
 }
@@ -903,7 +994,7 @@ flight_remove(struct flight *f, size_t k)
  * With until_room, returns as soon as another blocked thread may be asked.
  * Returns false when a stop or suspend request asked siprof to end. */
 static bool
-flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
+flight_collect(struct sampler *s, struct pmaps *maps, struct flight *f,
 	       uint64_t deadline_ns, bool until_room, struct tick_out *o)
 {
 	const uint64_t timeout = (uint64_t)TICK_STOP_TIMEOUT_MS * 1000000u;
@@ -927,7 +1018,8 @@ flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
 				tracer_release(o->t, h.tid); /* not asked for by the sampler */
 				continue;
 			}
-			snapshot_finish(o->t, maps, f->v[k].snap, &h, s->opts.extra_hold_us);
+			snapshot_finish(o->t, maps_of(maps, f->v[k].snap->pid), f->v[k].snap, &h,
+					s->opts.extra_hold_us);
 			snap_done(s, f->v[k].st, f->v[k].snap, f->v[k].snap->how == SNAP_STOPPED,
 				  f->v[k].t_ns, o);
 			f->v[k].st->in_flight = false;
@@ -955,7 +1047,22 @@ flight_collect(struct sampler *s, struct snapshot_maps *maps, struct flight *f,
 static void
 out_flush(struct sampler *s, struct tick_out *o, bool tick)
 {
-	uint64_t dropped = push_items(s, o->items, o->nitems);
+	uint64_t dropped;
+
+	/* A process's mappings go with its first item (and the first after an
+	 * exec), read now that no thread is held: one that exits before the
+	 * consumer reads its symbols is symbolized from them. */
+	for (size_t i = 0; i < o->nitems; i++) {
+		struct sample_item *it = &o->items[i];
+		uintptr_t sent = (uintptr_t)hashmap_get(&s->maps_sent, (uint64_t)it->pid);
+
+		if (sent != (uintptr_t)it->exec_gen + 1) {
+			it->maps = procfs_maps_text(it->pid);
+			hashmap_put(&s->maps_sent, (uint64_t)it->pid,
+				    (void *)((uintptr_t)it->exec_gen + 1));
+		}
+	}
+	dropped = push_items(s, o->items, o->nitems);
 
 	settle(s, o->stopped, o->nstopped);
 	pthread_mutex_lock(&s->lock);
@@ -981,13 +1088,13 @@ out_flush(struct sampler *s, struct tick_out *o, bool tick)
 static void
 flush_owed(struct sampler *s, struct tracer *t, struct hashmap *threads, uint64_t t_ns)
 {
-	struct tick_out o = { .t = t, .gen = s->gen_base + tracer_exec_generation(t) };
+	struct tick_out o = { .t = t, .gen = s->gen_base };
 	struct sthread *st;
 	size_t it = 0;
 
 	while (hashmap_next(threads, &it, NULL, (void **)&st)) {
 		if (st->owed > 0 && st->have_stack)
-			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+			emit_n(out_item(&o), st, t_ns, gen_of(&o, st), NULL, st->owed);
 		st->owed = 0;
 	}
 	out_flush(s, &o, false);
@@ -1008,10 +1115,10 @@ flight_abandon(struct sampler *s, struct tracer *t, struct flight *f)
 
 /* Stops that arrive between ticks, from threads asked in an earlier one. */
 static bool
-between_ticks(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
+between_ticks(struct sampler *s, struct tracer *t, struct pmaps *maps,
 	      struct flight *f, uint64_t until_ns)
 {
-	struct tick_out o = { .t = t, .gen = s->gen_base + tracer_exec_generation(t) };
+	struct tick_out o = { .t = t, .gen = s->gen_base };
 	bool ok = flight_collect(s, maps, f, until_ns, false, &o);
 
 	out_flush(s, &o, false);
@@ -1040,11 +1147,11 @@ idle_interval(unsigned streak)
  * flight). Blocked threads stop at once, so asking many at a time would
  * only keep them waiting in their stops: MAX_BLOCKED_IN_FLIGHT at a time. */
 static bool
-tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
+tick(struct sampler *s, struct tracer *t, struct pmaps *maps,
      struct hashmap *threads, struct flight *f, unsigned tickno, uint64_t t_ns,
      uint64_t deadline_ns)
 {
-	struct tick_out o = { .t = t, .gen = s->gen_base + tracer_exec_generation(t) };
+	struct tick_out o = { .t = t, .gen = s->gen_base };
 	struct sthread **to_stop;
 	const pid_t *tids;
 	size_t n, nto_stop = 0, next = 0;
@@ -1068,14 +1175,14 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 	s->n_grow = 0;
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct sthread *st = thread_state(threads, tids[i]);
+		struct sthread *st = thread_state(threads, t, tids[i]);
 
 		st->seen_tick = tickno;
 		if (s->opts.thread_filter == NULL) {
 			st->selected = true;
 		} else if (st->name_tick == 0 || tickno - st->name_tick >= FILTER_RECHECK_TICKS) {
 			/* Judge by /proc alone: a thread filtered out is never stopped. */
-			procfs_task_comm(s->pid, st->tid, st->comm, sizeof st->comm);
+			procfs_task_comm(st->pid, st->tid, st->comm, sizeof st->comm);
 			st->selected = filter_match(s, st->tid, st->comm);
 			st->name_tick = tickno;
 		}
@@ -1096,14 +1203,14 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		 * (a thread stopped before siprof came) needs one stop. */
 		if (st->have_stack && tracer_thread_stopped(t, st->tid)) {
 			if (st->owed > 0)
-				emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+				emit_n(out_item(&o), st, t_ns, gen_of(&o, st), NULL, st->owed);
 			st->owed = 0;
 			st->idle_streak = 0;
 			st->idle_mark = false; /* continued, it is checked at once */
 			st->cls = CLASS_STOPPED;
 			st->sysnr = 0;
 			st->callnr = -1;
-			emit(out_item(&o), st, t_ns, o.gen, NULL);
+			emit(out_item(&o), st, t_ns, gen_of(&o, st), NULL);
 			o.d.reused++;
 			continue;
 		}
@@ -1114,7 +1221,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		/* Blocked, and not run since its last sample: the same stack,
 		 * untouched, for this tick and those owed. */
 		if (unmoved(st)) {
-			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed + 1);
+			emit_n(out_item(&o), st, t_ns, gen_of(&o, st), NULL, st->owed + 1);
 			o.d.reused += st->owed + 1;
 			st->owed = 0;
 			st->idle_streak++;
@@ -1124,7 +1231,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 		/* It ran at some point since the last check: until then it was
 		 * where it was, which is all that is known of the ticks owed. */
 		if (st->owed > 0)
-			emit_n(out_item(&o), st, t_ns, o.gen, NULL, st->owed);
+			emit_n(out_item(&o), st, t_ns, gen_of(&o, st), NULL, st->owed);
 		st->owed = 0;
 		st->idle_streak = 0;
 		to_stop[nto_stop++] = st;
@@ -1140,7 +1247,7 @@ tick(struct sampler *s, struct tracer *t, struct snapshot_maps *maps,
 				continue;
 			}
 			snap->tick_cpu = tick_cpu;
-			r = snapshot_begin(t, maps, st->tid,
+			r = snapshot_begin(t, maps_of(maps, st->pid), st->tid,
 					   &(struct task_files){ st->stat_fd, st->sched_fd }, snap);
 			if (r != 2) {
 				snap_done(s, st, snap, r, t_ns, &o);
@@ -1194,14 +1301,106 @@ xorshift(uint64_t *state)
 	return *state = x;
 }
 
-/* Whether s->pid is still the process first attached to. */
-static bool
-same_process(const struct sampler *s)
+static uint64_t
+starttime_of(pid_t pid)
 {
 	struct task_stat ts;
 
-	return procfs_task_stat(s->pid, s->pid, &ts) && ts.starttime == s->starttime &&
-	       ts.state != 'Z' && ts.state != 'X';
+	return procfs_task_stat(pid, pid, &ts) && ts.state != 'Z' && ts.state != 'X'
+		       ? ts.starttime : 0;
+}
+
+/* Whether p->pid is still the process attached to before. */
+static bool
+same_process(const struct sproc *p)
+{
+	uint64_t st = starttime_of(p->pid);
+
+	return st != 0 && st == p->starttime;
+}
+
+/* With children: the processes that pid started before it was seized,
+ * and theirs, are seized too (those started since are followed by the
+ * tracer). One that exited meanwhile, or cannot be traced, is left out:
+ * the processes asked for are traced all the same. */
+static void
+attach_descendants(struct tracer *t, pid_t pid, unsigned depth)
+{
+	pid_t *kids;
+	size_t n;
+
+	if (depth > 64 || !procfs_children(pid, &kids, &n))
+		return;
+	/* Forks reported since the seize are known once reaped. */
+	tracer_poll(t, 0);
+	for (size_t i = 0; i < n; i++) {
+		char *cause = NULL;
+
+		if (!tracer_process_alive(t, kids[i]) &&
+		    tracer_attach(t, kids[i], &cause) != TRACER_OK) {
+			free(cause);
+			continue;
+		}
+		free(cause);
+		attach_descendants(t, kids[i], depth + 1);
+	}
+	free(kids);
+}
+
+/* After a suspend: every process traced then that is still there,
+ * attached again, the first process first (its exit status is the one
+ * kept); TRACER_NOPROC when none is left. */
+static int
+attach_again(struct sampler *s, struct tracer *t, char **cause)
+{
+	size_t again = 0;
+
+	for (size_t i = 0; i < s->n_procs; i++) {
+		struct sproc *p = &s->procs[i];
+		int status;
+
+		if (!same_process(p)) {
+			int st;
+
+			/* The command siprof started is its child still: its
+			 * status is to be had. */
+			if (p->pid == s->pid && s->argv != NULL &&
+			    waitpid(s->pid, &st, __WALL | WNOHANG) == s->pid)
+				s->launched_status = st;
+			continue;
+		}
+		if (tracer_process_alive(t, p->pid)) {
+			again++; /* a descendant of one attached again */
+			continue;
+		}
+		status = tracer_attach(t, p->pid, cause);
+		if (status == TRACER_NOPROC)
+			continue;
+		if (status != TRACER_OK)
+			return status;
+		if (s->opts.children)
+			attach_descendants(t, p->pid, 0);
+		if (!same_process(p)) {
+			/* Another process took the id between the check and the
+			 * seize: let everything go (ending this thread detaches). */
+			set_cause(cause, "process %d exited while siprof was suspended", (int)p->pid);
+			return TRACER_NOPROC;
+		}
+		again++;
+	}
+	if (again == 0) {
+		free(*cause);
+		*cause = NULL;
+		if (s->n_procs == 1)
+			set_cause(cause, "process %d exited while siprof was suspended", (int)s->pid);
+		else
+			set_cause(cause, "the %zu processes exited while siprof was suspended",
+				  s->n_procs);
+		return TRACER_NOPROC;
+	}
+	free(*cause);
+	*cause = NULL;
+	return TRACER_OK;
 }
 
 /* Attach (launch the command the first time), and say how it went. */
@@ -1209,32 +1408,32 @@ static int
 sampler_attach(struct sampler *s, struct tracer *t)
 {
 	char *cause = NULL;
-	int status;
+	int status = TRACER_OK;
 
-	if (s->resume && !same_process(s)) {
-		status = TRACER_NOPROC;
-		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
-	} else if (s->argv != NULL && !s->resume) {
+	tracer_follow_children(t, s->opts.children);
+	if (s->resume) {
+		status = attach_again(s, t, &cause);
+	} else if (s->argv != NULL) {
 		status = tracer_launch(t, s->argv, &cause);
+		if (status == TRACER_OK) {
+			s->procs[0].pid = tracer_pid(t);
+			s->n_procs = 1;
+		}
 	} else {
-		status = tracer_attach(t, s->pid, &cause);
+		for (size_t i = 0; i < s->n_procs && status == TRACER_OK; i++) {
+			status = tracer_attach(t, s->procs[i].pid, &cause);
+			if (status == TRACER_OK && s->opts.children)
+				attach_descendants(t, s->procs[i].pid, 0);
+		}
 	}
-	if (status == TRACER_OK && !s->resume) {
-		struct task_stat ts;
-
-		if (procfs_task_stat(tracer_pid(t), tracer_pid(t), &ts))
-			s->starttime = ts.starttime;
-	} else if (status == TRACER_OK && !same_process(s)) {
-		/* Another process took the id between the check and the seize:
-		 * let it go (ending this thread detaches it). */
-		status = TRACER_NOPROC;
-		set_cause(&cause, "process %d exited while siprof was suspended", (int)s->pid);
-	}
+	if (status == TRACER_OK && !s->resume)
+		for (size_t i = 0; i < s->n_procs; i++)
+			s->procs[i].starttime = starttime_of(s->procs[i].pid);
 	pthread_mutex_lock(&s->lock);
 	s->attach_status = status;
 	free(s->cause);
 	s->cause = cause;
-	if (status == TRACER_OK)
+	if (status == TRACER_OK && !s->resume)
 		s->pid = tracer_pid(t);
 	if (status == TRACER_OK && s->start_ns == 0) {
 		s->start_ns = now_ns();
@@ -1247,11 +1446,33 @@ sampler_attach(struct sampler *s, struct tracer *t)
 	return status;
 }
 
+/* At a suspend: the processes traced now, the first one first, for
+ * attach_again. */
+static void
+remember_processes(struct sampler *s, struct tracer *t)
+{
+	const pid_t *pids;
+	size_t n, k = 0;
+	bool first = false;
+
+	pids = tracer_processes(t, &n);
+	free(s->procs);
+	s->procs = xcalloc(n + 1, sizeof *s->procs);
+	for (size_t i = 0; i < n; i++)
+		first |= pids[i] == s->pid;
+	if (first)
+		s->procs[k++] = (struct sproc){ s->pid, starttime_of(s->pid) };
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] != s->pid)
+			s->procs[k++] = (struct sproc){ pids[i], starttime_of(pids[i]) };
+	s->n_procs = k;
+}
+
 static void *
 sampler_main(void *arg)
 {
 	struct sampler *s = arg;
-	struct snapshot_maps maps;
+	struct pmaps maps;
 	struct hashmap threads;
 	struct tracer *t = tracer_new();
 	uint64_t period = s->period, base, rng = now_ns() | 1;
@@ -1265,11 +1486,10 @@ sampler_main(void *arg)
 	if (status != TRACER_OK) {
 		int exit_status = tracer_exit_status(t);
 
-		/* The command siprof started ended while siprof was suspended:
-		 * it is siprof's child still, and its status is to be had. */
-		if (s->resume && s->argv != NULL && status == TRACER_NOPROC &&
-		    waitpid(s->pid, &exit_status, __WALL) != s->pid)
-			exit_status = -1;
+		/* The command siprof started ended while siprof was suspended
+		 * (attach_again collected its status). */
+		if (s->resume && s->argv != NULL && status == TRACER_NOPROC)
+			exit_status = s->launched_status;
 		tracer_free(t);
 		pthread_mutex_lock(&s->lock);
 		s->exit_status = exit_status;
@@ -1285,7 +1505,7 @@ sampler_main(void *arg)
 	 * It is idle nearly all the time, so this costs the machine nothing. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAMPLER_NICE);
 	hashmap_init(&threads);
-	snapshot_maps_init(&maps, s->pid);
+	hashmap_init(&maps.by_pid);
 	base = now_ns();
 	/* The first tick is due when sampling began, which --duration counts
 	 * from, however long the set-up above took (late, it is missed). */
@@ -1348,6 +1568,10 @@ sampler_main(void *arg)
 				  base + period - period / 8))
 				break;
 			prune(&threads, tickno);
+			if (tickno % 64 == 0) {
+				pmaps_prune(&maps, t);
+				sent_prune(s, t);
+			}
 		}
 		base += period;
 	}
@@ -1361,7 +1585,10 @@ sampler_main(void *arg)
 	suspended = !s->stop && !tracer_process_exited(t) && signals_suspend_requested() != 0 &&
 		    signals_stop_requested() == 0;
 	if (tracer_process_exited(t))
-		s->exit_status = tracer_exit_status(t);
+		s->exit_status = tracer_exit_status(t) >= 0 ? tracer_exit_status(t)
+							     : s->launched_status;
+	if (suspended)
+		remember_processes(s, t);
 	s->end_ns = now_ns();
 	s->stats.threads_seen += tracer_stats(t)->threads_seen;
 	s->stats.threads_exited += tracer_stats(t)->threads_exited;
@@ -1386,7 +1613,8 @@ sampler_main(void *arg)
 		}
 		hashmap_release(&threads);
 	}
-	snapshot_maps_release(&maps);
+	pmaps_prune(&maps, NULL);
+	hashmap_release(&maps.by_pid);
 	tracer_free(t);
 	/* Returning ends this thread: the kernel detaches every tracee. */
 	return NULL;

@@ -40,6 +40,7 @@ struct sampler_opts {
 	char **thread_filter;    /* NULL-terminated: tids or name patterns (fnmatch) */
 	double duration_s;       /* end sampling this long after the first tick
 				  * (wall time, gaps included); 0: no end */
+	bool children;           /* follow the processes they start, and theirs */
 	unsigned extra_hold_us;  /* tests only */
 };
 
@@ -67,25 +68,31 @@ struct sampler_stats {
 /* A sample handed to the consumer. */
 struct sample_item {
 	uint64_t t_ns;     /* monotonic time of the tick */
-	pid_t tid;
+	pid_t pid, tid;
 	uint8_t cls;
 	int16_t sysnr;
 	int16_t callnr;    /* the system call it was in as /proc or the stop
 			    * showed it (restart_syscall included), -1: none */
 	bool reuse;        /* count this thread's previous stack again */
 	uint32_t count;    /* samples this item stands for (ticks) */
-	unsigned exec_gen; /* the tracer's exec generation at the sample */
+	unsigned exec_gen; /* its process's exec generation at the sample */
 	struct snapshot *snap; /* !reuse: unwind it, then sampler_recycle it */
+	char *maps;        /* the first item of a process (and after each of
+			    * its execs): its /proc/PID/maps as it was then,
+			    * owned by whoever holds the item */
 	char comm[PROCFS_COMM_MAX];
 };
 
-/* A sampler for pid (attach) or for argv (launch; pid is then 0). */
-struct sampler *sampler_new(pid_t pid, char *const *argv, const struct sampler_opts *opts);
+/* A sampler for the processes pids (attach) or for argv (launch; no
+ * pids). With opts->children, the processes they start are sampled too. */
+struct sampler *sampler_new(const pid_t *pids, size_t n_pids, char *const *argv,
+			    const struct sampler_opts *opts);
 void sampler_free(struct sampler *s);
 
 /* Start the sampling thread and wait for the attach. Returns a
  * tracer_status; on failure *cause says why. */
 int sampler_start(struct sampler *s, char **cause);
+/* The first process (the command, for a launch). */
 pid_t sampler_pid(const struct sampler *s);
 
 /* Take up to max samples, waiting up to timeout_ms for the first. Returns

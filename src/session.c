@@ -30,7 +30,8 @@ static const char schema_sql[] =
 	" inlined INTEGER NOT NULL);"
 	"CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER NOT NULL,"
 	" frame INTEGER NOT NULL);"
-	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, name INTEGER NOT NULL);"
+	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, name INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE classes(id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
 	"CREATE TABLE types(id INTEGER PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL,"
 	" count_unit TEXT NOT NULL, aggregation TEXT NOT NULL);"
@@ -62,7 +63,7 @@ static const char *const insert_sql[ST_COUNT] = {
 	[ST_MODULE] = "INSERT INTO modules VALUES(?, ?, ?)",
 	[ST_FRAME] = "INSERT INTO frames VALUES(?, ?, ?, ?, ?, ?)",
 	[ST_STACK] = "INSERT INTO stacks VALUES(?, ?, ?)",
-	[ST_THREAD] = "INSERT OR REPLACE INTO threads VALUES(?, ?)",
+	[ST_THREAD] = "INSERT OR REPLACE INTO threads VALUES(?, ?, ?)",
 	[ST_SAMPLE] = "INSERT INTO samples VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_METRIC] = "INSERT OR REPLACE INTO metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?,"
 		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -426,6 +427,7 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 		st = w->st[ST_THREAD];
 		sqlite3_bind_int64(st, 1, p->threads[i].tid);
 		sqlite3_bind_int64(st, 2, p->threads[i].name);
+		sqlite3_bind_int64(st, 3, p->threads[i].pid);
 		if (!step(st))
 			return false;
 	}
@@ -697,11 +699,18 @@ load_profile(sqlite3 *db, long version, struct profile *p, bool *sqlite_error)
 			goto bad_ids;
 		MAP_PUSH(node, profile_node(p, node.id[parent], frm.id[frame]));
 	});
-	LOAD_TABLE(db, "SELECT tid, name FROM threads", st, {
+	/* Version 4 says which process each thread was in; before, every
+	 * thread was the session's one process (session_load sets it). */
+	LOAD_TABLE(db, version >= 4 ? "SELECT tid, name, pid FROM threads"
+				    : "SELECT tid, name, 0 FROM threads", st, {
 		sqlite3_int64 name = sqlite3_column_int64(st, 1);
+		sqlite3_int64 pid = sqlite3_column_int64(st, 2);
 
 		profile_thread(p, (uint32_t)sqlite3_column_int64(st, 0),
 			       name >= 0 && (size_t)name < str.n ? profile_str(p, str.id[name]) : "");
+		if (pid > 0 && pid <= INT32_MAX)
+			profile_thread_set_pid(p, (uint32_t)sqlite3_column_int64(st, 0),
+					       (uint32_t)pid);
 	});
 	/* Types by name: a type this siprof does not know is left out. Before
 	 * version 3 every sample counted thread-samples. */
@@ -846,6 +855,12 @@ session_load(const char *path, struct session_data *d, char **cause)
 			if (sqlite_error)
 				goto db_fail;
 			goto bad_ids;
+		}
+		if (version < 4) {
+			uint64_t pid = session_meta_u64(d, "pid");
+
+			for (size_t i = 0; i < d->prof.n_threads && pid <= INT32_MAX; i++)
+				d->prof.threads[i].pid = (uint32_t)pid;
 		}
 		/* Read back, every row is on disk. */
 		d->prof.n_sealed = d->prof.n_samples;

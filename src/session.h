@@ -14,7 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 
-#define SESSION_SCHEMA_VERSION 3
+#define SESSION_SCHEMA_VERSION 4
 
 struct session_writer;
 

@@ -29,6 +29,7 @@ struct symbols {
 	int arch_fd;    /* the executable behind arch_elf, -1 when not open */
 	Elf *arch_elf;
 	bool other_mntns;
+	char *maps;     /* the mappings as read once, for a process gone since */
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
 	struct sym_module **modules;
@@ -58,15 +59,16 @@ report_modules(struct symbols *sym)
 	 * whatever was kept of them under the old generation is stale. */
 	sym->generation++;
 	dwfl_report_begin(sym->dwfl);
-	if (!sym->other_mntns) {
+	if (!sym->other_mntns && sym->maps == NULL) {
 		r = dwfl_linux_proc_report(sym->dwfl, sym->pid);
 	} else {
-		char root[64], *maps, *out = NULL, *line, *save = NULL;
+		char root[64] = "", *maps, *out = NULL, *line, *save = NULL;
 		size_t outlen = 0;
 		FILE *mem;
 
-		procfs_root(sym->pid, root, sizeof root);
-		maps = procfs_maps_text(sym->pid);
+		if (sym->other_mntns)
+			procfs_root(sym->pid, root, sizeof root);
+		maps = sym->maps != NULL ? xstrdup(sym->maps) : procfs_maps_text(sym->pid);
 		if (maps == NULL) {
 			dwfl_report_end(sym->dwfl, NULL, NULL);
 			return false;
@@ -104,11 +106,18 @@ symbols_generation(const struct symbols *sym)
 struct symbols *
 symbols_new(pid_t pid, char **cause)
 {
+	return symbols_new_maps(pid, NULL, cause);
+}
+
+struct symbols *
+symbols_new_maps(pid_t pid, const char *maps, char **cause)
+{
 	struct symbols *sym = xcalloc(1, sizeof *sym);
 
 	sym->pid = pid;
 	sym->arch_fd = -1;
-	sym->other_mntns = procfs_other_mntns(pid);
+	sym->maps = maps != NULL ? xstrdup(maps) : NULL;
+	sym->other_mntns = maps == NULL && procfs_other_mntns(pid);
 	sym->callbacks.find_elf = dwfl_linux_proc_find_elf;
 	sym->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	sym->callbacks.debuginfo_path = &sym->debuginfo_path;
@@ -213,6 +222,7 @@ symbols_free(struct symbols *sym)
 		elf_end(sym->arch_elf);
 	if (sym->arch_fd >= 0)
 		close(sym->arch_fd);
+	free(sym->maps);
 	free(sym);
 }
 
@@ -222,6 +232,17 @@ symbols_arch_elf(struct symbols *sym)
 	if (sym->arch_elf != NULL)
 		return sym->arch_elf;
 	sym->arch_fd = procfs_exe_open(sym->pid);
+	if (sym->arch_fd < 0 && sym->maps != NULL) {
+		/* The process is gone: its executable is the first file mapped. */
+		const char *p = strchr(sym->maps, '/');
+
+		if (p != NULL) {
+			char *path = xasprintf("%.*s", (int)strcspn(p, "\n"), p);
+
+			sym->arch_fd = open(path, O_RDONLY | O_CLOEXEC);
+			free(path);
+		}
+	}
 	if (sym->arch_fd < 0)
 		return NULL;
 	elf_version(EV_CURRENT);

@@ -46,6 +46,9 @@ struct sym_result {
 
 /* Open symbols for pid: reads its mappings. NULL with *cause on failure. */
 struct symbols *symbols_new(pid_t pid, char **cause);
+/* The same from maps, the text of /proc/PID/maps as read earlier, for a
+ * process that may be gone since (its files are read from the disk). */
+struct symbols *symbols_new_maps(pid_t pid, const char *maps, char **cause);
 void symbols_free(struct symbols *sym);
 
 /* The Dwfl, for the libdw unwinder. */

@@ -34,15 +34,28 @@
 
 struct tthread {
 	pid_t tid;
+	pid_t pid; /* its process */
 	unsigned flags;
 	enum hold_kind kind;
 	int sig; /* signal to re-inject on release (HOLD_SIGNAL) */
 	uint64_t held_since; /* when the stop was seen */
 };
 
-struct tracer {
+/* A traced process: those attached to, and with follow_children every
+ * process they start. */
+struct tproc {
 	pid_t pid;
+	size_t n_threads;
+	unsigned exec_gen;
+};
+
+struct tracer {
+	pid_t pid; /* the first process */
 	struct hashmap threads; /* tid -> struct tthread * */
+	struct hashmap procs;   /* pid -> struct tproc * */
+	pid_t *plist;
+	size_t plist_cap;
+	bool children;          /* follow forks (follow_children) */
 	pid_t *list;
 	size_t list_cap;
 	int sigfd;
@@ -55,6 +68,19 @@ struct tracer {
 };
 
 static const long seize_options = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+/* With follow_children: new processes are traced from their first
+ * instruction. A vfork parent waits in the kernel until its child execs
+ * or exits whatever siprof does; the child is restarted at its first stop
+ * like any new thread. */
+static const long children_options = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+
+static int cmp_pid(const void *a, const void *b);
+
+static long
+options_of(const struct tracer *t)
+{
+	return seize_options | (t->children ? children_options : 0);
+}
 
 struct tracer *
 tracer_new(void)
@@ -63,6 +89,7 @@ tracer_new(void)
 	sigset_t chld;
 
 	hashmap_init(&t->threads);
+	hashmap_init(&t->procs);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	t->exit_status = -1;
@@ -76,6 +103,7 @@ void
 tracer_free(struct tracer *t)
 {
 	struct tthread *th;
+	struct tproc *pr;
 	size_t it = 0;
 
 	if (t == NULL)
@@ -86,8 +114,13 @@ tracer_free(struct tracer *t)
 		free(th);
 	}
 	hashmap_release(&t->threads);
+	it = 0;
+	while (hashmap_next(&t->procs, &it, NULL, (void **)&pr))
+		free(pr);
+	hashmap_release(&t->procs);
 	close(t->sigfd);
 	free(t->list);
+	free(t->plist);
 	free(t->held_q);
 	free(t);
 }
@@ -108,6 +141,48 @@ unsigned
 tracer_exec_generation(const struct tracer *t)
 {
 	return t->exec_gen;
+}
+
+unsigned
+tracer_process_exec_generation(const struct tracer *t, pid_t pid)
+{
+	const struct tproc *pr = hashmap_get(&t->procs, (uint64_t)pid);
+
+	return pr != NULL ? pr->exec_gen : 0;
+}
+
+void
+tracer_follow_children(struct tracer *t, bool on)
+{
+	t->children = on;
+}
+
+pid_t
+tracer_thread_pid(const struct tracer *t, pid_t tid)
+{
+	const struct tthread *th = hashmap_get(&t->threads, (uint64_t)tid);
+
+	return th != NULL ? th->pid : 0;
+}
+
+bool
+tracer_process_alive(const struct tracer *t, pid_t pid)
+{
+	return hashmap_get(&t->procs, (uint64_t)pid) != NULL;
+}
+
+const pid_t *
+tracer_processes(struct tracer *t, size_t *n)
+{
+	struct tproc *pr;
+	size_t it = 0;
+
+	*n = 0;
+	GROW(t->plist, t->plist_cap, t->procs.n + 1);
+	while (hashmap_next(&t->procs, &it, NULL, (void **)&pr))
+		t->plist[(*n)++] = pr->pid;
+	qsort(t->plist, *n, sizeof *t->plist, cmp_pid);
+	return t->plist;
 }
 
 bool
@@ -153,20 +228,37 @@ tracer_threads(struct tracer *t, size_t *n)
 }
 
 static struct tthread *
-add_thread(struct tracer *t, pid_t tid)
+add_thread(struct tracer *t, pid_t pid, pid_t tid)
 {
 	struct tthread *th = xcalloc(1, sizeof *th);
+	struct tproc *pr = hashmap_get(&t->procs, (uint64_t)pid);
 
+	if (pr == NULL) {
+		pr = xcalloc(1, sizeof *pr);
+		pr->pid = pid;
+		hashmap_put(&t->procs, (uint64_t)pid, pr);
+	}
+	pr->n_threads++;
 	th->tid = tid;
+	th->pid = pid;
 	hashmap_put(&t->threads, (uint64_t)tid, th);
 	t->stats.threads_seen++;
 	return th;
 }
 
+/* Forget a thread; its process goes with its last thread. */
 static void
 drop_thread(struct tracer *t, pid_t tid)
 {
-	free(hashmap_remove(&t->threads, (uint64_t)tid));
+	struct tthread *th = hashmap_remove(&t->threads, (uint64_t)tid);
+	struct tproc *pr;
+
+	if (th == NULL)
+		return;
+	pr = hashmap_get(&t->procs, (uint64_t)th->pid);
+	if (pr != NULL && --pr->n_threads == 0)
+		free(hashmap_remove(&t->procs, (uint64_t)th->pid));
+	free(th);
 	t->stats.threads_exited++;
 }
 
@@ -174,22 +266,22 @@ drop_thread(struct tracer *t, pid_t tid)
  * still to come included: signal 0 checks without a path walk in /proc.
  * Only ESRCH says no; EPERM (no right to signal it) still means it exists. */
 static bool
-task_exists(const struct tracer *t, pid_t tid)
+task_exists(pid_t pid, pid_t tid)
 {
-	return syscall(SYS_tgkill, t->pid, tid, 0) == 0 || errno != ESRCH;
+	return syscall(SYS_tgkill, pid, tid, 0) == 0 || errno != ESRCH;
 }
 
 /* After an exec only the leader is left; a thread that called exec from
  * outside the leader took the leader's id and reports no exit of its own. */
 static void
-prune_threads(struct tracer *t)
+prune_threads(struct tracer *t, pid_t pid)
 {
 	struct tthread *th;
 	pid_t *gone = NULL;
 	size_t it = 0, n = 0, cap = 0;
 
 	while (hashmap_next(&t->threads, &it, NULL, (void **)&th)) {
-		if (!task_exists(t, th->tid)) {
+		if (th->pid == pid && !task_exists(pid, th->tid)) {
 			GROW(gone, cap, n + 1);
 			gone[n++] = th->tid;
 		}
@@ -221,21 +313,45 @@ is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* A stop from a thread the tracer does not know yet: a new thread whose
- * first stop came before its creator's clone event. It is handled as any
- * other thread's stop from then on; NULL when there is nothing to handle. */
+/* The process of a new tracee, from its own status; 0 if gone. */
+static pid_t
+tgid_of(pid_t tid)
+{
+	struct proc_status ps;
+
+	return procfs_status(tid, &ps) ? ps.tgid : 0;
+}
+
+/* A new process that the tracer follows (its first thread). */
+static struct tthread *
+add_process(struct tracer *t, pid_t pid)
+{
+	t->stats.forks++;
+	return add_thread(t, pid, pid);
+}
+
+/* A stop from a thread the tracer does not know yet: a new thread (or,
+ * following children, a new process) whose first stop came before its
+ * creator's clone or fork event. It is handled as any other thread's stop
+ * from then on; NULL when there is nothing to handle. */
 static struct tthread *
 handle_unknown(struct tracer *t, pid_t tid, int status)
 {
+	pid_t pid;
+
 	if (!WIFSTOPPED(status))
 		return NULL; /* the exit of a thread already forgotten */
-	if (!task_exists(t, tid)) {
-		/* Not one of the target's threads: let it go untouched. */
-		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return NULL;
+	pid = tgid_of(tid);
+	if (pid != 0 && hashmap_get(&t->procs, (uint64_t)pid) != NULL && task_exists(pid, tid)) {
+		t->stats.clones++;
+		return add_thread(t, pid, tid);
 	}
-	t->stats.clones++;
-	return add_thread(t, tid);
+	if (t->children && pid == tid)
+		return add_process(t, pid);
+	/* Not one of the targets' threads (a process made by clone without
+	 * CLONE_THREAD, not followed): let it go untouched. */
+	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return NULL;
 }
 
 /* A thread that took the stop it was interrupted for, to be handed out by
@@ -287,19 +403,41 @@ handle_status(struct tracer *t, pid_t tid, int status)
 		 * have been handled already. Add it only if it still exists (a
 		 * zombie does; its exit status is still to come). */
 		restart(tid, 0);
-		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL &&
-		    task_exists(t, (pid_t)msg)) {
-			add_thread(t, (pid_t)msg);
-			t->stats.clones++;
+		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL) {
+			if (task_exists(th->pid, (pid_t)msg)) {
+				add_thread(t, th->pid, (pid_t)msg);
+				t->stats.clones++;
+			} else if (t->children && tgid_of((pid_t)msg) == (pid_t)msg) {
+				/* clone without CLONE_THREAD: a process. */
+				add_process(t, (pid_t)msg);
+			}
 		}
 		return;
 	}
-	case PTRACE_EVENT_EXEC:
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK: {
+		unsigned long msg = 0;
+		bool got = ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg != 0;
+
+		/* The same as a clone: the parent goes on first. (Without
+		 * follow_children these events are not asked for.) */
+		restart(tid, 0);
+		if (got && hashmap_get(&t->threads, (uint64_t)msg) == NULL &&
+		    kill((pid_t)msg, 0) == 0)
+			add_process(t, (pid_t)msg);
+		return;
+	}
+	case PTRACE_EVENT_EXEC: {
+		struct tproc *pr = hashmap_get(&t->procs, (uint64_t)th->pid);
+
 		t->exec_gen++;
+		if (pr != NULL)
+			pr->exec_gen++;
 		t->stats.execs++;
-		prune_threads(t);
+		prune_threads(t, th->pid);
 		restart(tid, 0);
 		return;
+	}
 	case PTRACE_EVENT_STOP:
 		if (th->flags & TF_WANT_STOP) {
 			/* The first stop after our interrupt is the one to sample. */
@@ -387,7 +525,10 @@ reap_all(struct tracer *t)
 			continue;
 		}
 		handle_status(t, tid, status);
-		if (n > 0 && WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_CLONE)
+		if (n > 0 && WIFSTOPPED(status) &&
+		    ((unsigned)status >> 16 == PTRACE_EVENT_CLONE ||
+		     (unsigned)status >> 16 == PTRACE_EVENT_FORK ||
+		     (unsigned)status >> 16 == PTRACE_EVENT_VFORK))
 			handle_later(t, later, &n);
 	}
 	handle_later(t, later, &n);
@@ -507,22 +648,24 @@ thread_tracer_busy(pid_t pid, pid_t tid, const char *comm, char **cause)
 /* One pass over /proc/PID/task: seize what is new. Returns the number of
  * threads seized, or -1 with *cause set. */
 static int
-seize_new(struct tracer *t, const char *comm, enum tracer_status *st, char **cause)
+seize_new(struct tracer *t, pid_t pid, const char *comm, enum tracer_status *st, char **cause)
 {
+	const struct tproc *pr = hashmap_get(&t->procs, (uint64_t)pid);
+	bool first = pr == NULL || pr->n_threads == 0;
 	pid_t *tids;
 	size_t n;
 	int added = 0;
 
-	if (!procfs_tasks(t->pid, &tids, &n)) {
+	if (!procfs_tasks(pid, &tids, &n)) {
 		*st = TRACER_NOPROC;
-		set_cause(cause, "process %d (%s) exited", (int)t->pid, comm);
+		set_cause(cause, "process %d (%s) exited", (int)pid, comm);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (hashmap_get(&t->threads, (uint64_t)tids[i]) != NULL)
 			continue;
-		if (ptrace(PTRACE_SEIZE, tids[i], NULL, (void *)seize_options) == 0) {
-			add_thread(t, tids[i]);
+		if (ptrace(PTRACE_SEIZE, tids[i], NULL, (void *)options_of(t)) == 0) {
+			add_thread(t, pid, tids[i]);
 			added++;
 			continue;
 		}
@@ -531,25 +674,25 @@ seize_new(struct tracer *t, const char *comm, enum tracer_status *st, char **cau
 		if (errno == EPERM && traced_by_us(tids[i])) {
 			/* Created by a seized thread since the scan began: already
 			 * ours through PTRACE_O_TRACECLONE, its events still queued. */
-			add_thread(t, tids[i]);
+			add_thread(t, pid, tids[i]);
 			added++;
 			continue;
 		}
-		if (errno == EPERM && thread_tracer_busy(t->pid, tids[i], comm, cause)) {
+		if (errno == EPERM && thread_tracer_busy(pid, tids[i], comm, cause)) {
 			/* Another tracer holds this thread (strace -p TID). */
 			*st = TRACER_BUSY;
 			free(tids);
 			return -1;
 		}
-		if (errno == EPERM && t->threads.n == 0) {
+		if (errno == EPERM && first) {
 			*st = TRACER_PERM;
-			explain_eperm(t->pid, comm, cause);
+			explain_eperm(pid, comm, cause);
 			free(tids);
 			return -1;
 		}
 		*st = errno == EPERM ? TRACER_PERM : TRACER_ERROR;
 		set_cause(cause, "cannot attach to thread %d of %d (%s): %s",
-			  (int)tids[i], (int)t->pid, comm, strerror(errno));
+			  (int)tids[i], (int)pid, comm, strerror(errno));
 		free(tids);
 		return -1;
 	}
@@ -608,16 +751,19 @@ tracer_attach(struct tracer *t, pid_t pid, char **cause)
 		return TRACER_BUSY;
 	}
 
-	t->pid = pid;
+	if (hashmap_get(&t->procs, (uint64_t)pid) != NULL)
+		return TRACER_OK; /* followed already (a child of another target) */
+	if (t->pid == 0)
+		t->pid = pid;
 	/* Threads created between two scans are caught by PTRACE_O_TRACECLONE
 	 * once their creator is seized, or by the next scan. */
 	do {
-		added = seize_new(t, comm, &st, cause);
+		added = seize_new(t, pid, comm, &st, cause);
 		if (added < 0)
 			return st;
 		reap_all(t);
 	} while (added > 0);
-	if (t->threads.n == 0) {
+	if (hashmap_get(&t->procs, (uint64_t)pid) == NULL) {
 		set_cause(cause, "process %d (%s) exited", (int)pid, comm);
 		return TRACER_NOPROC;
 	}
@@ -676,7 +822,7 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	close(go[0]);
-	if (ptrace(PTRACE_SEIZE, child, NULL, (void *)seize_options) != 0) {
+	if (ptrace(PTRACE_SEIZE, child, NULL, (void *)options_of(t)) != 0) {
 		int e = errno;
 
 		set_cause(cause, "cannot trace %s (pid %d): %s", argv[0], (int)child, strerror(e));
@@ -686,7 +832,7 @@ tracer_launch(struct tracer *t, char *const argv[], char **cause)
 		return e == EPERM ? TRACER_PERM : TRACER_ERROR;
 	}
 	t->pid = child;
-	add_thread(t, child);
+	add_thread(t, child, child);
 	t->attached = true;
 	/* A child that died already says so below, through its exit. */
 	(void)!write(go[1], &c, 1);

@@ -1,7 +1,8 @@
 /* tracer.h: every ptrace call siprof makes.
  *
- * A tracer seizes every thread of one process (PTRACE_SEIZE: no stop), follows
- * new threads, notices exits, exec and fork, and stops at most one thread at a
+ * A tracer seizes every thread of one process or of several (PTRACE_SEIZE: no
+ * stop), follows new threads and, when asked, new processes (fork, vfork, and
+ * their exec), notices exits and exec, and stops at most one thread at a
  * time, on request, for as short as the caller keeps it. Signals that arrive
  * for a traced thread are passed on at once; group-stops are kept with
  * PTRACE_LISTEN. PTRACE_O_EXITKILL is never set.
@@ -48,16 +49,26 @@ struct tracer_stats {
 };
 
 struct tracer *tracer_new(void);
+/* Follow the processes the targets start (PTRACE_O_TRACEFORK and
+ * TRACEVFORK), and theirs: each is traced from its first instruction as a
+ * process of its own. Set before tracer_attach or tracer_launch. */
+void tracer_follow_children(struct tracer *t, bool on);
 /* Forget the tracer's state; held threads are released first. Tracees stay
  * attached until the attaching thread exits (see above). */
 void tracer_free(struct tracer *t);
 
 /* Seize every thread of pid, re-scanning /proc/PID/task until no new thread
  * appears. On failure returns the reason and sets *cause to one line naming
- * the problem and what to do. */
+ * the problem and what to do. Called again, it adds another process. */
 enum tracer_status tracer_attach(struct tracer *t, pid_t pid, char **cause);
 
+/* The first process attached to (or launched). */
 pid_t tracer_pid(const struct tracer *t);
+/* The process of a live thread, 0 when it is not known. */
+pid_t tracer_thread_pid(const struct tracer *t, pid_t tid);
+/* Live processes, ascending (owned by the tracer, valid until its next call). */
+const pid_t *tracer_processes(struct tracer *t, size_t *n);
+bool tracer_process_alive(const struct tracer *t, pid_t pid);
 /* Live thread ids, ascending (owned by the tracer, valid until its next call). */
 const pid_t *tracer_threads(struct tracer *t, size_t *n);
 bool tracer_thread_alive(const struct tracer *t, pid_t tid);
@@ -65,10 +76,12 @@ bool tracer_thread_alive(const struct tracer *t, pid_t tid);
  * and the like, and not continued since): it does not run, and only an
  * interrupt would wake it. */
 bool tracer_thread_stopped(const struct tracer *t, pid_t tid);
-/* True once every thread has exited (the process is gone). */
+/* True once every thread of every process has exited. */
 bool tracer_process_exited(const struct tracer *t);
 /* Incremented by every exec: modules must be re-read. */
 unsigned tracer_exec_generation(const struct tracer *t);
+/* The same for one process: its execs alone. */
+unsigned tracer_process_exec_generation(const struct tracer *t, pid_t pid);
 const struct tracer_stats *tracer_stats(const struct tracer *t);
 
 /* Handle whatever ptrace events are pending, waiting up to timeout_ns for
@@ -83,8 +96,8 @@ bool tracer_poll(struct tracer *t, uint64_t timeout_ns);
  * TRACER_NOPROC when it could not (tracer_exit_status says how the child
  * ended, 127 for a program that cannot be run). */
 enum tracer_status tracer_launch(struct tracer *t, char *const argv[], char **cause);
-/* The wait status of the process's main thread once it exited (valid when
- * tracer_process_exited), as waitpid gives it; -1 when unknown. */
+/* The wait status of the first process's main thread once it exited, as
+ * waitpid gives it; -1 when unknown. */
 int tracer_exit_status(const struct tracer *t);
 
 /* Ask tid to stop (PTRACE_INTERRUPT) without waiting; several threads may

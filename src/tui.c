@@ -95,8 +95,8 @@ thread_detail(struct tui *t)
 	t->detail[0] = '\0';
 	if (tid == 0)
 		return;
-	if (!procfs_task_stat(r->pid, (pid_t)tid, &st) ||
-	    !procfs_task_syscall(r->pid, (pid_t)tid, &sc)) {
+	if (!procfs_task_stat(recorder_thread_pid(r, (pid_t)tid), (pid_t)tid, &st) ||
+	    !procfs_task_syscall(recorder_thread_pid(r, (pid_t)tid), (pid_t)tid, &sc)) {
 		snprintf(t->detail, sizeof t->detail, "thread %u has exited", tid);
 		return;
 	}
@@ -111,10 +111,9 @@ thread_detail(struct tui *t)
 		return;
 	}
 	if (sc.nr == SYS_futex || sc.nr == SYS_restart_syscall) {
-		void *v = hashmap_get(&r->last_stack, tid);
+		uint32_t v = recorder_last_stack(r, (pid_t)tid);
 		const char *fn[CLASS_REFINE_FRAMES];
-		size_t n = v ? profile_stack_functions(&r->prof, (uint32_t)((uintptr_t)v - 1), fn,
-						      ARRAY_SIZE(fn)) : 0;
+		size_t n = v ? profile_stack_functions(&r->prof, v - 1, fn, ARRAY_SIZE(fn)) : 0;
 		enum sample_class cls = class_refine(sc.nr == SYS_futex ? CLASS_LOCK : CLASS_SLEEP,
 						     (int)sc.nr, fn, n);
 

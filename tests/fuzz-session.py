@@ -41,7 +41,7 @@ INT_COLUMNS = {
     "modules": ["id", "path", "build_id"],
     "frames": ["id", "function", "file", "line", "module", "inlined"],
     "stacks": ["id", "parent", "frame"],
-    "threads": ["tid", "name"],
+    "threads": ["tid", "name", "pid"],
     "samples": ["bucket", "tid", "stack", "class", "syscall", "count", "type", "value", "max"],
     "types": ["id"],
     "metrics": ["t", "cpu_percent", "utime_ns", "vm_size", "rss_anon", "threads", "fds",

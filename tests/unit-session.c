@@ -1,5 +1,6 @@
 /* unit-session: a session written and read back holds what was counted,
- * for every profile type; sessions of schema 1 and 2 still read; a loaded
+ * for every profile type, threads with their processes; sessions of schema
+ * 1 and 2 still read (their threads in the session's process); a loaded
  * profile interns each text once.
  *
  * The file is checked twice: with SQL straight from its tables (not
@@ -75,6 +76,9 @@ fill(struct profile *p)
 {
 	profile_thread(p, 101, "main");
 	profile_thread(p, 102, "worker");
+	/* Schema 4: each thread's process (the worker a child's). */
+	profile_thread_set_pid(p, 101, 101);
+	profile_thread_set_pid(p, 102, 4000);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		const struct want *w = &want[i];
 		struct psample s = { .bucket = w->bucket, .tid = w->tid,
@@ -275,8 +279,11 @@ round_trip(const char *dir)
 	profile_release(&p);
 	check_sql(path);
 	CHECK(session_load(path, &d, &cause) == SESSION_OK, "load: %s", cause);
-	CHECK(strcmp(session_meta(&d, "schema_version"), "3") == 0, "schema_version %s",
+	CHECK(strcmp(session_meta(&d, "schema_version"), "4") == 0, "schema_version %s",
 	      session_meta(&d, "schema_version"));
+	CHECK(profile_thread_pid(&d.prof, 101) == 101 && profile_thread_pid(&d.prof, 102) == 4000,
+	      "thread processes read as %u and %u, written 101 and 4000",
+	      profile_thread_pid(&d.prof, 101), profile_thread_pid(&d.prof, 102));
 	check_loaded(&d.prof);
 	check_totals(&d.prof);
 	check_interned(&d.prof, true);
@@ -324,7 +331,8 @@ static void
 old_version(const char *dir, int version)
 {
 	char *path = xasprintf("%s/v%d.siprof", dir, version), *cause = NULL;
-	char *sql = sqlite3_mprintf("%s INSERT INTO meta VALUES('schema_version', '%d');%s",
+	char *sql = sqlite3_mprintf("%s INSERT INTO meta VALUES('schema_version', '%d');"
+				    " INSERT INTO meta VALUES('pid', '4242');%s",
 				    old_schema, version,
 				    version >= 2 ? "CREATE TABLE gaps(id INTEGER PRIMARY KEY, start REAL"
 						   " NOT NULL, end REAL, reason TEXT NOT NULL);"
@@ -368,6 +376,10 @@ old_version(const char *dir, int version)
 	CHECK(d.prof.n_frames == 5 && d.prof.frames[4].tailcall && d.prof.frames[3].inlined,
 	      "version %d: frames read wrong", version);
 	CHECK(d.n_gaps == (version >= 2 ? 1u : 0u), "version %d: %zu gaps", version, d.n_gaps);
+	/* Before schema 4, every thread was in the session's one process. */
+	CHECK(profile_thread_pid(&d.prof, 101) == 4242 && profile_thread_pid(&d.prof, 102) == 4242,
+	      "version %d: threads in processes %u and %u, not the session's 4242", version,
+	      profile_thread_pid(&d.prof, 101), profile_thread_pid(&d.prof, 102));
 	check_interned(&d.prof, false);
 	session_data_release(&d);
 	unlink(path);
