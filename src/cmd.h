@@ -79,7 +79,8 @@ struct cmd_sampling {
 	size_t stack_size;
 	size_t max_memory;
 	char **threads;     /* --threads, owned; NULL: every thread */
-	/* Debugging aids for tests of siprof itself (man siprof, ENVIRONMENT):
+	/* Debugging aids for tests of siprof itself, built with configure
+	 * --enable-debug-hooks only (HACKING.md):
 	 * SIPROF_DEBUG_HOLD_US, SIPROF_DEBUG_UNWIND_US. */
 	unsigned hold_us;   /* every stopped thread held this much longer */
 	unsigned unwind_us; /* every stack copy this much slower to unwind */
