@@ -36,6 +36,7 @@ const char cmd_export_usage[] =
 	"  -c, --class=CLASS      only samples of CLASS: " CMD_CLASS_DEFAULT_NAME " (default), lock, net, ...;\n"
 	"                         wall is every class\n"
 	"  -T, --thread=TID|NAME  only one thread, by id or name pattern\n"
+	"      --pid=PID          only the threads of process PID (a session of several)\n"
 	"      --since=TIME       only from TIME after the start (seconds; or 30s, 2m, 1h)\n"
 	"      --until=TIME       only until TIME after the start\n"
 	"      --by-thread        folded, svg: a root frame per thread, 'NAME (TID)'\n"
@@ -65,6 +66,7 @@ parse(int argc, char **argv, struct export_opts *o)
 		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
+		{ "pid", required_argument, NULL, CMD_OPT_PID },
 		{ "since", required_argument, NULL, CMD_OPT_SINCE },
 		{ "until", required_argument, NULL, CMD_OPT_UNTIL },
 		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },

@@ -355,7 +355,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	uint64_t period = pt->classed ? (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99)) : 0;
 	uint64_t written = 0;
 	size_t n_values;
-	int64_t k_tid, k_thread, k_class;
+	int64_t k_tid, k_pid, k_thread, k_class;
 	struct pb all = { 0 };
 	/* info->every_class: the value column of each class present (0:
 	 * none), and the column of wall. */
@@ -409,6 +409,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	k_class = pt->classed ? str_index(&e.strs, p, 0, "class") : 0;
 	k_thread = str_index(&e.strs, p, 0, "thread");
 	k_tid = str_index(&e.strs, p, 0, "thread_id");
+	k_pid = str_index(&e.strs, p, 0, "pid");
 
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct psample *s = &p->samples[i];
@@ -437,7 +438,7 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		size_t depth = stack_frames(p, a->stack, frames, 4096), nlocs = 0, start = 0;
 		uint64_t values[CLASS_COUNT + 2] = { a->count, pt->classed ? a->count * period : a->value };
 		struct pb sample = { 0 };
-		char tid[16];
+		char tid[16], pid[16];
 
 		if (col_wall != 0) {
 			memset(values + 1, 0, (n_values - 1) * sizeof *values);
@@ -460,6 +461,8 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		label(&e, &sample, k_thread, profile_thread_name(p, a->tid));
 		snprintf(tid, sizeof tid, "%u", a->tid);
 		label(&e, &sample, k_tid, tid);
+		snprintf(pid, sizeof pid, "%u", profile_thread_pid(p, a->tid));
+		label(&e, &sample, k_pid, pid);
 		pb_msg(&e.body, PROFILE_SAMPLE, &sample);
 		free(sample.buf);
 		written += a->count;

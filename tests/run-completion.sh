@@ -67,7 +67,7 @@ sleeper=$!
 bg_pids="$bg_pids $sleeper"
 offers "attach's PID" "$sleeper" attach "${sleeper%??}"
 offers "dump's PID" "$sleeper" dump "$sleeper"
-pid_opt=$("$SIPROF" record --help | sed -nE 's/^ +(-[a-z]), --[a-z-]+=PID .*/\1/p')
+pid_opt=$("$SIPROF" record --help | sed -nE 's/^ +(-[a-z]), --[a-z-]+=PID[^ ]* .*/\1/p')
 [ -n "$pid_opt" ] || fail "record --help has no option for a PID"
 offers "record $pid_opt" "$sleeper" record "$pid_opt" ""
 offers "record --pid=" "--pid=$sleeper" record "--pid=$sleeper"

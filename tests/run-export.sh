@@ -35,7 +35,7 @@ for cls in wall $classes; do
 	"$GO" tool pprof -raw -symbolize=none "$tmpdir/$cls.pb.gz" > "$tmpdir/$cls.raw" 2> "$tmpdir/$cls.err" ||
 		fail "go tool pprof cannot read the $cls profile: $(cat "$tmpdir/$cls.err")"
 	"$SIPROF" report --json -c "$cls" -n 100000 "$S" > "$tmpdir/$cls.json"
-	python3 - "$tmpdir/$cls.raw" "$tmpdir/$cls.json" "$cls" <<'EOF' || fail "pprof $cls does not match report"
+	python3 - "$tmpdir/$cls.raw" "$tmpdir/$cls.json" "$cls" "$TARGET_PID" <<'EOF' || fail "pprof $cls does not match report"
 import json, re, sys
 raw = open(sys.argv[1]).read().splitlines()
 report = json.load(open(sys.argv[2]))
@@ -70,7 +70,7 @@ self_by_fn = {}
 for count, ns, ids, labels in samples:
     assert ns == count * period, (count, ns)
     want = r"\w+" if cls == "wall" else cls
-    assert re.search(r"class:\[%s\] thread:\[.+\] thread_id:\[\d+\]" % want, labels), labels
+    assert re.search(r"class:\[%s\] pid:\[%s\] thread:\[.+\] thread_id:\[\d+\]" % (want, sys.argv[4]), labels), labels
     assert all(i in locs for i in ids), ids
     leaf = locs[ids[0]][0]
     self_by_fn[leaf] = self_by_fn.get(leaf, 0) + count

@@ -106,6 +106,27 @@ json_check "$tmpdir/rb.json" '
 names = [f["function"] for f in doc["functions"]]
 assert names[0] == "spin_beta" and "spin_alpha" not in names, names
 '
+# export: --pid keeps one process (folded's counts against SQL's), and
+# pprof's pid label splits the processes as go tool pprof -tagfocus reads it.
+sql_count() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT sum(s.count) FROM samples s JOIN threads t ON t.tid = s.tid WHERE s.type = 0 AND t.pid = ?', (int(sys.argv[2]),)).fetchone()[0])" "$tmpdir/two.siprof" "$1"; }
+"$SIPROF" export -f folded -c wall --pid="$b" "$tmpdir/two.siprof" > "$tmpdir/b.folded" ||
+	fail "export --pid=$b failed"
+got=$(awk '{ n += $NF } END { print n + 0 }' "$tmpdir/b.folded")
+[ "$got" = "$(sql_count "$b")" ] || fail "export --pid=$b has $got samples, the session $(sql_count "$b") for $b"
+grep -q spin_alpha "$tmpdir/b.folded" && fail "export --pid=$b has the other process's function"
+GO=$(command -v go || echo /usr/lib/go/bin/go)
+if [ -x "$GO" ]; then
+	"$SIPROF" export -f pprof -c wall -o "$tmpdir/two.pb.gz" "$tmpdir/two.siprof" || fail "export -f pprof of two processes failed"
+	for p in "$a" "$b"; do
+		got=$("$GO" tool pprof -top -nodecount=1000000 -nodefraction=0 -symbolize=none -sample_index=samples \
+			-tagfocus=pid="^$p\$" "$tmpdir/two.pb.gz" 2> /dev/null |
+			sed -n 's/^Showing nodes accounting for \([0-9]*\),.*/\1/p')
+		[ "$got" = "$(sql_count "$p")" ] ||
+			fail "go tool pprof -tagfocus=pid=$p counts '$got' samples, the session $(sql_count "$p")"
+	done
+else
+	skip_check go "go tool pprof reading the pid label; contrib/setup.sh installs golang-go"
+fi
 assert_running "$a"
 assert_running "$b"
 

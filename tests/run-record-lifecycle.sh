@@ -78,4 +78,4 @@ assert any(f["function"] == "spin" for f in doc["functions"]), doc["functions"]
 [ $? = 143 ] || fail "record of a command killed by SIGTERM did not return 143"
 "$SIPROF" record -q -o "$tmpdir/none.siprof" -- /nonexistent/program 2> "$tmpdir/err"
 [ $? = 127 ] || fail "record of a missing program did not return 127"
-grep -q "cannot run /nonexistent/program" "$tmpdir/err" || fail "no message for a missing program"
+grep -q "cannot run '/nonexistent/program'" "$tmpdir/err" || fail "no message for a missing program"

@@ -77,7 +77,7 @@ is_roots_file "$SHARED/diff.svg"
 
 # Regular files of the attacker's at the same names.
 plant file "$SHARED/own.svg"
-"$SIPROF" export -f folded -o "$SHARED/own.svg" "$tmpdir/good.siprof" 2> "$tmpdir/err" ||
+"$SIPROF" export -f folded -c wall -o "$SHARED/own.svg" "$tmpdir/good.siprof" 2> "$tmpdir/err" ||
 	fail "export among planted files failed: $(cat "$tmpdir/err")"
 is_roots_file "$SHARED/own.svg"
 planted_empty "$SHARED/own.svg"

@@ -66,7 +66,7 @@ setup_demo() {
 		skip "Debian packages are missing: $(head -n 1 "$tmpdir/setup.out")"
 	[ $rc != 124 ] || fail "setup.sh --demo was still running after 120 s: $(cat "$tmpdir/setup.out")"
 	! grep -q 'configure was run' "$tmpdir/setup.out" || fail "setup.sh configured again: $(cat "$tmpdir/setup.out")"
-	demo=$(sed -n 's/^setup: siprof attach --batch -n 3 \([0-9]*\) .*/\1/p' "$tmpdir/setup.out")
+	demo=$(sed -n 's/^setup: siprof attach --batch --iterations=3 \([0-9]*\) .*/\1/p' "$tmpdir/setup.out")
 	[ -n "$demo" ] || fail "setup.sh --demo did not say which process it attaches to: $(cat "$tmpdir/setup.out")"
 	# Its exit trap ends the demo, and waits for it.
 	! kill -0 "$demo" 2> /dev/null || fail "the demo ($demo) still runs after setup.sh --demo"
