@@ -331,6 +331,19 @@ unknown_stack(struct recorder *r)
 	return profile_node(&r->prof, 0, profile_frame(&r->prof, &f));
 }
 
+/* A sample whose process has no symbols to unwind with: counted, with a
+ * stack that is not known, its copy handed back. */
+static void
+add_unknown(struct recorder *r, struct sample_item *it, uint32_t bucket)
+{
+	if (it->snap != NULL)
+		sampler_recycle(r->sampler, it->snap);
+	it->snap = NULL;
+	r->unwind_failures += it->count;
+	profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
+		    (enum sample_class)it->cls, it->sysnr, it->count);
+}
+
 static void
 consume(struct recorder *r, struct sample_item *it)
 {
@@ -358,12 +371,7 @@ consume(struct recorder *r, struct sample_item *it)
 	}
 	if (pr->uw == NULL) {
 		/* The process was gone before its symbols could be read. */
-		if (it->snap != NULL)
-			sampler_recycle(r->sampler, it->snap);
-		it->snap = NULL;
-		r->unwind_failures += it->count;
-		profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
-			    (enum sample_class)it->cls, it->sysnr, it->count);
+		add_unknown(r, it, bucket);
 		return;
 	}
 	if (it->exec_gen != pr->exec_gen) {
@@ -385,12 +393,7 @@ consume(struct recorder *r, struct sample_item *it)
 		stackcache_forget_addresses(&pr->stacks);
 		hashmap_release(&pr->last_stack);
 		if (pr->uw == NULL) {
-			if (it->snap != NULL)
-				sampler_recycle(r->sampler, it->snap);
-			it->snap = NULL;
-			r->unwind_failures += it->count;
-			profile_add(&r->prof, bucket, (uint32_t)it->tid, unknown_stack(r),
-				    (enum sample_class)it->cls, it->sysnr, it->count);
+			add_unknown(r, it, bucket);
 			return;
 		}
 	}
