@@ -441,20 +441,32 @@ sampler_exit_status(struct sampler *s)
 	return st;
 }
 
+/* The process ids of h (keyed by pid) whose processes exited (all of
+ * them, t NULL): in *out, to remove after the walk. */
+static size_t
+exited_pids(struct hashmap *h, const struct tracer *t, uint64_t **out)
+{
+	uint64_t pid, *gone = NULL;
+	size_t it = 0, n = 0, cap = 0;
+
+	while (hashmap_next(h, &it, &pid, NULL)) {
+		if (t == NULL || !tracer_process_alive(t, (pid_t)pid)) {
+			GROW(gone, cap, n + 1);
+			gone[n++] = pid;
+		}
+	}
+	*out = gone;
+	return n;
+}
+
 /* Forget which mappings were sent for processes that exited: an id
  * reused by a new process gets its own. */
 static void
 sent_prune(struct sampler *s, const struct tracer *t)
 {
-	uint64_t pid, *gone = NULL;
-	size_t it = 0, n = 0, cap = 0;
+	uint64_t *gone;
+	size_t n = exited_pids(&s->maps_sent, t, &gone);
 
-	while (hashmap_next(&s->maps_sent, &it, &pid, NULL)) {
-		if (!tracer_process_alive(t, (pid_t)pid)) {
-			GROW(gone, cap, n + 1);
-			gone[n++] = pid;
-		}
-	}
 	for (size_t i = 0; i < n; i++)
 		hashmap_remove(&s->maps_sent, gone[i]);
 	free(gone);
@@ -477,18 +489,12 @@ maps_of(struct pmaps *pm, pid_t pid)
 static void
 pmaps_prune(struct pmaps *pm, const struct tracer *t)
 {
-	struct snapshot_maps *m;
-	uint64_t pid, *gone = NULL;
-	size_t it = 0, n = 0, cap = 0;
+	uint64_t *gone;
+	size_t n = exited_pids(&pm->by_pid, t, &gone);
 
-	while (hashmap_next(&pm->by_pid, &it, &pid, (void **)&m)) {
-		if (t == NULL || !tracer_process_alive(t, (pid_t)pid)) {
-			GROW(gone, cap, n + 1);
-			gone[n++] = pid;
-		}
-	}
 	for (size_t i = 0; i < n; i++) {
-		m = hashmap_remove(&pm->by_pid, gone[i]);
+		struct snapshot_maps *m = hashmap_remove(&pm->by_pid, gone[i]);
+
 		snapshot_maps_release(m);
 		free(m);
 	}
