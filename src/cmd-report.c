@@ -304,6 +304,40 @@ metric_window(const struct session_data *d, const struct selection *sel, size_t 
 		(*to)++;
 }
 
+/* glibc malloc's own figures over rows [from, to), or why there are none. */
+static void
+print_heap_summary(const struct session_data *d, size_t from, size_t to)
+{
+	const struct metric_row *last = NULL;
+	double lo = 0, hi = 0;
+	char sys[32], use[32], a[32], b[32];
+	const char *why = session_meta(d, "heap_unavailable");
+
+	for (size_t i = from; i < to; i++) {
+		const struct metric_row *r = &d->metrics.rows[i];
+
+		if (!r->have_heap)
+			continue;
+		if (last == NULL || (double)r->heap.inuse < lo)
+			lo = (double)r->heap.inuse;
+		if (last == NULL || (double)r->heap.inuse > hi)
+			hi = (double)r->heap.inuse;
+		last = r;
+	}
+	if (last == NULL) {
+		/* Sessions before schema 5 did not read the heap: nothing said. */
+		if (why != NULL)
+			printf("          heap not read: %s\n", why);
+		return;
+	}
+	human_bytes((double)last->heap.system, sys, sizeof sys);
+	human_bytes((double)last->heap.inuse, use, sizeof use);
+	human_bytes(lo, a, sizeof a);
+	human_bytes(hi, b, sizeof b);
+	printf("          heap (glibc malloc) %s in use of %s from the system, %u arenas; "
+	       "in use %s .. %s\n", use, sys, last->heap.arenas, a, b);
+}
+
 static void
 print_metrics_summary(const struct session_data *d, const struct selection *sel)
 {
@@ -357,6 +391,7 @@ print_metrics_summary(const struct session_data *d, const struct selection *sel)
 		       (unsigned long long)last->m.fds);
 	else
 		printf("          %llu open fds\n", (unsigned long long)last->m.fds);
+	print_heap_summary(d, from, to);
 }
 
 /* The cpu class against the CPU time the kernel accounted to the process
@@ -849,7 +884,9 @@ static void
 report_metrics(const struct session_data *d, const struct report_opts *o)
 {
 	size_t from, to, rows, group;
-	double *cpu, *rss, cpu_max = 0;
+	double *cpu, *rss, *heap, cpu_max = 0, heap_max = 0;
+	bool have_heap = false;
+	const char *why = session_meta(d, "heap_unavailable");
 	struct metrics_range range;
 	char lo[32], hi[32], rate[32], cpus[32];
 	const char *cap = cpu_capacity(d, cpus, sizeof cpus);
@@ -875,6 +912,10 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 				json_object_set_new(row, "io_read_bytes", json_integer((json_int_t)r->m.io_read_bytes));
 				json_object_set_new(row, "io_write_bytes", json_integer((json_int_t)r->m.io_write_bytes));
 			}
+			/* null where the heap was not read (see heap_unavailable). */
+			json_object_set_new(row, "heap_system", r->have_heap ? json_integer((json_int_t)r->heap.system) : json_null());
+			json_object_set_new(row, "heap_inuse", r->have_heap ? json_integer((json_int_t)r->heap.inuse) : json_null());
+			json_object_set_new(row, "heap_arenas", r->have_heap ? json_integer((json_int_t)r->heap.arenas) : json_null());
 			json_array_append_new(arr, row);
 		}
 		json_dumpf(arr, stdout, JSON_INDENT(2));
@@ -891,16 +932,18 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 	rows = (to - from - 1 + group - 1) / group;
 	cpu = xcalloc(rows, sizeof *cpu);
 	rss = xcalloc(rows, sizeof *rss);
+	heap = xcalloc(rows, sizeof *heap);
 	printf("CPU%% is a share of the %s CPUs the process may use (not of thread-samples);\n"
 	       "context switches are every thread's, those that exited included\n\n",
 	       cap);
-	printf("%7s %6s %10s %7s %9s %9s %9s %11s %11s %5s\n", "t(s)", "CPU%", "RSS", "threads",
-	       "vctx/s", "ivctx/s", "minflt/s", "read/s", "written/s", "fds");
+	printf("%7s %6s %10s %7s %9s %9s %9s %11s %11s %5s %10s %10s\n", "t(s)", "CPU%", "RSS",
+	       "threads", "vctx/s", "ivctx/s", "minflt/s", "read/s", "written/s", "fds", "heap",
+	       "heap-used");
 	for (size_t r = 0; r < rows; r++) {
 		size_t a = from + r * group, b = a + group < to - 1 ? a + group : to - 1;
 		const struct metric_row *x = &d->metrics.rows[a], *y = &d->metrics.rows[b];
 		double secs = y->t > x->t ? (double)(y->t - x->t) : 1, c = 0;
-		char m[32], rd[32], wr[32];
+		char m[32], rd[32], wr[32], hs[32] = "-", hu[32] = "-";
 
 		for (size_t i = a + 1; i <= b; i++)
 			c += d->metrics.rows[i].cpu_percent;
@@ -915,12 +958,18 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 			snprintf(rd, sizeof rd, "-");
 			snprintf(wr, sizeof wr, "-");
 		}
-		printf("%7u %6.1f %10s %7llu %9.0f %9.0f %9.0f %11s %11s %5llu\n", y->t, cpu[r], m,
-		       (unsigned long long)y->m.threads,
+		if (y->have_heap) {
+			human_bytes((double)y->heap.system, hs, sizeof hs);
+			human_bytes((double)y->heap.inuse, hu, sizeof hu);
+			have_heap = true;
+		}
+		heap[r] = y->have_heap ? (double)y->heap.inuse : 0;
+		printf("%7u %6.1f %10s %7llu %9.0f %9.0f %9.0f %11s %11s %5llu %10s %10s\n", y->t,
+		       cpu[r], m, (unsigned long long)y->m.threads,
 		       (double)(y->m.ctx_voluntary - x->m.ctx_voluntary) / secs,
 		       (double)(y->m.ctx_involuntary - x->m.ctx_involuntary) / secs,
 		       (double)(y->m.minflt - x->m.minflt) / secs, rd, wr,
-		       (unsigned long long)y->m.fds);
+		       (unsigned long long)y->m.fds, hs, hu);
 	}
 	/* The RSS chart spans the data's range, which its label gives. */
 	metrics_rss_range(&d->metrics, from, to, &range);
@@ -932,8 +981,20 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 	printf("|  0 .. %.1f%% of %s CPUs\nRSS   |", cpu_max, cap);
 	spark(rss, rows, range.min, range.max);
 	printf("|  %s .. %s, %s over %u s\n", lo, hi, rate, range.seconds);
+	if (have_heap) {
+		/* In use from zero: a second with no reading is a blank. */
+		for (size_t r = 0; r < rows; r++)
+			heap_max = heap[r] > heap_max ? heap[r] : heap_max;
+		human_bytes(heap_max, hi, sizeof hi);
+		printf("heap  |");
+		spark(heap, rows, 0, heap_max);
+		printf("|  0 .. %s in use (glibc malloc's own count)\n", hi);
+	} else if (why != NULL) {
+		printf("\nheap: not read: %s\n", why);
+	}
 	free(cpu);
 	free(rss);
+	free(heap);
 }
 
 int

@@ -1,5 +1,6 @@
 /* metrics.c: the process's health once a second: CPU% as a share of the CPUs
- * the process may use, and context switches summed over its threads. */
+ * the process may use, context switches summed over its threads, and glibc
+ * malloc's accounting (heap.c). */
 #include "config.h"
 
 #include "metrics.h"
@@ -18,6 +19,7 @@ metrics_init(struct metrics_series *s, pid_t pid)
 	memset(s, 0, sizeof *s);
 	s->pid = pid;
 	s->capacity = procfs_cpu_capacity(pid);
+	s->heap = heap_reader_new(pid);
 }
 
 void
@@ -25,6 +27,7 @@ metrics_release(struct metrics_series *s)
 {
 	free(s->rows);
 	free(s->threads);
+	heap_reader_free(s->heap);
 	memset(s, 0, sizeof *s);
 }
 
@@ -103,9 +106,17 @@ metrics_sample(struct metrics_series *s, uint32_t t)
 				  (double)(now - s->last_wall_ns) / s->capacity;
 	s->last_cpu_ns = cpu;
 	s->last_wall_ns = now;
+	if (s->heap != NULL)
+		row.have_heap = heap_read(s->heap, &row.heap);
 	GROW(s->rows, s->cap, s->n + 1);
 	s->rows[s->n++] = row;
 	return true;
+}
+
+const char *
+metrics_heap_why(const struct metrics_series *s)
+{
+	return s->heap != NULL ? heap_reader_why(s->heap) : NULL;
 }
 
 const struct metric_row *

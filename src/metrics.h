@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "heap.h"
 #include "procfs.h"
 
 struct metric_row {
@@ -16,6 +17,9 @@ struct metric_row {
 	 * since they started, and those that exited during the session as
 	 * last read (the kernel keeps no per-thread count of a thread gone). */
 	struct proc_metrics m;
+	/* glibc malloc's own accounting (heap.h), when it could be read. */
+	bool have_heap;
+	struct heap_stats heap;
 };
 
 /* The last context-switch counts read for one thread. */
@@ -36,6 +40,7 @@ struct metrics_series {
 	struct metrics_thread *threads;
 	size_t n_threads;
 	uint64_t exited_voluntary, exited_involuntary;
+	struct heap_reader *heap; /* NULL in a series read from a session */
 };
 
 void metrics_init(struct metrics_series *s, pid_t pid);
@@ -43,6 +48,8 @@ void metrics_release(struct metrics_series *s);
 /* Read /proc now and append a row for second t. False when the process is
  * gone. */
 bool metrics_sample(struct metrics_series *s, uint32_t t);
+/* Why the newest row has no heap figures, or NULL when it has them. */
+const char *metrics_heap_why(const struct metrics_series *s);
 /* The newest row, or NULL. */
 const struct metric_row *metrics_last(const struct metrics_series *s);
 

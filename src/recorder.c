@@ -124,6 +124,9 @@ end_meta(struct recorder *r, struct session_writer *w)
 	char buf[64];
 	uint64_t end = r->start_unix_ns + ((r->stop_ns ? r->stop_ns : now_ns()) - r->start_ns);
 
+	/* Said once: why the heap series is absent, as last seen. */
+	if (metrics_heap_why(&r->metrics) != NULL)
+		session_set_meta(w, "heap_unavailable", metrics_heap_why(&r->metrics));
 	iso_time(end, buf, sizeof buf);
 	session_set_meta(w, "end", buf);
 	snprintf(buf, sizeof buf, "%" PRIu64, end);

@@ -44,7 +44,8 @@ static const char schema_sql[] =
 	" rss_file INTEGER, rss_shmem INTEGER, rss_peak INTEGER, threads INTEGER,"
 	" ctx_voluntary INTEGER, ctx_involuntary INTEGER, minflt INTEGER,"
 	" majflt INTEGER, io_rchar INTEGER, io_wchar INTEGER, io_read_bytes INTEGER,"
-	" io_write_bytes INTEGER, fds INTEGER);"
+	" io_write_bytes INTEGER, fds INTEGER, heap_system INTEGER, heap_inuse INTEGER,"
+	" heap_arenas INTEGER);"
 	"CREATE TABLE stats(key TEXT PRIMARY KEY, value REAL NOT NULL);"
 	"CREATE TABLE gaps(id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL,"
 	" reason TEXT NOT NULL);"
@@ -66,7 +67,7 @@ static const char *const insert_sql[ST_COUNT] = {
 	[ST_THREAD] = "INSERT OR REPLACE INTO threads VALUES(?, ?, ?)",
 	[ST_SAMPLE] = "INSERT INTO samples VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_METRIC] = "INSERT OR REPLACE INTO metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?,"
-		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_STAT] = "INSERT OR REPLACE INTO stats VALUES(?, ?)",
 	[ST_GAP] = "INSERT OR REPLACE INTO gaps VALUES(?, ?, ?, ?)",
 };
@@ -470,6 +471,19 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 			else
 				sqlite3_bind_int64(st, (int)k + 3, (sqlite3_int64)v[k]);
 		}
+		/* Schema 5: glibc malloc's accounting, NULL where it was not read. */
+		{
+			const uint64_t heap[] = { r->heap.system, r->heap.inuse, r->heap.arenas };
+
+			for (size_t k = 0; k < ARRAY_SIZE(heap); k++) {
+				int col = (int)(ARRAY_SIZE(v) + 3 + k);
+
+				if (r->have_heap)
+					sqlite3_bind_int64(st, col, (sqlite3_int64)heap[k]);
+				else
+					sqlite3_bind_null(st, col);
+			}
+		}
 		if (!step(st))
 			return false;
 	}
@@ -865,9 +879,16 @@ session_load(const char *path, struct session_data *d, char **cause)
 		/* Read back, every row is on disk. */
 		d->prof.n_sealed = d->prof.n_samples;
 	}
-	LOAD_TABLE(db, "SELECT t, cpu_percent, utime_ns, stime_ns, vm_size, rss_anon, rss_file,"
-		   " rss_shmem, rss_peak, threads, ctx_voluntary, ctx_involuntary, minflt, majflt,"
-		   " io_rchar, io_wchar, io_read_bytes, io_write_bytes, fds FROM metrics ORDER BY t",
+	/* Before schema 5 the metrics had no heap columns. */
+	LOAD_TABLE(db, version >= 5
+		   ? "SELECT t, cpu_percent, utime_ns, stime_ns, vm_size, rss_anon, rss_file,"
+		     " rss_shmem, rss_peak, threads, ctx_voluntary, ctx_involuntary, minflt, majflt,"
+		     " io_rchar, io_wchar, io_read_bytes, io_write_bytes, fds, heap_system,"
+		     " heap_inuse, heap_arenas FROM metrics ORDER BY t"
+		   : "SELECT t, cpu_percent, utime_ns, stime_ns, vm_size, rss_anon, rss_file,"
+		     " rss_shmem, rss_peak, threads, ctx_voluntary, ctx_involuntary, minflt, majflt,"
+		     " io_rchar, io_wchar, io_read_bytes, io_write_bytes, fds, NULL, NULL, NULL"
+		     " FROM metrics ORDER BY t",
 		   st, {
 		struct metric_row r = { .t = (uint32_t)sqlite3_column_int64(st, 0),
 					.cpu_percent = sqlite3_column_double(st, 1) };
@@ -880,6 +901,14 @@ session_load(const char *path, struct session_data *d, char **cause)
 		for (size_t k = 0; k < ARRAY_SIZE(col); k++)
 			*col[k] = (uint64_t)sqlite3_column_int64(st, (int)k + 2);
 		r.m.have_io = sqlite3_column_type(st, 14) != SQLITE_NULL;
+		r.have_heap = sqlite3_column_type(st, 19) != SQLITE_NULL &&
+			      sqlite3_column_type(st, 20) != SQLITE_NULL &&
+			      sqlite3_column_type(st, 21) != SQLITE_NULL;
+		if (r.have_heap) {
+			r.heap.system = (uint64_t)sqlite3_column_int64(st, 19);
+			r.heap.inuse = (uint64_t)sqlite3_column_int64(st, 20);
+			r.heap.arenas = (uint32_t)sqlite3_column_int64(st, 21);
+		}
 		GROW(d->metrics.rows, d->metrics.cap, d->metrics.n + 1);
 		d->metrics.rows[d->metrics.n++] = r;
 	});

@@ -14,7 +14,7 @@
 #include "metrics.h"
 #include "profile.h"
 
-#define SESSION_SCHEMA_VERSION 4
+#define SESSION_SCHEMA_VERSION 5
 
 struct session_writer;
 

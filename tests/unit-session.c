@@ -1,7 +1,8 @@
 /* unit-session: a session written and read back holds what was counted,
- * for every profile type, threads with their processes; sessions of schema
- * 1 and 2 still read (their threads in the session's process); a loaded
- * profile interns each text once.
+ * for every profile type, threads with their processes, metric rows with
+ * and without glibc's heap figures; sessions of schema 1 and 2 still read
+ * (their threads in the session's process, their metrics without heap
+ * figures); a loaded profile interns each text once.
  *
  * The file is checked twice: with SQL straight from its tables (not
  * through siprof's reader), and through session_load, each against the
@@ -258,6 +259,37 @@ check_totals(const struct profile *p)
 	}
 }
 
+/* Two metric rows: one with glibc's heap figures, one where they were not
+ * read (schema 5). */
+static void
+fill_metrics(struct metrics_series *ms)
+{
+	memset(ms, 0, sizeof *ms);
+	GROW(ms->rows, ms->cap, 2);
+	ms->rows[0] = (struct metric_row){ .t = 0, .cpu_percent = 12.5, .m.threads = 2,
+					   .m.fds = 7, .have_heap = true,
+					   .heap = { .system = 3743744, .inuse = 2537168,
+						     .arenas = 4 } };
+	ms->rows[1] = (struct metric_row){ .t = 1, .cpu_percent = 50, .m.threads = 3, .m.fds = 8 };
+	ms->n = 2;
+}
+
+static void
+check_metrics(const struct metrics_series *ms)
+{
+	CHECK(ms->n == 2, "%zu metric rows read, 2 written", ms->n);
+	if (ms->n != 2)
+		return;
+	CHECK(ms->rows[0].have_heap && ms->rows[0].heap.system == 3743744 &&
+		      ms->rows[0].heap.inuse == 2537168 && ms->rows[0].heap.arenas == 4,
+	      "heap of second 0 read as %d %" PRIu64 " %" PRIu64 " %u", ms->rows[0].have_heap,
+	      ms->rows[0].heap.system, ms->rows[0].heap.inuse, ms->rows[0].heap.arenas);
+	CHECK(!ms->rows[1].have_heap, "second 1 has heap figures, none were written");
+	CHECK(ms->rows[1].cpu_percent == 50 && ms->rows[1].m.threads == 3 &&
+		      ms->rows[1].m.fds == 8,
+	      "metrics of second 1 read back wrong");
+}
+
 static void
 round_trip(const char *dir)
 {
@@ -265,22 +297,26 @@ round_trip(const char *dir)
 	struct session_writer *w;
 	struct session_data d;
 	struct profile p;
+	struct metrics_series ms;
 
 	profile_init(&p);
 	fill(&p);
+	fill_metrics(&ms);
 	w = session_create(path, false, &cause);
 	CHECK(w != NULL, "session_create: %s", cause);
 	if (w == NULL)
 		exit(1);
 	/* Two commits: the first bucket, then the rest. */
-	CHECK(session_flush(w, &p, 1, NULL, NULL, 0, &cause), "flush: %s", cause);
+	CHECK(session_flush(w, &p, 1, &ms, NULL, 0, &cause), "flush: %s", cause);
 	p.n_sealed = session_samples_written(w);
-	CHECK(session_close(w, &p, NULL, NULL, 0, &cause), "close: %s", cause);
+	CHECK(session_close(w, &p, &ms, NULL, 0, &cause), "close: %s", cause);
 	profile_release(&p);
+	metrics_release(&ms);
 	check_sql(path);
 	CHECK(session_load(path, &d, &cause) == SESSION_OK, "load: %s", cause);
-	CHECK(strcmp(session_meta(&d, "schema_version"), "4") == 0, "schema_version %s",
+	CHECK(strcmp(session_meta(&d, "schema_version"), "5") == 0, "schema_version %s",
 	      session_meta(&d, "schema_version"));
+	check_metrics(&d.metrics);
 	CHECK(profile_thread_pid(&d.prof, 101) == 101 && profile_thread_pid(&d.prof, 102) == 4000,
 	      "thread processes read as %u and %u, written 101 and 4000",
 	      profile_thread_pid(&d.prof, 101), profile_thread_pid(&d.prof, 102));
@@ -325,7 +361,9 @@ static const char old_schema[] =
 	"INSERT INTO threads VALUES(101, 1), (102, 6);"
 	/* Two rows of one key (the second came after the first was committed). */
 	"INSERT INTO samples VALUES(0, 101, 3, 0, 0, 5), (0, 101, 3, 0, 0, 2),"
-	" (0, 102, 4, 9, 202, 3), (1, 101, 3, 1, 0, 2);";
+	" (0, 102, 4, 9, 202, 3), (1, 101, 3, 1, 0, 2);"
+	/* Before schema 5: no heap columns. */
+	"INSERT INTO metrics VALUES(0, 25, 1, 2, 3, 4, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16);";
 
 static void
 old_version(const char *dir, int version)
@@ -376,6 +414,9 @@ old_version(const char *dir, int version)
 	CHECK(d.prof.n_frames == 5 && d.prof.frames[4].tailcall && d.prof.frames[3].inlined,
 	      "version %d: frames read wrong", version);
 	CHECK(d.n_gaps == (version >= 2 ? 1u : 0u), "version %d: %zu gaps", version, d.n_gaps);
+	CHECK(d.metrics.n == 1 && !d.metrics.rows[0].have_heap && d.metrics.rows[0].m.fds == 16 &&
+		      d.metrics.rows[0].m.threads == 2,
+	      "version %d: the metrics row read wrong (%zu rows)", version, d.metrics.n);
 	/* Before schema 4, every thread was in the session's one process. */
 	CHECK(profile_thread_pid(&d.prof, 101) == 4242 && profile_thread_pid(&d.prof, 102) == 4242,
 	      "version %d: threads in processes %u and %u, not the session's 4242", version,
