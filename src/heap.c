@@ -38,6 +38,9 @@
 /* While the heap cannot be read, how often libc is looked for again (an
  * exec may bring another one). */
 #define HEAP_RELOCATE_NS (30ull * 1000000000ull)
+/* Readings torn in a row after which libc is looked for again: after an
+ * exec the old addresses may still be mapped, holding something else. */
+#define HEAP_TORN_RELOCATE 3
 
 #define WORD 8u
 #define CHUNK_ALIGN 16u /* MALLOC_ALIGNMENT on 64-bit glibc */
@@ -67,6 +70,7 @@ struct heap_reader {
 	const struct heap_layout *layout; /* NULL until libc is found */
 	uint64_t bias;                    /* runtime minus link-time address */
 	uint64_t located_ns;
+	unsigned torn;                    /* readings torn in a row */
 	char *why;
 	char *unused; /* why, when glibc's heap holds nothing (from locate) */
 	unsigned char *buf; /* one struct malloc_state */
@@ -580,13 +584,20 @@ heap_read(struct heap_reader *h, struct heap_stats *out)
 		/* Gone, or another program after an exec: look again later. */
 		set_why(h, "cannot read the memory of process %d: %s", (int)h->pid, strerror(errno));
 		h->layout = NULL;
+		h->located_ns = 0;
 		return false;
 	}
 	if (r == READ_TORN) {
 		set_why(h, "malloc's free lists changed under every reading (or hold more than "
 			"%d chunks)", HEAP_MAX_CHUNKS);
+		if (++h->torn >= HEAP_TORN_RELOCATE) {
+			h->torn = 0;
+			h->layout = NULL;
+			h->located_ns = 0;
+		}
 		return false;
 	}
+	h->torn = 0;
 	if (out->system == 0) {
 		set_why(h, "%s", h->unused);
 		return false;

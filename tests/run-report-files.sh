@@ -23,7 +23,7 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('creat
 expect_bad "is an SQLite database but not a siprof session" "$tmpdir/other.siprof"
 cp "$tmpdir/good.siprof" "$tmpdir/newer.siprof"
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update meta set value='99' where key='schema_version'\"); c.commit()" "$tmpdir/newer.siprof"
-expect_bad "was written by a newer siprof (session schema 99; this siprof reads up to 4): upgrade siprof" "$tmpdir/newer.siprof"
+expect_bad "was written by a newer siprof (session schema 99; this siprof reads up to 5): upgrade siprof" "$tmpdir/newer.siprof"
 # A version 1 file (before the gaps table) is still read.
 cp "$tmpdir/good.siprof" "$tmpdir/v1.siprof"
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('drop table gaps'); c.execute(\"update meta set value='1' where key='schema_version'\"); c.commit()" "$tmpdir/v1.siprof"
