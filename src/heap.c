@@ -50,7 +50,7 @@
 struct heap_layout {
 	char *build_id;
 	char *why; /* NULL when the layout is usable */
-	uint64_t min_vaddr;              /* of the first PT_LOAD, page-aligned */
+	uint64_t min_vaddr;              /* of the first PT_LOAD, to its page */
 	uint64_t arena_vaddr, mp_vaddr;  /* main_arena, mp_ */
 	size_t arena_size;               /* struct malloc_state */
 	size_t off_fastbins, n_fastbins; /* fastbinsY[NFASTBINS] */
@@ -271,7 +271,8 @@ read_layout(Dwfl_Module *mod, const char *path, struct heap_layout *l)
 
 			if (gelf_getphdr(elf, (int)i, &ph) != NULL && ph.p_type == PT_LOAD &&
 			    (!have_load || ph.p_vaddr < l->min_vaddr)) {
-				l->min_vaddr = ph.p_vaddr & ~(uint64_t)(ph.p_align > 1 ? ph.p_align - 1 : 0);
+				/* The mapping of offset 0 starts at its page. */
+				l->min_vaddr = ph.p_vaddr & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
 				have_load = true;
 			}
 		}
