@@ -192,7 +192,7 @@ cmd_export(int argc, char **argv)
 		break;
 	case FMT_SPEEDSCOPE: {
 		const char *comm = session_meta(&d, "comm");
-		char *name = xasprintf("%s (%s)", comm ? comm : "?", export_class_name(&o.sel));
+		char *name = xasprintf("%s (%s)", comm ? comm : "?", export_title_name(&o.sel));
 		json_t *doc = export_speedscope(&d, &o.sel, name);
 
 		json_dumpf(doc, k.f, JSON_COMPACT);
@@ -205,7 +205,7 @@ cmd_export(int argc, char **argv)
 		struct flame_opts fo = { .icicle = o.icicle, .prefix = o.prefix };
 		const char *comm = session_meta(&d, "comm");
 		char *title = o.title ? xstrdup(o.title)
-				      : xasprintf("%s: %s", comm ? comm : "?", export_class_name(&o.sel));
+				      : xasprintf("%s: %s", comm ? comm : "?", export_title_name(&o.sel));
 
 		fo.title = title;
 		flame_write_svg(k.f, &d, &o.sel, &fo);
