@@ -718,18 +718,21 @@ classes_json(json_t *doc, const struct thread_table *tt)
 
 static void
 print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t total, int depth,
-		double min_percent)
+		double min_percent, unsigned type)
 {
-	char loc[512], name[1024];
+	char loc[512], name[1024], size[32];
 	size_t shown = 0, hidden = 0;
 	uint64_t hidden_total = 0;
 
-	printf("%6.1f%% %6.1f%%  %*s%s%s\n", pct(n->total, total), pct(n->self, total),
-	       depth * 2, "", short_name(profile_str(p, n->function), name, sizeof name),
+	/* Memory: the bytes under each node beside its shares. */
+	printf("%6.1f%% %6.1f%%", pct(n->total, total), pct(n->self, total));
+	if (is_sized(type))
+		printf(" %10s", value_text(type, n->total, size, sizeof size));
+	printf("  %*s%s%s\n", depth * 2, "", short_name(profile_str(p, n->function), name, sizeof name),
 	       func_location(p, n->file, n->line, n->module, loc, sizeof loc));
 	for (size_t i = 0; i < n->n; i++) {
 		if (pct(n->children[i]->total, total) >= min_percent) {
-			print_tree_node(p, n->children[i], total, depth + 1, min_percent);
+			print_tree_node(p, n->children[i], total, depth + 1, min_percent, type);
 			shown++;
 		} else {
 			hidden++;
@@ -737,8 +740,8 @@ print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t tot
 		}
 	}
 	if (hidden > 0)
-		printf("%6.1f%%          %*s... %zu more under %.1f%%\n", pct(hidden_total, total),
-		       (depth + 1) * 2, "", hidden, min_percent);
+		printf("%6.1f%%        %s  %*s... %zu more under %.1f%%\n", pct(hidden_total, total),
+		       is_sized(type) ? "           " : "", (depth + 1) * 2, "", hidden, min_percent);
 }
 
 static json_t *
@@ -796,10 +799,12 @@ report_tree(const struct profile *p, const struct report_opts *o)
 		       class_note(&o->sel, &tt, note, sizeof note), o->min_percent);
 		if (classed)
 			print_classes(&tt);
-		printf(" total%%   self%%  function (file:line) [module]\n");
+		printf(" total%%   self%%%s  function (file:line) [module]\n",
+		       is_sized(o->sel.type) ? "      total" : "");
 		for (size_t i = 0; i < root->n; i++)
 			if (pct(root->children[i]->total, total) >= o->min_percent)
-				print_tree_node(p, root->children[i], total, 0, o->min_percent);
+				print_tree_node(p, root->children[i], total, 0, o->min_percent,
+						o->sel.type);
 		if (total == 0)
 			printf("  (no samples in this selection)\n");
 	}
