@@ -207,6 +207,36 @@ assert re.search(want, lines[0]), (want, lines[0])
 EOF
 done
 
+# The call tree's text: every root's bytes as a size, which add up to the
+# whole (a root is an outermost frame: SQL's stacks with no parent).
+"$SIPROF" report --tree --type=inuse --min-percent=0 "$H" > "$tmpdir/tree" || fail "report --tree --type=inuse failed"
+python3 - "$H" "$tmpdir/tree" <<'EOF2' || fail "report --tree --type=inuse disagrees with SQL: $(head -5 "$tmpdir/tree")"
+import re, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+def size(b):
+    units, u = ["B", "KiB", "MiB", "GiB", "TiB"], 0
+    while b >= 1024 and u + 1 < len(units):
+        b /= 1024
+        u += 1
+    return ("%.0f %s" if u == 0 else "%.1f %s") % (b, units[u])
+# Each sample's outermost frame, up the parents of its stack.
+parent = dict(c.execute("SELECT id, parent FROM stacks"))
+frame = dict(c.execute("SELECT st.id, f.function FROM stacks st JOIN frame_names f ON f.id = st.frame"))
+roots = {}
+for stack, v in c.execute("SELECT stack, sum(value) FROM samples WHERE type = 2 GROUP BY stack"):
+    while parent.get(stack):
+        stack = parent[stack]
+    roots[frame[stack]] = roots.get(frame[stack], 0) + v
+lines = open(sys.argv[2]).read().splitlines()
+assert re.match(r"^ total%\s+self%\s+total\s+function", lines[1]), lines[1]
+got = {}
+for l in lines[2:]:
+    m = re.match(r"^\s*[\d.]+%\s+[\d.]+%\s+([\d.]+ [KMGT]?i?B)  (\S+)", l)
+    if m:
+        got[m.group(2)] = m.group(1)
+assert got == {fn: size(v) for fn, v in roots.items()}, (got, roots)
+EOF2
+
 # ---- diff of two such sessions ----
 for ty in alloc inuse; do
 	"$SIPROF" diff --type=$ty --json -n 1000 "$tmpdir/h1.siprof" "$tmpdir/h2.siprof" > "$tmpdir/$ty.diff.json" ||
