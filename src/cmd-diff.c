@@ -170,8 +170,9 @@ cmp_change(const void *a, const void *b)
 }
 
 static json_t *
-side_json(const char *file, const struct thread_table *tt, bool classed)
+side_json(const char *file, const struct thread_table *tt, const struct ptype *pt)
 {
+	bool classed = pt->classed;
 	json_t *o = json_pack("{s:s}", "file", text_utf8(file));
 	json_t *count = json_object(), *share = json_object();
 
@@ -184,6 +185,9 @@ side_json(const char *file, const struct thread_table *tt, bool classed)
 				    json_real(format_share(tt->by_class[c], tt->total)));
 	}
 	json_object_set_new(o, "total", json_integer((json_int_t)tt->total));
+	/* What the total is over: objects, calls. */
+	if (pt->weighted)
+		json_object_set_new(o, "count", json_integer((json_int_t)tt->count));
 	if (classed) {
 		json_object_set_new(o, "classes", count);
 		json_object_set_new(o, "class_percent", share);
@@ -200,7 +204,7 @@ write_svg(const struct diff_opts *o, const struct session_data *base,
 {
 	const char *comm = session_meta(new, "comm");
 	char *title = xasprintf("%s: %s, %s against %s", comm ? comm : "?",
-				export_class_name(&o->sel), path_basename(o->new),
+				export_title_name(&o->sel), path_basename(o->new),
 				path_basename(o->base));
 	struct flame_opts fo = { .title = title };
 	struct cmd_output out;
@@ -247,7 +251,7 @@ cmd_diff(int argc, char **argv)
 	analyze_threads(&new.prof, &o.sel, &tt_new);
 	if (o.json) {
 		json_t *doc = json_object(), *arr = json_array();
-		bool classed = ptype_get(o.sel.type)->classed;
+		const struct ptype *pt = ptype_get(o.sel.type);
 
 		for (size_t i = 0; i < n && i < o.top; i++)
 			json_array_append_new(arr, json_pack(
@@ -258,10 +262,11 @@ cmd_diff(int argc, char **argv)
 				"base_total_percent", rows[i].base_total,
 				"new_total_percent", rows[i].new_total,
 				"total_change", rows[i].new_total - rows[i].base_total));
-		json_object_set_new(doc, "type", json_string(ptype_get(o.sel.type)->name));
+		json_object_set_new(doc, "type", json_string(pt->name));
+		json_object_set_new(doc, "unit", json_string(pt->classed ? "samples" : pt->unit));
 		json_object_set_new(doc, "class", json_string(export_class_name(&o.sel)));
-		json_object_set_new(doc, "base", side_json(o.base, &tt_base, classed));
-		json_object_set_new(doc, "new", side_json(o.new, &tt_new, classed));
+		json_object_set_new(doc, "base", side_json(o.base, &tt_base, pt));
+		json_object_set_new(doc, "new", side_json(o.new, &tt_new, pt));
 		json_object_set_new(doc, "functions", arr);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -281,6 +286,16 @@ cmd_diff(int argc, char **argv)
 		else
 			printf("%s: %s against %s (shares of all %s)\n", pt->desc, text_safe(o.new),
 			       text_safe(o.base), pt->weighted ? pt->unit : pt->desc);
+		if (pt->weighted && strcmp(pt->unit, "bytes") == 0) {
+			char b[32], nw[32];
+
+			/* Shares hide how much: the sizes, and what they are over. */
+			format_bytes((double)tt_base.total, b, sizeof b);
+			format_bytes((double)tt_new.total, nw, sizeof nw);
+			printf("sizes     base %s in %llu %s, new %s in %llu %s\n", b,
+			       (unsigned long long)tt_base.count, pt->count_unit, nw,
+			       (unsigned long long)tt_new.count, pt->count_unit);
+		}
 		if (pt->classed) {
 			printf("classes   base %s  (of %llu thread-samples)\n",
 			       thread_table_class_shares(&tt_base, buf, sizeof buf),

@@ -26,7 +26,9 @@ const char cmd_export_usage[] =
 	"-c says another); values are the profile type's, in its unit. Without -c,\n"
 	"pprof holds every class, each a sample type (cpu the default; go tool\n"
 	"pprof's sample_index picks another), and every sample has class, thread\n"
-	"and thread_id labels (for its tagfocus).\n"
+	"and thread_id labels (for its tagfocus). With --type=alloc or inuse, pprof\n"
+	"is one heap profile as Go writes it: alloc_objects, alloc_space,\n"
+	"inuse_objects and inuse_space, the selected type's bytes the default.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --format=FORMAT    pprof, folded, speedscope or svg\n"
@@ -192,7 +194,7 @@ cmd_export(int argc, char **argv)
 		break;
 	case FMT_SPEEDSCOPE: {
 		const char *comm = session_meta(&d, "comm");
-		char *name = xasprintf("%s (%s)", comm ? comm : "?", export_class_name(&o.sel));
+		char *name = xasprintf("%s (%s)", comm ? comm : "?", export_title_name(&o.sel));
 		json_t *doc = export_speedscope(&d, &o.sel, name);
 
 		json_dumpf(doc, k.f, JSON_COMPACT);
@@ -205,7 +207,7 @@ cmd_export(int argc, char **argv)
 		struct flame_opts fo = { .icicle = o.icicle, .prefix = o.prefix };
 		const char *comm = session_meta(&d, "comm");
 		char *title = o.title ? xstrdup(o.title)
-				      : xasprintf("%s: %s", comm ? comm : "?", export_class_name(&o.sel));
+				      : xasprintf("%s: %s", comm ? comm : "?", export_title_name(&o.sel));
 
 		fo.title = title;
 		flame_write_svg(k.f, &d, &o.sel, &fo);

@@ -166,18 +166,43 @@ class_key(const struct selection *sel)
 	return sel->cls < 0 ? "wall" : class_name((enum sample_class)sel->cls);
 }
 
-/* An amount of the type: "120 thread-samples", "4096 bytes in 3 objects". */
+/* A value of the type as text: bytes as a size ("1.5 MiB"), others as
+ * the number. */
+static const char *
+value_text(unsigned type, uint64_t value, char *buf, size_t n)
+{
+	if (strcmp(ptype_get(type)->unit, "bytes") == 0)
+		format_bytes((double)value, buf, n);
+	else
+		snprintf(buf, n, "%llu", (unsigned long long)value);
+	return buf;
+}
+
+/* An amount of the type: "120 thread-samples", "1.5 MiB in 3 objects",
+ * "4000 nanoseconds in 3 calls". */
 static const char *
 amount(unsigned type, uint64_t value, uint64_t count, char *buf, size_t n)
 {
 	const struct ptype *pt = ptype_get(type);
+	char v[32];
 
-	if (pt->weighted)
+	if (pt->weighted && strcmp(pt->unit, "bytes") == 0)
+		snprintf(buf, n, "%s in %llu %s", value_text(type, value, v, sizeof v),
+			 (unsigned long long)count, pt->count_unit);
+	else if (pt->weighted)
 		snprintf(buf, n, "%llu %s in %llu %s", (unsigned long long)value, pt->unit,
 			 (unsigned long long)count, pt->count_unit);
 	else
 		snprintf(buf, n, "%llu %s", (unsigned long long)value, pt->desc);
 	return buf;
+}
+
+/* Memory types (bytes over objects) list each function's objects and
+ * their share beside its bytes. */
+static bool
+is_sized(unsigned type)
+{
+	return ptype_get(type)->weighted && strcmp(ptype_get(type)->unit, "bytes") == 0;
 }
 
 static double
@@ -605,12 +630,29 @@ print_functions(const struct profile *p, const struct report_opts *o,
 	       amount(o->sel.type, ft.total, ft.count, buf, sizeof buf),
 	       class_note(&o->sel, tt, note, sizeof note));
 	/* Weighted types also show how many things the value is over
-	 * (objects, calls), and distributions their largest value. */
-	printf("  self%%  total%%     self    total%s%s  function (file:line) [module]\n",
-	       pt->weighted ? "    count" : "", pt->agg == PT_DIST ? "      max" : "");
+	 * (objects, calls), and distributions their largest value; sizes,
+	 * the objects a function allocated itself (or with its callees, by
+	 * total) and their share of all objects. */
+	if (is_sized(o->sel.type))
+		printf("  self%%  total%%       self      total   objects objs%%  function (file:line) [module]\n");
+	else
+		printf("  self%%  total%%     self    total%s%s  function (file:line) [module]\n",
+		       pt->weighted ? "    count" : "", pt->agg == PT_DIST ? "      max" : "");
 	for (size_t i = 0; i < ft.n && i < o->top; i++) {
 		const struct func_stat *f = &ft.funcs[i];
 
+		if (is_sized(o->sel.type)) {
+			char self[32], total[32];
+			uint64_t objs = o->sort_total ? f->total_count : f->self_count;
+
+			printf("%6.1f%% %6.1f%% %10s %10s %9llu %5.1f%%", pct(f->self, ft.total),
+			       pct(f->total, ft.total), value_text(o->sel.type, f->self, self, sizeof self),
+			       value_text(o->sel.type, f->total, total, sizeof total),
+			       (unsigned long long)objs, pct(objs, ft.count));
+			printf("  %s%s\n", short_name(profile_str(p, f->function), name, sizeof name),
+			       func_location(p, f->file, f->line, f->module, loc, sizeof loc));
+			continue;
+		}
 		printf("%6.1f%% %6.1f%% %8llu %8llu", pct(f->self, ft.total), pct(f->total, ft.total),
 		       (unsigned long long)f->self, (unsigned long long)f->total);
 		if (pt->weighted)
@@ -647,6 +689,10 @@ functions_json(const struct profile *p, const struct report_opts *o)
 
 			json_object_set_new(last, "self_count", json_integer((json_int_t)f->self_count));
 			json_object_set_new(last, "total_count", json_integer((json_int_t)f->total_count));
+			/* The objects' (calls') shares beside the values'. */
+			json_object_set_new(last, "self_count_percent", json_real(pct(f->self_count, ft.count)));
+			json_object_set_new(last, "total_count_percent",
+					    json_real(pct(f->total_count, ft.count)));
 			if (ptype_get(o->sel.type)->agg == PT_DIST)
 				json_object_set_new(last, "max", json_integer((json_int_t)f->max));
 		}
@@ -707,18 +753,21 @@ classes_json(json_t *doc, const struct thread_table *tt)
 
 static void
 print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t total, int depth,
-		double min_percent)
+		double min_percent, unsigned type)
 {
-	char loc[512], name[1024];
+	char loc[512], name[1024], size[32];
 	size_t shown = 0, hidden = 0;
 	uint64_t hidden_total = 0;
 
-	printf("%6.1f%% %6.1f%%  %*s%s%s\n", pct(n->total, total), pct(n->self, total),
-	       depth * 2, "", short_name(profile_str(p, n->function), name, sizeof name),
+	/* Memory: the bytes under each node beside its shares. */
+	printf("%6.1f%% %6.1f%%", pct(n->total, total), pct(n->self, total));
+	if (is_sized(type))
+		printf(" %10s", value_text(type, n->total, size, sizeof size));
+	printf("  %*s%s%s\n", depth * 2, "", short_name(profile_str(p, n->function), name, sizeof name),
 	       func_location(p, n->file, n->line, n->module, loc, sizeof loc));
 	for (size_t i = 0; i < n->n; i++) {
 		if (pct(n->children[i]->total, total) >= min_percent) {
-			print_tree_node(p, n->children[i], total, depth + 1, min_percent);
+			print_tree_node(p, n->children[i], total, depth + 1, min_percent, type);
 			shown++;
 		} else {
 			hidden++;
@@ -726,8 +775,8 @@ print_tree_node(const struct profile *p, const struct tree_node *n, uint64_t tot
 		}
 	}
 	if (hidden > 0)
-		printf("%6.1f%%          %*s... %zu more under %.1f%%\n", pct(hidden_total, total),
-		       (depth + 1) * 2, "", hidden, min_percent);
+		printf("%6.1f%%        %s  %*s... %zu more under %.1f%%\n", pct(hidden_total, total),
+		       is_sized(type) ? "           " : "", (depth + 1) * 2, "", hidden, min_percent);
 }
 
 static json_t *
@@ -785,10 +834,12 @@ report_tree(const struct profile *p, const struct report_opts *o)
 		       class_note(&o->sel, &tt, note, sizeof note), o->min_percent);
 		if (classed)
 			print_classes(&tt);
-		printf(" total%%   self%%  function (file:line) [module]\n");
+		printf(" total%%   self%%%s  function (file:line) [module]\n",
+		       is_sized(o->sel.type) ? "      total" : "");
 		for (size_t i = 0; i < root->n; i++)
 			if (pct(root->children[i]->total, total) >= o->min_percent)
-				print_tree_node(p, root->children[i], total, 0, o->min_percent);
+				print_tree_node(p, root->children[i], total, 0, o->min_percent,
+						o->sel.type);
 		if (total == 0)
 			printf("  (no samples in this selection)\n");
 	}
@@ -844,8 +895,10 @@ report_threads(const struct profile *p, const struct report_opts *o)
 	for (size_t i = 0; i < tt.n; i++) {
 		const struct thread_stat *t = &tt.threads[i];
 
-		printf("%8u  %-16s %8llu %5.1f%% ", t->tid, text_safe(profile_thread_name(p, t->tid)),
-		       (unsigned long long)t->total, pct(t->total, tt.total));
+		char v[32];
+
+		printf("%8u  %-16s %8s %5.1f%% ", t->tid, text_safe(profile_thread_name(p, t->tid)),
+		       value_text(o->sel.type, t->total, v, sizeof v), pct(t->total, tt.total));
 		for (int c = 0; classed && c < CLASS_COUNT; c++) {
 			if (tt.by_class[c] == 0)
 				continue;

@@ -29,6 +29,14 @@ export_class_name(const struct selection *sel)
 	return sel->cls < 0 ? "wall" : class_name((enum sample_class)sel->cls);
 }
 
+const char *
+export_title_name(const struct selection *sel)
+{
+	const struct ptype *pt = ptype_get(sel->type);
+
+	return pt->classed ? export_class_name(sel) : pt->desc;
+}
+
 static void
 put_name(FILE *f, const char *name)
 {

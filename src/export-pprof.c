@@ -307,11 +307,12 @@ label(struct enc *e, struct pb *sample, int64_t key, const char *value)
 	pb_msg(sample, SAMPLE_LABEL, &e->tmp2);
 }
 
-/* Samples of one (stack, thread, class), summed over the selection;
- * next: the index + 1 of the same stack and thread in another class. */
+/* Samples of one (stack, thread, class), summed over the selection, by
+ * member of the type's group (slot 0 for a type of its own); next: the
+ * index + 1 of the same stack and thread in another class. */
 struct agg {
 	uint32_t stack, tid, cls;
-	uint64_t count, value;
+	uint64_t count[PT_COUNT], value[PT_COUNT];
 	size_t next;
 };
 
@@ -354,6 +355,10 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	const struct ptype *pt = ptype_get(sel->type);
 	uint64_t period = pt->classed ? (uint64_t)(1e9 / (info->rate_hz > 0 ? info->rate_hz : 99)) : 0;
 	uint64_t written = 0;
+	/* The types this profile holds: the selection's, or every member of
+	 * its group (alloc and inuse: one heap profile), each a slot. */
+	unsigned members[PT_COUNT], n_members = ptype_group_members(sel->type, members);
+	struct selection msel = *sel;
 	size_t n_values;
 	int64_t k_tid, k_pid, k_thread, k_class;
 	struct pb all = { 0 };
@@ -395,6 +400,18 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		value_type(&e, PROFILE_SAMPLE_TYPE, "samples", "count");
 		value_type(&e, PROFILE_SAMPLE_TYPE, info->class_name, "nanoseconds");
 		n_values = 2;
+	} else if (pt->group != NULL) {
+		/* Go's heap profile: each member's objects and bytes, in
+		 * table order (alloc_objects, alloc_space, inuse_objects,
+		 * inuse_space), so that go tool pprof and Pyroscope take it
+		 * for what it is. */
+		for (unsigned k = 0; k < n_members; k++) {
+			const struct ptype *m = ptype_get(members[k]);
+
+			value_type(&e, PROFILE_SAMPLE_TYPE, m->pprof_count, "count");
+			value_type(&e, PROFILE_SAMPLE_TYPE, m->pprof_value, m->unit);
+		}
+		n_values = 2 * n_members;
 	} else if (pt->weighted) {
 		char count_name[64];
 
@@ -415,10 +432,16 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		const struct psample *s = &p->samples[i];
 		uint64_t key = (uint64_t)s->stack << 32 | s->tid;
 		uint32_t cls = pt->classed ? s->class : 0;
+		unsigned slot = 0;
 		void *v;
 		size_t at;
 
-		if (!selection_match(p, sel, s))
+		while (slot < n_members && members[slot] != s->type)
+			slot++;
+		if (slot == n_members)
+			continue;
+		msel.type = s->type;
+		if (!selection_match(p, &msel, s))
 			continue;
 		v = hashmap_get(&agg_index, key);
 		/* The thread's stack in this class, down the chain of classes. */
@@ -426,26 +449,35 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 			;
 		if (at == 0) {
 			GROW(aggs, cap_aggs, n_aggs + 1);
-			aggs[n_aggs] = (struct agg){ s->stack, s->tid, cls, 0, 0, (uintptr_t)v };
+			aggs[n_aggs] = (struct agg){ .stack = s->stack, .tid = s->tid, .cls = cls,
+						     .next = (uintptr_t)v };
 			hashmap_put(&agg_index, key, (void *)(uintptr_t)++n_aggs);
 			at = n_aggs;
 		}
-		aggs[at - 1].count += s->count;
-		aggs[at - 1].value += s->value;
+		aggs[at - 1].count[slot] += s->count;
+		aggs[at - 1].value[slot] += s->value;
 	}
 	for (size_t i = 0; i < n_aggs; i++) {
 		const struct agg *a = &aggs[i];
 		size_t depth = stack_frames(p, a->stack, frames, 4096), nlocs = 0, start = 0;
-		uint64_t values[CLASS_COUNT + 2] = { a->count, pt->classed ? a->count * period : a->value };
+		uint64_t values[CLASS_COUNT + 2 + 2 * PT_COUNT] = {
+			a->count[0], pt->classed ? a->count[0] * period : a->value[0]
+		};
 		struct pb sample = { 0 };
 		char tid[16], pid[16];
 
 		if (col_wall != 0) {
 			memset(values + 1, 0, (n_values - 1) * sizeof *values);
 			if (a->cls < CLASS_COUNT && col[a->cls] != 0)
-				values[col[a->cls]] = a->count * period;
-			values[col_wall] = a->count * period;
+				values[col[a->cls]] = a->count[0] * period;
+			values[col_wall] = a->count[0] * period;
 		}
+		/* A stack that only one member has: zeros in the others'. */
+		if (pt->group != NULL)
+			for (unsigned k = 0; k < n_members; k++) {
+				values[2 * k] = a->count[k];
+				values[2 * k + 1] = a->value[k];
+			}
 
 		/* Group each physical frame with the frames inlined into it. */
 		for (size_t k = 0; k < depth; k++) {
@@ -465,7 +497,8 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 		label(&e, &sample, k_pid, pid);
 		pb_msg(&e.body, PROFILE_SAMPLE, &sample);
 		free(sample.buf);
-		written += a->count;
+		for (unsigned k = 0; k < n_members; k++)
+			written += a->count[k];
 	}
 	write_locations(&e);
 	write_mappings(&e);
@@ -474,6 +507,11 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	if (pt->classed) {
 		value_type(&e, PROFILE_PERIOD_TYPE, info->class_name, "nanoseconds");
 		pb_int(&e.body, PROFILE_PERIOD, (int64_t)period);
+	} else if (pt->group != NULL) {
+		/* As Go's heap profile: space in bytes. Every allocation a
+		 * probe saw is in the profile, none stands for others: no
+		 * period (Go's is its sampling rate in bytes). */
+		value_type(&e, PROFILE_PERIOD_TYPE, pt->pprof_period, pt->unit);
 	} else {
 		/* Every call, allocation or event is in the profile: no period. */
 		value_type(&e, PROFILE_PERIOD_TYPE, pt->name, pt->weighted ? pt->unit : "count");
@@ -481,7 +519,8 @@ pprof_encode(const struct profile *p, const struct selection *sel,
 	if (info->comment != NULL)
 		pb_int(&e.body, PROFILE_COMMENT, str_index(&e.strs, p, 0, info->comment));
 	pb_int(&e.body, PROFILE_DEFAULT_SAMPLE_TYPE,
-	       str_index(&e.strs, p, 0, pt->classed ? info->class_name : pt->name));
+	       str_index(&e.strs, p, 0, pt->classed ? info->class_name
+				      : pt->group != NULL ? pt->pprof_value : pt->name));
 
 	/* Field order does not matter to readers: strings last. */
 	pb_raw(&all, e.body.buf, e.body.len);

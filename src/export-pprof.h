@@ -7,10 +7,16 @@
  * every_class, [samples/count, CLASS/nanoseconds for each class present,
  * wall/nanoseconds], so that a reader picks one (go tool pprof
  * -sample_index=lock) and a sample has its value in its own class's column
- * and in wall's. A weighted type (alloc, inuse, duration) has
- * [TYPE_COUNTUNIT/count, TYPE/UNIT], e.g. [alloc_objects/count,
- * alloc/bytes]; a type that counts itself (errors, crashes) [TYPE/count].
- * default_sample_type is the class (class_name) or the type.
+ * and in wall's. The memory types (alloc, inuse: a group, ptypes.h) make
+ * one profile together, Go's heap profile: [alloc_objects/count,
+ * alloc_space/bytes, inuse_objects/count, inuse_space/bytes], a sample per
+ * stack and thread with zeros in the columns of a type it has none of,
+ * period type space/bytes, and the selected type's bytes the default
+ * (inuse_space for inuse, alloc_space for alloc). Another weighted type
+ * (duration) has [TYPE_COUNTUNIT/count, TYPE/UNIT], e.g.
+ * [duration_calls/count, duration/nanoseconds]; a type that counts itself
+ * (errors, crashes) [TYPE/count]. default_sample_type is otherwise the
+ * class (class_name) or the type.
  * Locations carry their function, file and line, with inlined frames as
  * several lines of one location (innermost first); mappings the module's
  * file name and build-id, the program's own first (readers take the first
@@ -40,9 +46,10 @@ struct pprof_info {
 	const char *comment;    /* or NULL */
 };
 
-/* The selection of p (its type: sel->type) as a gzipped profile.proto in a new buffer (*out,
- * *out_len; free with free()). Returns the number of samples written (0
- * means an empty selection; the profile is still valid). */
+/* The selection of p (its type: sel->type, with the rest of its group) as
+ * a gzipped profile.proto in a new buffer (*out, *out_len; free with
+ * free()). Returns the sum of the counts written, every member of a group
+ * included (0 means an empty selection; the profile is still valid). */
 uint64_t pprof_encode(const struct profile *p, const struct selection *sel,
 		      const struct pprof_info *info, unsigned char **out, size_t *out_len);
 

@@ -92,7 +92,7 @@ export_speedscope(const struct session_data *d, const struct selection *sel, con
 
 		/* speedscope shows the profile's name as its title: the class too. */
 		snprintf(title, sizeof title, "%s (%u), %s", profile_thread_name(p, threads[i].tid),
-			 threads[i].tid, export_class_name(sel));
+			 threads[i].tid, export_title_name(sel));
 		json_object_set_new(prof, "type", json_string("sampled"));
 		json_object_set_new(prof, "name", json_string(text_utf8(title)));
 		json_object_set_new(prof, "unit", json_string(unit));

@@ -25,6 +25,7 @@ struct fnode {
 	uint32_t name;           /* index into the tree's names */
 	uint32_t child, sibling; /* first child, next sibling (0: none) */
 	uint64_t value;          /* the values at or above this frame */
+	uint64_t count;          /* and their counts (objects, calls) */
 	double base_share;       /* differential: the share in the base, or -1 */
 };
 
@@ -36,6 +37,7 @@ struct ftree {
 	char **shown;        /* by name id: the text a frame shows */
 	size_t cap_shown;
 	const char *unit;    /* of values: "samples", "bytes", ... */
+	const char *count_unit; /* of counts, for a weighted type ("objects"); else NULL */
 };
 
 static void
@@ -102,6 +104,7 @@ ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel
 	const struct ptype *pt = ptype_get(sel->type);
 
 	t->unit = pt->classed ? "samples" : pt->unit;
+	t->count_unit = pt->weighted ? pt->count_unit : NULL;
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct psample *s = &p->samples[i];
 		size_t depth;
@@ -110,17 +113,20 @@ ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel
 		if (!selection_match(p, sel, s))
 			continue;
 		t->nodes[0].value += s->value;
+		t->nodes[0].count += s->count;
 		if (prefix != NULL && prefix->thread) {
 			char buf[160];
 
 			snprintf(buf, sizeof buf, "%s (%u)", profile_thread_name(p, s->tid), s->tid);
 			at = ftree_child(t, at, ftree_name(t, buf), true);
 			t->nodes[at].value += s->value;
+			t->nodes[at].count += s->count;
 		}
 		if (prefix != NULL && prefix->cls) {
 			at = ftree_child(t, at, ftree_name(t, class_name((enum sample_class)s->class)),
 					 true);
 			t->nodes[at].value += s->value;
+			t->nodes[at].count += s->count;
 		}
 		depth = stack_frames(p, s->stack, frames, MAX_DEPTH);
 		for (size_t k = depth; k-- > 0;) {
@@ -131,6 +137,7 @@ ftree_fill(struct ftree *t, const struct profile *p, const struct selection *sel
 			at = ftree_child(t, at, ftree_name(t, key), true);
 			free(key);
 			t->nodes[at].value += s->value;
+			t->nodes[at].count += s->count;
 		}
 	}
 	free(frames);
@@ -266,10 +273,22 @@ emit(struct layout *l, uint32_t at, int depth, uint64_t x)
 		(unsigned long long)n->value, (unsigned long long)x, depth);
 	if (l->diff)
 		fprintf(l->f, " data-b=\"%.6f\"", n->base_share < 0 ? 0 : n->base_share);
+	if (l->t->count_unit != NULL)
+		fprintf(l->f, " data-o=\"%llu\"", (unsigned long long)n->count);
 	fprintf(l->f, "><title>");
 	xml_text(l->f, name, SIZE_MAX);
-	fprintf(l->f, " (%llu %s, %.2f%%)</title>", (unsigned long long)n->value, l->t->unit,
-		100.0 * (double)n->value / total);
+	/* Sizes as people read them, with the objects they are over. */
+	if (strcmp(l->t->unit, "bytes") == 0) {
+		char size[32];
+
+		format_bytes((double)n->value, size, sizeof size);
+		fprintf(l->f, " (%s", size);
+	} else {
+		fprintf(l->f, " (%llu %s", (unsigned long long)n->value, l->t->unit);
+	}
+	if (l->t->count_unit != NULL)
+		fprintf(l->f, " in %llu %s", (unsigned long long)n->count, l->t->count_unit);
+	fprintf(l->f, ", %.2f%%)</title>", 100.0 * (double)n->value / total);
 	fprintf(l->f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
 		      "rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
 		px, y, w, FRAME_H - 1, fill, px + 3, y + FRAME_H - 4);
@@ -307,9 +326,10 @@ write_svg(FILE *f, const struct ftree *t, const struct flame_opts *o, bool diff,
 	l.height = HEADER + (depth + 1) * FRAME_H + FOOTER;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
-		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-diff=\"%d\" data-unit=\"%s\">\n",
+		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-diff=\"%d\" data-unit=\"%s\" "
+		   "data-count-unit=\"%s\">\n",
 		(int)(WIDTH + 2 * MARGIN), l.height, (int)(WIDTH + 2 * MARGIN), l.height, diff,
-		t->unit);
+		t->unit, t->count_unit ? t->count_unit : "");
 	fprintf(f, "<style>text{font-family:monospace;font-size:12px;fill:#000}"
 		   "g.f text{pointer-events:none}g.f:hover rect{stroke:#000;stroke-width:0.5}"
 		   "g.f{cursor:pointer}#title{font-size:17px;text-anchor:middle}"
@@ -334,13 +354,14 @@ write_svg(FILE *f, const struct ftree *t, const struct flame_opts *o, bool diff,
 }
 
 static char *
-subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t samples)
+subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t samples,
+	    uint64_t count)
 {
 	const char *start = session_meta(d, "start"), *host = session_meta(d, "host");
 	const char *pid = session_meta(d, "pid");
 
 	const struct ptype *pt = ptype_get(sel->type);
-	char share[64] = "";
+	char share[64] = "", amount[96];
 	char *sub;
 
 	/* One class: what it is of every class, as report's headers say. */
@@ -352,9 +373,19 @@ subtitle_of(const struct session_data *d, const struct selection *sel, uint64_t 
 			 format_share(tt.by_class[sel->cls], tt.total));
 		thread_table_release(&tt);
 	}
-	sub = xasprintf("%s, %llu %s%s, pid %s on %s, %s, %.0f s at %s Hz",
-			export_class_name(sel), (unsigned long long)samples,
-			pt->classed ? "thread-samples" : pt->unit, share, pid ? pid : "?",
+	if (strcmp(pt->unit, "bytes") == 0) {
+		/* "bytes allocated, 1.5 MiB in 30 objects" */
+		char size[32];
+
+		format_bytes((double)samples, size, sizeof size);
+		snprintf(amount, sizeof amount, "%s in %llu %s", size, (unsigned long long)count,
+			 pt->count_unit);
+	} else {
+		snprintf(amount, sizeof amount, "%llu %s", (unsigned long long)samples,
+			 pt->classed ? "thread-samples" : pt->unit);
+	}
+	sub = xasprintf("%s, %s%s, pid %s on %s, %s, %.0f s at %s Hz",
+			export_title_name(sel), amount, share, pid ? pid : "?",
 			host ? host : "?", start ? start : "?", session_duration(d),
 			session_meta(d, "rate_hz") ? session_meta(d, "rate_hz") : "?");
 	return sub;
@@ -369,7 +400,7 @@ flame_write_svg(FILE *f, const struct session_data *d, const struct selection *s
 
 	ftree_init(&t);
 	ftree_fill(&t, &d->prof, sel, &o->prefix);
-	sub = subtitle_of(d, sel, t.nodes[0].value);
+	sub = subtitle_of(d, sel, t.nodes[0].value, t.nodes[0].count);
 	write_svg(f, &t, o, false, sub);
 	free(sub);
 	ftree_release(&t);
@@ -388,11 +419,21 @@ flame_write_diff_svg(FILE *f, const struct session_data *base,
 	ftree_fill(&b, &base->prof, base_sel, &o->prefix);
 	ftree_fill(&t, &new->prof, new_sel, &o->prefix);
 	ftree_compare(&t, 0, &b, 0, b.nodes[0].value > 0);
-	sub = xasprintf("%s: %llu %s against %llu in the base; red grew, blue shrank "
-			"(share of the total)",
-			export_class_name(new_sel), (unsigned long long)t.nodes[0].value,
-			ptype_get(new_sel->type)->classed ? "thread-samples" : t.unit,
-			(unsigned long long)b.nodes[0].value);
+	if (strcmp(t.unit, "bytes") == 0) {
+		char now[32], was[32];
+
+		format_bytes((double)t.nodes[0].value, now, sizeof now);
+		format_bytes((double)b.nodes[0].value, was, sizeof was);
+		sub = xasprintf("%s: %s against %s in the base; red grew, blue shrank "
+				"(share of the total)",
+				export_title_name(new_sel), now, was);
+	} else {
+		sub = xasprintf("%s: %llu %s against %llu in the base; red grew, blue shrank "
+				"(share of the total)",
+				export_title_name(new_sel), (unsigned long long)t.nodes[0].value,
+				ptype_get(new_sel->type)->classed ? "thread-samples" : t.unit,
+				(unsigned long long)b.nodes[0].value);
+	}
 	write_svg(f, &t, o, true, sub);
 	free(sub);
 	ftree_release(&b);

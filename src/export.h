@@ -44,6 +44,10 @@ json_t *export_speedscope(const struct session_data *d, const struct selection *
  * type's name. */
 const char *export_class_name(const struct selection *sel);
 
+/* What the selection counts, for a title: the class ("wall") for
+ * thread-samples, else its type's description ("bytes allocated"). */
+const char *export_title_name(const struct selection *sel);
+
 /* The sampling rate a session was recorded at (99 when it does not say). */
 double export_rate(const struct session_data *d);
 

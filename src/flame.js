@@ -1,7 +1,9 @@
 /* The flame graph's script: hover, zoom, search. Each frame is a <g
  * class="f"> carrying its name (data-n), value (data-v), offset in samples
  * (data-x) and depth (data-d); a diff graph also carries the base's share
- * (data-b), and the root element the unit of the values (data-unit).
+ * (data-b), a weighted type's its count (data-o: objects, calls), and the
+ * root element the unit of the values (data-unit) and of the counts
+ * (data-count-unit).
  * export-svg.c embeds this file as it is. */
 var W = 1200, X0 = 10;
 var fs = [].slice.call(document.querySelectorAll('g.f'));
@@ -10,6 +12,19 @@ var det = document.getElementById('details');
 var mat = document.getElementById('matched');
 var diff = document.documentElement.getAttribute('data-diff') == '1';
 var unit = document.documentElement.getAttribute('data-unit') || 'samples';
+var cunit = document.documentElement.getAttribute('data-count-unit') || '';
+
+/* A value as the SVG's titles give it: bytes as a size (1.5 MiB). */
+function amount(v) {
+	if (unit != 'bytes')
+		return v + ' ' + unit;
+	var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+	while (v >= 1024 && i + 1 < u.length) {
+		v /= 1024;
+		i++;
+	}
+	return (i ? v.toFixed(1) : v.toFixed(0)) + ' ' + u[i];
+}
 
 function nm(g) { return g.getAttribute('data-n'); }
 
@@ -21,7 +36,10 @@ function fit(g, w) {
 
 function info(g) {
 	var v = +g.getAttribute('data-v');
-	var s = nm(g) + ' (' + v + ' ' + unit + ', ' + (100 * v / tot).toFixed(2) + '%';
+	var s = nm(g) + ' (' + amount(v);
+	if (cunit && g.hasAttribute('data-o'))
+		s += ' in ' + g.getAttribute('data-o') + ' ' + cunit;
+	s += ', ' + (100 * v / tot).toFixed(2) + '%';
 	if (diff) {
 		var b = 100 * +g.getAttribute('data-b');
 		s += '; base ' + b.toFixed(2) + '%, change ' + ((100 * v / tot) - b).toFixed(2) + ' points';

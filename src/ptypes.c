@@ -10,8 +10,10 @@
 
 static const struct ptype table[PT_COUNT] = {
 	[PT_SAMPLES] = { "samples", "samples", "samples", "thread-samples", PT_SUM, true, false },
-	[PT_ALLOC] = { "alloc", "bytes", "objects", "bytes allocated", PT_SUM, false, true },
-	[PT_INUSE] = { "inuse", "bytes", "objects", "bytes in use", PT_SUM, false, true },
+	[PT_ALLOC] = { "alloc", "bytes", "objects", "bytes allocated", PT_SUM, false, true,
+		       "memory", "alloc_objects", "alloc_space", "space" },
+	[PT_INUSE] = { "inuse", "bytes", "objects", "bytes in use", PT_SUM, false, true,
+		       "memory", "inuse_objects", "inuse_space", "space" },
 	[PT_DURATION] = { "duration", "nanoseconds", "calls", "call durations", PT_DIST, false, true },
 	[PT_ERRORS] = { "errors", "events", "events", "errors", PT_SUM, false, false },
 	[PT_CRASHES] = { "crashes", "events", "events", "crashes", PT_SUM, false, false },
@@ -30,6 +32,23 @@ ptype_find(const char *name)
 		if (strcmp(table[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+unsigned
+ptype_group_members(unsigned id, unsigned out[PT_COUNT])
+{
+	unsigned n = 0;
+
+	if (id >= PT_COUNT)
+		return 0;
+	if (table[id].group == NULL) {
+		out[0] = id;
+		return 1;
+	}
+	for (unsigned i = 0; i < PT_COUNT; i++)
+		if (table[i].group != NULL && strcmp(table[i].group, table[id].group) == 0)
+			out[n++] = i;
+	return n;
 }
 
 const char *

@@ -40,12 +40,23 @@ struct ptype {
 	enum ptype_agg agg;
 	bool classed;           /* samples have a class (only thread-samples) */
 	bool weighted;          /* value is its own sum; else value is count */
+	/* Types of one group ("memory": alloc and inuse) are one profile to
+	 * the tools that read pprof: go tool pprof and Pyroscope take Go's
+	 * heap profile, whose sample types are every member's count and value
+	 * (pprof_count, pprof_value: alloc_objects, alloc_space, inuse_objects,
+	 * inuse_space) in table order, with a period type pprof_period (space)
+	 * in unit. NULL for a type of its own. */
+	const char *group;
+	const char *pprof_count, *pprof_value, *pprof_period;
 };
 
 /* The entry for an id; NULL when it is none. */
 const struct ptype *ptype_get(unsigned id);
 /* The id of a type name, or -1. */
 int ptype_find(const char *name);
+/* The members of id's group in table order (id alone when it has none),
+ * at most PT_COUNT; returns how many. */
+unsigned ptype_group_members(unsigned id, unsigned out[PT_COUNT]);
 /* The type names, comma-separated, for a message ("samples, alloc, ..."). */
 const char *ptype_names(void);
 

@@ -145,13 +145,19 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		if (d->prof.samples[i].type < PT_COUNT && d->prof.samples[i].count > 0)
 			present[d->prof.samples[i].type] = true;
 	/* A profile per class of the thread-samples, then one per other type
-	 * the session holds (alloc, duration, ...), each named app.NAME. */
+	 * the session holds (duration, ...), each named app.NAME; the types
+	 * of a group (alloc and inuse) are one profile, named after the group
+	 * (app.memory): Go's heap profile, which Pyroscope files as memory
+	 * from its sample types. */
 	for (int k = 0; k < CLASS_COUNT + PT_COUNT - 1; k++) {
 		int c = k < CLASS_COUNT ? k : -1;
 		unsigned type = k < CLASS_COUNT ? PT_SAMPLES : (unsigned)(k - CLASS_COUNT + 1);
+		const char *group = ptype_get(type)->group;
+		unsigned members[PT_COUNT], n_members = ptype_group_members(type, members);
+		bool any = false;
 		struct selection sel;
 		struct pprof_info info = { .class_name = c >= 0 ? class_name((enum sample_class)c)
-							  : ptype_get(type)->name,
+							  : group != NULL ? group : ptype_get(type)->name,
 					   .main_path = session_meta(d, "executable"),
 					   .main_build_id = session_meta(d, "build_id"),
 					   .rate_hz = export_rate(d),
@@ -165,8 +171,22 @@ spool_session(const struct upload_opts *o, const struct spool *spool, const stru
 		bool ok;
 		int acked;
 
-		if (c >= 0 ? tt.by_class[c] == 0 : !present[type])
+		if (c < 0 && group != NULL) {
+			/* The group's profile, once, at its first member; its
+			 * default sample type in use when the session has it,
+			 * as Go's heap profile has (else allocated). */
+			if (members[0] != type)
+				continue;
+			for (unsigned m = 0; m < n_members; m++)
+				if (present[members[m]]) {
+					any = true;
+					type = members[m];
+				}
+			if (!any)
+				continue;
+		} else if (c >= 0 ? tt.by_class[c] == 0 : !present[type]) {
 			continue;
+		}
 		snprintf(base, sizeof base, "%s-%s-%llu-%llu", run_id, info.class_name,
 			 (unsigned long long)from, (unsigned long long)until);
 		snprintf(id, sizeof id, "%s-%s", base, key);

@@ -1,7 +1,10 @@
 /* upload.h: sessions to a Grafana Pyroscope-compatible /ingest endpoint.
  *
  * A session goes up as one pprof per class it has samples of (and one per
- * other profile type), each a POST to URL/ingest?name=APP.CLASS{labels}
+ * other profile type; one for alloc and inuse together, APP.memory, with
+ * Go's heap profile sample types, alloc_objects, alloc_space, inuse_objects
+ * and inuse_space, from which Pyroscope names it a memory profile), each a
+ * POST to URL/ingest?name=APP.CLASS{labels}
  * &from=&until=&format=pprof&spyName=siprof. The labels are the service's
  * identity alone (host and the session's tags: version, environment, ...);
  * what identifies the run (pid, build-id) goes in the profile's comments,

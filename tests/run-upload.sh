@@ -216,8 +216,9 @@ else
 fi
 
 # ---- other profile types: samples of alloc and duration (added by SQL, as
-# their producers will write them) go as profiles of their own, app.TYPE,
-# beside the classes already acknowledged, with their sample types ----
+# their producers will write them) go as profiles of their own, app.TYPE
+# (alloc as app.memory, Go's heap profile), beside the classes already
+# acknowledged, with their sample types ----
 cp "$tmpdir/a.siprof" "$tmpdir/typed.siprof"
 python3 - "$tmpdir/typed.siprof" <<'EOF2' || fail "cannot add typed samples"
 import sqlite3, sys
@@ -232,12 +233,12 @@ before=$(requests)
 [ $(( $(requests) - before )) = 2 ] ||
 	fail "expected the alloc and duration profiles alone, got $(( $(requests) - before )) requests: $(cat "$tmpdir/out")"
 names=$(tail -n 2 "$srv/log" | python3 -c 'import json, sys; print(" ".join(sorted(json.loads(l)["query"]["name"][0].split("{")[0] for l in sys.stdin)))')
-[ "$names" = "shop.alloc shop.duration" ] || fail "the typed profiles are named $names"
+[ "$names" = "shop.duration shop.memory" ] || fail "the typed profiles are named $names"
 if [ -x "$GO" ]; then
 	for n in $((before + 1)) $((before + 2)); do
 		"$GO" tool pprof -raw -symbolize=none "$srv/body-$n" > "$tmpdir/raw" 2>&1 ||
 			fail "go tool pprof cannot read upload $n: $(cat "$tmpdir/raw")"
-		grep -qE '^(alloc_objects/count alloc/bytes|duration_calls/count duration/nanoseconds)' "$tmpdir/raw" ||
+		grep -qE '^(alloc_objects/count alloc_space/bytes(\[dflt\])? inuse_objects/count inuse_space/bytes|duration_calls/count duration/nanoseconds)' "$tmpdir/raw" ||
 			fail "upload $n has not its type's sample types: $(sed -n 1,4p "$tmpdir/raw")"
 	done
 fi

@@ -387,6 +387,10 @@ test_profile(void)
 	s = (struct psample){ .bucket = 0, .tid = 7, .stack = s_copy, .type = PT_ALLOC, .count = 1,
 			      .value = 64 };
 	CHECK(profile_add_sample(&p, &s), "cannot add an alloc sample");
+	/* in use: 2 objects of 2048 bytes in alloc_buf, none in copy_in */
+	s = (struct psample){ .bucket = 1, .tid = 7, .stack = s_alloc, .type = PT_INUSE, .count = 2,
+			      .value = 4096 };
+	CHECK(profile_add_sample(&p, &s), "cannot add an inuse sample");
 	s = (struct psample){ .bucket = 0, .tid = 7, .stack = s_copy, .type = PT_ERRORS, .count = 2,
 			      .value = 2 };
 	CHECK(profile_add_sample(&p, &s), "cannot add an errors sample");
@@ -428,25 +432,43 @@ test_profile(void)
 	}
 	free(gz);
 
-	/* Bytes allocated: [alloc_objects/count, alloc/bytes]. */
-	sel.type = PT_ALLOC;
-	pprof_encode(&p, &sel, &info, &gz, &gz_len);
-	raw = gunzip(gz, gz_len, &raw_len);
-	CHECK(raw != NULL, "the alloc profile is not gzip");
-	if (raw != NULL) {
-		decode_profile(raw, raw_len, &d);
-		CHECK(!d.bad, "the alloc profile has a malformed field");
-		CHECK(d.n_sample_types == 2 && str_is(&d, d.sample_type[0][0], "alloc_objects") &&
-			      str_is(&d, d.sample_type[0][1], "count") &&
-			      str_is(&d, d.sample_type[1][0], "alloc") &&
-			      str_is(&d, d.sample_type[1][1], "bytes"),
-		      "alloc: the sample types are not alloc_objects/count, alloc/bytes");
-		CHECK(str_is(&d, d.default_type, "alloc"), "alloc: the default type is not alloc");
-		CHECK(d.sums[0] == 5 && d.sums[1] == 6000000064ULL, "alloc: values %llu and %llu",
-		      (unsigned long long)d.sums[0], (unsigned long long)d.sums[1]);
-		free(raw);
+	/* Memory, selected as alloc or as inuse: one heap profile as Go
+	 * writes it, [alloc_objects/count, alloc_space/bytes,
+	 * inuse_objects/count, inuse_space/bytes], period type space/bytes,
+	 * the selected type's bytes the default; a sample per stack, zeros
+	 * where a stack has none of a type (copy_in has nothing in use). */
+	for (int k = 0; k < 2; k++) {
+		const char *dflt = k == 0 ? "alloc_space" : "inuse_space";
+
+		sel.type = k == 0 ? PT_ALLOC : PT_INUSE;
+		CHECK(pprof_encode(&p, &sel, &info, &gz, &gz_len) == 7, "%s: not 7 objects written",
+		      dflt);
+		raw = gunzip(gz, gz_len, &raw_len);
+		CHECK(raw != NULL, "the %s profile is not gzip", dflt);
+		if (raw != NULL) {
+			decode_profile(raw, raw_len, &d);
+			CHECK(!d.bad, "the %s profile has a malformed field", dflt);
+			CHECK(d.n_sample_types == 4 && str_is(&d, d.sample_type[0][0], "alloc_objects") &&
+				      str_is(&d, d.sample_type[0][1], "count") &&
+				      str_is(&d, d.sample_type[1][0], "alloc_space") &&
+				      str_is(&d, d.sample_type[1][1], "bytes") &&
+				      str_is(&d, d.sample_type[2][0], "inuse_objects") &&
+				      str_is(&d, d.sample_type[2][1], "count") &&
+				      str_is(&d, d.sample_type[3][0], "inuse_space") &&
+				      str_is(&d, d.sample_type[3][1], "bytes"),
+			      "%s: the sample types are not Go's heap profile's", dflt);
+			CHECK(str_is(&d, d.default_type, dflt), "the default type is not %s", dflt);
+			CHECK(str_is(&d, d.period_type[0], "space") && str_is(&d, d.period_type[1], "bytes"),
+			      "%s: the period type is not space/bytes", dflt);
+			CHECK(d.n_samples == 2 && d.sums[0] == 5 && d.sums[1] == 6000000064ULL &&
+				      d.sums[2] == 2 && d.sums[3] == 4096,
+			      "%s: %zu samples, values %llu %llu %llu %llu", dflt, d.n_samples,
+			      (unsigned long long)d.sums[0], (unsigned long long)d.sums[1],
+			      (unsigned long long)d.sums[2], (unsigned long long)d.sums[3]);
+			free(raw);
+		}
+		free(gz);
 	}
-	free(gz);
 
 	/* Errors count themselves: one sample type. */
 	sel.type = PT_ERRORS;
