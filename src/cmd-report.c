@@ -34,8 +34,12 @@ const char cmd_report_usage[] =
 	"      --folded           one line per stack, 'root;...;leaf COUNT' (flame graphs)\n"
 	"      --threads          per thread: samples, share, and the share of each class\n"
 	"      --metrics          health metrics over time: a table and text charts\n"
+	"      --leaks            the leak suspects of record --alloc: call sites whose\n"
+	"                         allocations not freed kept rising, with their rate\n"
 	"\n"
 	"Options:\n"
+	"      --alloc            allocation hot spots (--type=alloc), how the probing\n"
+	"                         went, and the leak suspects\n"
 	"      --type=TYPE        the profile type: samples (thread-samples, the default),\n"
 	"                         alloc, inuse (bytes), duration (calls), errors, crashes\n"
 	"  -c, --class=CLASS      only samples of CLASS: " CMD_CLASS_DEFAULT_NAME " (default), runq, lock, wait,\n"
@@ -52,13 +56,13 @@ const char cmd_report_usage[] =
 	"  -j, --json             print JSON (the default view, --tree, --threads, --metrics)\n"
 	"  -h, --help             show this help\n";
 
-enum view { VIEW_TOP, VIEW_TREE, VIEW_FOLDED, VIEW_THREADS, VIEW_METRICS };
+enum view { VIEW_TOP, VIEW_TREE, VIEW_FOLDED, VIEW_THREADS, VIEW_METRICS, VIEW_LEAKS };
 
 struct report_opts {
 	enum view view;
 	struct selection sel;
 	size_t top;
-	bool by_line, sort_total, json;
+	bool by_line, sort_total, json, alloc;
 	double min_percent;
 	const char *file;
 };
@@ -67,12 +71,14 @@ static int
 parse(int argc, char **argv, struct report_opts *o)
 {
 	enum { OPT_TREE = 256, OPT_FOLDED, OPT_THREADS, OPT_METRICS, OPT_BY_LINE, OPT_SORT,
-	       OPT_MIN };
+	       OPT_MIN, OPT_LEAKS, OPT_ALLOC };
 	static const struct option longopts[] = {
 		{ "tree", no_argument, NULL, OPT_TREE },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "metrics", no_argument, NULL, OPT_METRICS },
+		{ "leaks", no_argument, NULL, OPT_LEAKS },
+		{ "alloc", no_argument, NULL, OPT_ALLOC },
 		{ "type", required_argument, NULL, CMD_OPT_TYPE },
 		{ "class", required_argument, NULL, 'c' },
 		{ "thread", required_argument, NULL, 'T' },
@@ -101,6 +107,11 @@ parse(int argc, char **argv, struct report_opts *o)
 		case OPT_FOLDED: o->view = VIEW_FOLDED; views++; break;
 		case OPT_THREADS: o->view = VIEW_THREADS; views++; break;
 		case OPT_METRICS: o->view = VIEW_METRICS; views++; break;
+		case OPT_LEAKS: o->view = VIEW_LEAKS; views++; break;
+		case OPT_ALLOC:
+			o->alloc = true;
+			o->sel.type = PT_ALLOC;
+			break;
 		case 'n':
 			if (!parse_long(optarg, 1, 1000000, &v))
 				return cmd_usage_error("report", "--top takes a number from 1, not '%s'", optarg);
@@ -133,7 +144,7 @@ parse(int argc, char **argv, struct report_opts *o)
 		}
 	}
 	if (views > 1)
-		return cmd_usage_error("report", "--tree, --folded, --threads and --metrics are separate views: give one");
+		return cmd_usage_error("report", "--tree, --folded, --threads, --metrics and --leaks are separate views: give one");
 	if (o->json && o->view == VIEW_FOLDED)
 		return cmd_usage_error("report", "--folded is text; --json goes with the other views");
 	if (o->sel.until <= o->sel.since)
@@ -1050,6 +1061,92 @@ report_metrics(const struct session_data *d, const struct report_opts *o)
 	free(heap);
 }
 
+/* The innermost frame of a stack as "function (file:line) [module]". */
+static void
+stack_site(const struct profile *p, uint32_t stack, char *buf, size_t n, json_t *o)
+{
+	const struct pframe *f = &p->frames[p->nodes[stack].frame];
+	const char *fn = f->function ? p->strings[f->function] : "";
+	const char *file = f->file ? p->strings[f->file] : "";
+	const char *mod = f->module ? p->strings[p->modules[f->module].path] : "";
+
+	format_frame_label(buf, n, text_safe(fn[0] ? fn : "??"), file, f->line, mod);
+	if (o != NULL) {
+		json_object_set_new(o, "function", json_string(text_utf8(fn)));
+		json_object_set_new(o, "file", json_string(text_utf8(file)));
+		json_object_set_new(o, "line", json_integer(f->line));
+		json_object_set_new(o, "module", json_string(text_utf8(mod)));
+	}
+}
+
+/* How record --alloc probed: windows, duty, hits and what they cost. */
+static void
+print_probing(const struct session_data *d)
+{
+	double windows = session_stat(d, "alloc_windows");
+
+	if (windows == 0)
+		return;
+	printf("\nprobing   %s; %.0f windows of %.2f s, one every %.1f s: %.2f%% of the time\n",
+	       session_meta(d, "alloc_functions") != NULL ? session_meta(d, "alloc_functions")
+							 : "the allocator",
+	       windows, session_stat(d, "alloc_window_s"), session_stat(d, "alloc_period_s"),
+	       100 * session_stat(d, "alloc_duty"));
+	printf("          %.0f probe hits, %.0f lost; %.1f us each (the target's extra CPU time)\n",
+	       session_stat(d, "alloc_hits"), session_stat(d, "alloc_lost"),
+	       session_stat(d, "alloc_cost_per_hit_us"));
+	printf("          budget %.2f%% of the target's CPU time: estimated %.2f%%, measured %.2f%%\n",
+	       100 * session_stat(d, "alloc_budget"), 100 * session_stat(d, "alloc_overhead_estimated"),
+	       100 * session_stat(d, "alloc_overhead_measured"));
+	printf("          figures are what the windows saw; divided by the duty they estimate\n"
+	       "          the whole session\n");
+}
+
+static void
+print_leaks(const struct session_data *d, size_t top)
+{
+	char label[1024], rate[64], live[64];
+
+	if (session_stat(d, "alloc_windows") == 0) {
+		printf("\nleaks     none looked for: the session was recorded without --alloc\n");
+		return;
+	}
+	if (d->n_leaks == 0) {
+		printf("\nleaks     no suspects: no call site's allocations not freed kept rising "
+		       "(%.0f windows)\n", session_stat(d, "alloc_windows"));
+		return;
+	}
+	printf("\nleak suspects (allocations not freed kept rising from window to window)\n");
+	printf("     rate/min   not freed  windows  call site\n");
+	for (size_t i = 0; i < d->n_leaks && i < top; i++) {
+		const struct session_leak *l = &d->leaks[i];
+
+		stack_site(&d->prof, l->stack, label, sizeof label, NULL);
+		format_bytes(l->bytes_per_s * 60, rate, sizeof rate);
+		format_bytes((double)l->live_bytes, live, sizeof live);
+		printf("  %11s  %10s  %7u  %s\n", rate, live, l->windows, label);
+	}
+}
+
+static json_t *
+leaks_json(const struct session_data *d)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < d->n_leaks; i++) {
+		const struct session_leak *l = &d->leaks[i];
+		json_t *o = json_object();
+		char label[1024];
+
+		stack_site(&d->prof, l->stack, label, sizeof label, o);
+		json_object_set_new(o, "rate_bytes_per_minute", json_real(l->bytes_per_s * 60));
+		json_object_set_new(o, "live_bytes", json_integer((json_int_t)l->live_bytes));
+		json_object_set_new(o, "windows", json_integer(l->windows));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 int
 cmd_report(int argc, char **argv)
 {
@@ -1076,6 +1173,19 @@ cmd_report(int argc, char **argv)
 	case VIEW_METRICS:
 		report_metrics(&d, &o);
 		break;
+	case VIEW_LEAKS:
+		if (o.json) {
+			json_t *doc = json_pack("{s:o, s:b, s:f}", "leaks", leaks_json(&d), "probed",
+						session_stat(&d, "alloc_windows") > 0, "windows",
+						session_stat(&d, "alloc_windows"));
+
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(doc);
+		} else {
+			print_leaks(&d, o.top);
+		}
+		break;
 	case VIEW_TOP:
 		analyze_threads(&d.prof, &o.sel, &tt);
 		if (o.json) {
@@ -1099,6 +1209,8 @@ cmd_report(int argc, char **argv)
 								      "kernel_s", kernel));
 			}
 			json_object_set_new(doc, "functions", functions_json(&d.prof, &o));
+			if (o.alloc)
+				json_object_set_new(doc, "leaks", leaks_json(&d));
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			putchar('\n');
 			json_decref(doc);
@@ -1113,7 +1225,11 @@ cmd_report(int argc, char **argv)
 				print_cpu_time(&d, &o.sel, &tt);
 			}
 			print_processes(&d.prof, &tt);
+			if (o.alloc)
+				print_probing(&d);
 			print_functions(&d.prof, &o, &tt);
+			if (o.alloc)
+				print_leaks(&d, o.top);
 		}
 		thread_table_release(&tt);
 		break;

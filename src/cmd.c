@@ -299,6 +299,8 @@ cmd_free_list(char **list)
 int
 cmd_exit_for_tracer(int tracer_status)
 {
+	if (tracer_status == RECORDER_NOPROBES)
+		return EXIT_NOPROBES;
 	switch ((enum tracer_status)tracer_status) {
 	case TRACER_OK: return EXIT_OK;
 	case TRACER_NOPROC: return EXIT_NOPROC;

@@ -29,6 +29,8 @@ enum {
 	EXIT_BADFILE = 7,      /* a session file that cannot be read */
 	EXIT_UPLOAD = 8,       /* some profiles were not sent: they wait in the spool */
 	EXIT_NOMATCH = 9,      /* record --threads matched no thread: no samples */
+	EXIT_NOPROBES = 10,    /* record --alloc: this kernel or siprof's privileges
+				* allow no uprobes */
 	EXIT_INTERRUPTED = 130 /* SIGINT, SIGTERM or SIGHUP ended siprof early */
 };
 

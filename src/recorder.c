@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probes.h"
+#include "procfs.h"
 #include "session.h"
 #include "signals.h"
 #include "symbols.h"
@@ -160,16 +162,38 @@ collect_stats(struct recorder *r, struct session_stat *out)
 	STAT("threads_seen", st.threads_seen);
 	STAT("threads_exited", st.threads_exited);
 	STAT("signals_passed", st.signals_passed);
+	if (r->alloc != NULL) {
+		struct alloc_stats as;
+
+		alloc_get_stats(r->alloc, &as);
+		STAT("alloc_windows", as.windows);
+		STAT("alloc_window_s", as.window_s);
+		STAT("alloc_period_s", as.period_s);
+		STAT("alloc_probed_s", as.probed_s);
+		STAT("alloc_duty", as.duty);
+		STAT("alloc_hits", as.hits);
+		STAT("alloc_lost", as.lost);
+		STAT("alloc_refused", as.refused);
+		STAT("alloc_calls", as.allocs);
+		STAT("alloc_frees", as.frees);
+		STAT("alloc_cost_per_hit_us", as.cost_per_hit_us);
+		STAT("alloc_budget", as.budget);
+		STAT("alloc_overhead_estimated", as.estimated);
+		STAT("alloc_overhead_measured", as.measured);
+		STAT("alloc_followed", as.followed);
+	}
 #undef STAT
 	return n;
 }
 
-#define MAX_STATS 24
+#define MAX_STATS 40
 
 /* Undo a start that failed after the sampler was running. */
 static int
 start_failed(struct recorder *r, int status)
 {
+	alloc_stop(r->alloc);
+	r->alloc = NULL;
 	sampler_stop(r->sampler);
 	if (r->writer != NULL) {
 		session_abandon(r->writer);
@@ -312,6 +336,20 @@ recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const
 	} else if (r->uw == NULL) {
 		return start_failed(r, TRACER_ERROR);
 	}
+	if (opts->alloc) {
+		int st;
+
+		r->alloc = alloc_start(r->pid, &opts->alloc_opts, &st, cause);
+		if (r->alloc == NULL)
+			return start_failed(r, st == PROBES_NOPERM || st == PROBES_NOSUPPORT
+						       ? RECORDER_NOPROBES : TRACER_ERROR);
+		if (r->writer != NULL) {
+			struct alloc_stats as;
+
+			alloc_get_stats(r->alloc, &as);
+			session_set_meta(r->writer, "alloc_functions", as.functions);
+		}
+	}
 	if (r->writer != NULL) {
 		/* The context goes to disk now: a file killed at any moment
 		 * is a session from its first second. */
@@ -430,6 +468,66 @@ consume(struct recorder *r, struct sample_item *it)
 		    it->sysnr, it->count);
 }
 
+/* The allocation items the probes finished: their stacks interned like
+ * any sample's. */
+static void
+consume_alloc(struct recorder *r)
+{
+	static struct alloc_item items[64];
+	struct recorder_proc *pr = hashmap_get(&r->procs, (uint64_t)r->pid);
+	size_t n;
+
+	if (r->alloc == NULL || pr == NULL || pr->uw == NULL)
+		return;
+	while ((n = alloc_take(r->alloc, items, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			const struct alloc_item *it = &items[i];
+			struct psample s = { 0 };
+			char comm[PROCFS_COMM_MAX];
+
+			if (profile_thread_name(&r->prof, (uint32_t)it->tid)[0] == '\0') {
+				procfs_task_comm(r->pid, it->tid, comm, sizeof comm);
+				profile_thread(&r->prof, (uint32_t)it->tid, comm);
+				profile_thread_set_pid(&r->prof, (uint32_t)it->tid, (uint32_t)r->pid);
+			}
+			s.bucket = (uint32_t)((it->t_ns > r->start_ns ? it->t_ns - r->start_ns : 0) /
+					      1000000000u);
+			s.tid = (uint32_t)it->tid;
+			s.stack = stackcache_stack(&pr->stacks, &r->prof, pr->sym, it->pcs, it->n,
+						   it->truncated);
+			s.type = it->kind == ALLOC_ITEM_ALLOC ? PT_ALLOC : PT_INUSE;
+			s.count = (uint32_t)it->objects;
+			s.value = it->bytes;
+			profile_add_sample(&r->prof, &s);
+		}
+	}
+}
+
+/* The leak suspects as they are now, for the next flush. */
+static void
+set_leaks(struct recorder *r)
+{
+	struct recorder_proc *pr = hashmap_get(&r->procs, (uint64_t)r->pid);
+	struct alloc_leak *leaks;
+	struct session_leak *rows;
+	size_t n;
+
+	if (r->alloc == NULL || r->writer == NULL || pr == NULL || pr->uw == NULL)
+		return;
+	n = alloc_leaks(r->alloc, &leaks);
+	rows = xcalloc(n + 1, sizeof *rows);
+	for (size_t i = 0; i < n; i++)
+		rows[i] = (struct session_leak){
+			.stack = stackcache_stack(&pr->stacks, &r->prof, pr->sym, leaks[i].pcs,
+						  leaks[i].n, false),
+			.bytes_per_s = leaks[i].bytes_per_s,
+			.live_bytes = leaks[i].live_bytes,
+			.windows = leaks[i].windows };
+	session_set_leaks(r->writer, rows, n);
+	free(rows);
+	free(leaks);
+}
+
 /* Commit the samples of buckets before `before`, the metrics and the stats.
  * Rows on disk are sealed: a sample that comes for one of them later (the
  * queue is behind the clock) gets a row of its own instead of being added
@@ -441,6 +539,7 @@ flush(struct recorder *r, uint32_t before, char **cause)
 	size_t n;
 
 	end_meta(r, r->writer);
+	set_leaks(r);
 	n = collect_stats(r, stats);
 	if (!session_flush(r->writer, &r->prof, before, &r->metrics, stats, n, cause))
 		return false;
@@ -497,6 +596,11 @@ recorder_step(struct recorder *r, int timeout_ms, char **cause)
 	t0 = now_ns();
 	for (size_t i = 0; i < n; i++)
 		consume(r, &items[i]);
+	consume_alloc(r);
+	if (r->alloc != NULL && alloc_error(r->alloc) != NULL && r->stop_ns == 0) {
+		*cause = xasprintf("allocation probes: %s", alloc_error(r->alloc));
+		return false;
+	}
 	/* Unwinding slower than sampling: take what a step can do in about
 	 * STEP_NS, so that the caller's status line keeps being drawn. */
 	spent = now_ns() - t0;
@@ -588,11 +692,16 @@ recorder_finish(struct recorder *r, char **cause)
 
 	if (r->stop_ns == 0)
 		r->stop_ns = now_ns();
+	/* The probes first: every event closed, then what they saw. */
+	if (r->alloc != NULL)
+		alloc_finish(r->alloc);
 	sampler_stop(r->sampler);
 	while (recorder_step(r, 0, cause))
 		;
+	consume_alloc(r);
 	if (r->writer != NULL) {
 		end_meta(r, r->writer);
+		set_leaks(r);
 		n = collect_stats(r, stats);
 		ok = session_close(r->writer, &r->prof, &r->metrics, stats, n, cause);
 		r->writer = NULL;
@@ -637,6 +746,7 @@ recorder_last_stack(const struct recorder *r, pid_t tid)
 void
 recorder_release(struct recorder *r)
 {
+	alloc_stop(r->alloc);
 	session_abandon(r->writer);
 	sampler_free(r->sampler);
 	{

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "alloc.h"
 #include "metrics.h"
 #include "profile.h"
 #include "sampler.h"
@@ -25,6 +26,8 @@ struct recorder_opts {
 	bool force;          /* replace an existing output file */
 	char **tags;         /* NULL-terminated KEY=VALUE */
 	unsigned extra_unwind_us; /* tests only: a consumer that falls behind */
+	bool alloc;          /* probe the allocator of the first process too */
+	struct alloc_opts alloc_opts;
 };
 
 /* What the consumer keeps per process: each has its own address space. */
@@ -62,9 +65,15 @@ struct recorder {
 	pid_t pid;
 	bool ended;
 	char comm[PROCFS_COMM_MAX];
+	struct alloc *alloc;       /* allocation probes (opts.alloc), or NULL */
+	uint64_t leaks_ns;         /* when the leak suspects were last written */
 	struct session_gap *gaps;  /* times siprof was suspended */
 	size_t n_gaps, cap_gaps;
 };
+
+/* With opts->alloc, recorder_start also starts the allocation probes; when
+ * they cannot be used it fails with RECORDER_NOPROBES (and *cause). */
+#define RECORDER_NOPROBES 100
 
 /* Attach to the processes pids (argv NULL) or launch argv, and start
  * sampling (opts->sampler.children: the processes they start too, each

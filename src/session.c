@@ -49,6 +49,8 @@ static const char schema_sql[] =
 	"CREATE TABLE stats(key TEXT PRIMARY KEY, value REAL NOT NULL);"
 	"CREATE TABLE gaps(id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL,"
 	" reason TEXT NOT NULL);"
+	"CREATE TABLE leaks(stack INTEGER PRIMARY KEY, bytes_per_second REAL NOT NULL,"
+	" live_bytes INTEGER NOT NULL, windows INTEGER NOT NULL);"
 	"CREATE VIEW frame_names AS SELECT f.id, fn.value AS function,"
 	" fl.value AS file, f.line, mp.value AS module, f.inlined"
 	" FROM frames f LEFT JOIN strings fn ON fn.id = f.function"
@@ -56,7 +58,7 @@ static const char schema_sql[] =
 	" LEFT JOIN strings mp ON mp.id = m.path;";
 
 enum { ST_META, ST_STRING, ST_MODULE, ST_FRAME, ST_STACK, ST_THREAD, ST_SAMPLE,
-       ST_METRIC, ST_STAT, ST_GAP, ST_COUNT };
+       ST_METRIC, ST_STAT, ST_GAP, ST_LEAK, ST_COUNT };
 
 static const char *const insert_sql[ST_COUNT] = {
 	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
@@ -70,6 +72,7 @@ static const char *const insert_sql[ST_COUNT] = {
 		      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_STAT] = "INSERT OR REPLACE INTO stats VALUES(?, ?)",
 	[ST_GAP] = "INSERT OR REPLACE INTO gaps VALUES(?, ?, ?, ?)",
+	[ST_LEAK] = "INSERT OR REPLACE INTO leaks VALUES(?, ?, ?, ?)",
 };
 
 struct session_writer {
@@ -84,6 +87,9 @@ struct session_writer {
 	struct session_gap *gaps;
 	bool *gap_dirty;
 	size_t n_gaps, cap_gaps, cap_dirty;
+	struct session_leak *leaks; /* the newest list, written with the next flush */
+	size_t n_leaks, cap_leaks;
+	bool leaks_dirty;
 };
 
 static void
@@ -339,6 +345,15 @@ session_set_meta(struct session_writer *w, const char *key, const char *value)
 }
 
 void
+session_set_leaks(struct session_writer *w, const struct session_leak *leaks, size_t n)
+{
+	GROW(w->leaks, w->cap_leaks, n + 1);
+	memcpy(w->leaks, leaks, n * sizeof *leaks);
+	w->n_leaks = n;
+	w->leaks_dirty = true;
+}
+
+void
 session_mark_gap(struct session_writer *w, const struct session_gap *gap)
 {
 	size_t i;
@@ -501,6 +516,21 @@ write_new(struct session_writer *w, const struct profile *p, uint32_t before,
 		if (!step(st))
 			return false;
 	}
+	if (w->leaks_dirty) {
+		/* The list as it is now: a site that stopped rising is no
+		 * suspect any more. */
+		if (sqlite3_exec(w->db, "DELETE FROM leaks", NULL, NULL, NULL) != SQLITE_OK)
+			return false;
+		for (size_t i = 0; i < w->n_leaks; i++) {
+			st = w->st[ST_LEAK];
+			sqlite3_bind_int64(st, 1, w->leaks[i].stack);
+			sqlite3_bind_double(st, 2, w->leaks[i].bytes_per_s);
+			sqlite3_bind_int64(st, 3, (sqlite3_int64)w->leaks[i].live_bytes);
+			sqlite3_bind_int64(st, 4, w->leaks[i].windows);
+			if (!step(st))
+				return false;
+		}
+	}
 	for (size_t i = 0; i < nstats; i++) {
 		st = w->st[ST_STAT];
 		sqlite3_bind_text(st, 1, stats[i].key, -1, SQLITE_STATIC);
@@ -526,6 +556,7 @@ session_flush(struct session_writer *w, const struct profile *p, uint32_t before
 		goto fail;
 	for (size_t i = 0; i < w->n_gaps; i++)
 		w->gap_dirty[i] = false;
+	w->leaks_dirty = false;
 	return true;
 fail:
 	db_cause(w->db, cause, "write", w->path);
@@ -553,6 +584,7 @@ writer_free(struct session_writer *w)
 		free((char *)w->gaps[i].reason);
 	free(w->gaps);
 	free(w->gap_dirty);
+	free(w->leaks);
 	free(w->path);
 	free(w);
 }
@@ -926,6 +958,22 @@ session_load(const char *path, struct session_data *d, char **cause)
 			d->gaps[d->n_gaps++] = (struct session_gap){
 				.start = start, .end = end, .reason = xstrdup(col_text(st, 2)) };
 		});
+	/* Version 5 added the leak suspects. */
+	if (version >= 5)
+		LOAD_TABLE(db, "SELECT stack, bytes_per_second, live_bytes, windows FROM leaks"
+			       " ORDER BY bytes_per_second DESC", st, {
+			sqlite3_int64 stack = sqlite3_column_int64(st, 0);
+
+			/* A stack that is not the profile's is damage: left out. */
+			if (stack <= 0 || (size_t)stack >= d->prof.n_nodes)
+				continue;
+			GROW(d->leaks, d->cap_leaks, d->n_leaks + 1);
+			d->leaks[d->n_leaks++] = (struct session_leak){
+				.stack = (uint32_t)stack,
+				.bytes_per_s = sqlite3_column_double(st, 1),
+				.live_bytes = (uint64_t)sqlite3_column_int64(st, 2),
+				.windows = (unsigned)sqlite3_column_int64(st, 3) };
+		});
 	LOAD_TABLE(db, "SELECT key, value FROM stats", st, {
 		GROW(d->stats, d->cap_stats, d->n_stats + 1);
 		d->stats[d->n_stats].key = xstrdup(col_text(st, 0));
@@ -965,6 +1013,7 @@ session_data_release(struct session_data *d)
 	for (size_t i = 0; i < d->n_gaps; i++)
 		free((char *)d->gaps[i].reason);
 	free(d->gaps);
+	free(d->leaks);
 	memset(d, 0, sizeof *d);
 }
 

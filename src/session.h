@@ -65,6 +65,19 @@ enum session_error {
 	SESSION_CORRUPT,     /* damaged or truncated */
 };
 
+/* A leak suspect: a call site whose allocations not freed kept rising
+ * from one probing window to the next (alloc.h). */
+struct session_leak {
+	uint32_t stack;     /* the allocating stack, the call site innermost */
+	double bytes_per_s; /* its estimated growth */
+	uint64_t live_bytes; /* allocated there, seen and not freed */
+	unsigned windows;   /* windows it rose over */
+};
+
+/* The leak suspects now, replacing the last list; written with the next
+ * flush. */
+void session_set_leaks(struct session_writer *w, const struct session_leak *leaks, size_t n);
+
 struct session_meta {
 	char *key, *value;
 };
@@ -79,6 +92,8 @@ struct session_data {
 	size_t n_stats, cap_stats;
 	struct session_gap *gaps; /* in the order they happened */
 	size_t n_gaps, cap_gaps;
+	struct session_leak *leaks; /* fastest-growing first */
+	size_t n_leaks, cap_leaks;
 };
 
 /* Read the session at path, a regular file (anything else is refused

@@ -1,0 +1,763 @@
+/* probes.c: uprobes through perf_event_open (the uprobe PMU: no tracefs). */
+#include "config.h"
+
+#include "probes.h"
+
+#include <asm/perf_regs.h>
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <linux/perf_event.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hashmap.h"
+#include "procfs.h"
+#include "util.h"
+
+#define PMU_DIR "/sys/bus/event_source/devices/uprobe"
+
+static int pmu_type = -1, retprobe_bit = -1;
+
+/* The uprobe PMU's type and the bit of config that makes a return probe. */
+static bool
+pmu_read(void)
+{
+	char buf[64];
+	FILE *f;
+
+	if (pmu_type >= 0)
+		return true;
+	f = fopen(PMU_DIR "/type", "r");
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%d", &pmu_type) != 1)
+		pmu_type = -1;
+	fclose(f);
+	f = fopen(PMU_DIR "/format/retprobe", "r");
+	if (f != NULL) {
+		if (fgets(buf, sizeof buf, f) != NULL && strncmp(buf, "config:", 7) == 0)
+			retprobe_bit = atoi(buf + 7);
+		fclose(f);
+	}
+	return pmu_type >= 0 && retprobe_bit >= 0;
+}
+
+static int
+perf_open(struct perf_event_attr *a, pid_t tid)
+{
+	return (int)syscall(SYS_perf_event_open, a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* ---- where a function is ---- */
+
+/* The file offset of the symbol func defined in file path (dynsym, and
+ * symtab when dynamic is false), or 0 when it does not define it. */
+static uint64_t
+elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	uint64_t value = 0, off = 0;
+	size_t nph;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (value == 0 && (scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (gelf_getshdr(scn, &sh) == NULL ||
+		    !(sh.sh_type == SHT_DYNSYM || (!dynamic && sh.sh_type == SHT_SYMTAB)))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d != NULL && sh.sh_entsize > 0 && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *name;
+
+			if (gelf_getsym(d, (int)i, &s) == NULL || s.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0)
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (name != NULL && strcmp(name, func) == 0) {
+				value = s.st_value;
+				break;
+			}
+		}
+	}
+	if (value != 0 && elf_getphdrnum(e, &nph) == 0) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) != NULL && ph.p_type == PT_LOAD &&
+			    value >= ph.p_vaddr && value < ph.p_vaddr + ph.p_memsz) {
+				off = value - ph.p_vaddr + ph.p_offset;
+				*vaddr = value;
+				break;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return off;
+}
+
+static bool
+mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len;
+}
+
+/* The modules in the dynamic linker's order: from r_debug's link map,
+ * found through the executable's DT_DEBUG. Each comes as its path and load
+ * bias. Returns the number found (0: none, a static executable or before
+ * the dynamic linker set it up). */
+struct module_ref {
+	char path[PATH_MAX];
+	uint64_t bias;
+};
+
+static size_t
+link_map_order(pid_t pid, const struct maps *m, struct module_ref *out, size_t max)
+{
+	char *exe = procfs_exe(pid);
+	uint64_t base = 0, dyn_vaddr = 0, r_debug = 0, lm = 0;
+	size_t n = 0;
+	int fd;
+	Elf *e;
+	size_t nph;
+	bool pie = false;
+
+	if (exe == NULL)
+		return 0;
+	fd = procfs_exe_open(pid);
+	if (fd < 0) {
+		free(exe);
+		return 0;
+	}
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e != NULL && elf_getphdrnum(e, &nph) == 0) {
+		GElf_Ehdr eh;
+
+		pie = gelf_getehdr(e, &eh) != NULL && eh.e_type == ET_DYN;
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) != NULL && ph.p_type == PT_DYNAMIC)
+				dyn_vaddr = ph.p_vaddr;
+		}
+	}
+	if (e != NULL)
+		elf_end(e);
+	close(fd);
+	/* The load bias of a PIE executable: where its first mapping is. */
+	for (size_t i = 0; pie && i < m->n; i++)
+		if (strcmp(m->entries[i].path, exe) == 0) {
+			base = m->entries[i].start - m->entries[i].offset;
+			break;
+		}
+	free(exe);
+	if (dyn_vaddr == 0)
+		return 0;
+	for (uint64_t a = base + dyn_vaddr;; a += sizeof(Elf64_Dyn)) {
+		Elf64_Dyn d;
+
+		if (!mem_read(pid, a, &d, sizeof d) || d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag == DT_DEBUG) {
+			r_debug = d.d_un.d_ptr;
+			break;
+		}
+	}
+	if (r_debug == 0 || !mem_read(pid, r_debug + offsetof(struct r_debug, r_map), &lm, sizeof lm))
+		return 0;
+	for (unsigned guard = 0; lm != 0 && n < max && guard < 4096; guard++) {
+		struct link_map l;
+		char name[PATH_MAX];
+
+		if (!mem_read(pid, lm, &l, sizeof l))
+			break;
+		name[0] = '\0';
+		if (l.l_name != NULL) {
+			struct iovec li = { name, sizeof name - 1 },
+				     ri = { l.l_name, sizeof name - 1 };
+			ssize_t got = process_vm_readv(pid, &li, 1, &ri, 1, 0);
+
+			/* A short read at a page end: read up to it. */
+			if (got <= 0) {
+				uint64_t a = (uint64_t)(uintptr_t)l.l_name;
+				size_t in_page = 4096 - (a & 4095);
+
+				ri.iov_len = li.iov_len = in_page < sizeof name - 1 ? in_page : sizeof name - 1;
+				got = process_vm_readv(pid, &li, 1, &ri, 1, 0);
+			}
+			name[got > 0 ? got : 0] = '\0';
+		}
+		if (n == 0 && name[0] == '\0') {
+			char *x = procfs_exe(pid);
+
+			snprintf(out[n].path, sizeof out[n].path, "%s", x != NULL ? x : "");
+			free(x);
+			out[n++].bias = l.l_addr;
+		} else if (name[0] == '/') {
+			snprintf(out[n].path, sizeof out[n].path, "%s", name);
+			out[n++].bias = l.l_addr;
+		}
+		lm = (uint64_t)(uintptr_t)l.l_next;
+	}
+	return n;
+}
+
+int
+probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
+{
+	struct maps m = { 0 };
+	struct module_ref *mods = xcalloc(512, sizeof *mods);
+	size_t n;
+	int rc = PROBES_NOFUNC;
+
+	memset(loc, 0, sizeof *loc);
+	if (!procfs_maps_read(pid, &m)) {
+		free(mods);
+		return PROBES_ERROR;
+	}
+	n = link_map_order(pid, &m, mods, 512);
+	if (n == 0) {
+		/* A static executable (or one the dynamic linker has not set
+		 * up yet): its own symbol table, then the files mapped. */
+		char *exe = procfs_exe(pid);
+
+		if (exe != NULL) {
+			snprintf(mods[n].path, sizeof mods[n].path, "%s", exe);
+			n++;
+		}
+		free(exe);
+		for (size_t i = 0; i < m.n && n < 512; i++) {
+			bool seen = false;
+
+			if (m.entries[i].path[0] != '/')
+				continue;
+			for (size_t k = 0; k < n && !seen; k++)
+				seen = strcmp(mods[k].path, m.entries[i].path) == 0;
+			if (!seen)
+				snprintf(mods[n++].path, sizeof mods[n].path, "%s", m.entries[i].path);
+		}
+	}
+	for (size_t i = 0; i < n && rc != PROBES_OK; i++) {
+		char path[PATH_MAX + 32];
+		uint64_t vaddr = 0, off;
+
+		snprintf(path, sizeof path, "/proc/%d/root%s", (int)pid, mods[i].path);
+		off = elf_find(path, func, i > 0, &vaddr);
+		if (off == 0)
+			continue;
+		loc->path = xstrdup(path);
+		loc->module = xstrdup(mods[i].path);
+		loc->name = xstrdup(func);
+		loc->offset = off;
+		/* Its address: the mapping of that file at that offset. */
+		for (size_t k = 0; k < m.n; k++) {
+			const struct map_entry *me = &m.entries[k];
+
+			if (strcmp(me->path, mods[i].path) == 0 && off >= me->offset &&
+			    off < me->offset + (me->end - me->start)) {
+				loc->addr = me->start + (off - me->offset);
+				break;
+			}
+		}
+		rc = PROBES_OK;
+	}
+	procfs_maps_release(&m);
+	free(mods);
+	return rc;
+}
+
+void
+probe_loc_release(struct probe_loc *loc)
+{
+	free(loc->path);
+	free(loc->module);
+	free(loc->name);
+	memset(loc, 0, sizeof *loc);
+}
+
+/* ---- events ---- */
+
+/* The registers a hit brings: every general register for an entry hit
+ * that is unwound, those of arguments and return value for the others. */
+#define REGS_ALL                                                                          \
+	((1ull << PERF_REG_X86_AX) | (1ull << PERF_REG_X86_BX) | (1ull << PERF_REG_X86_CX) | \
+	 (1ull << PERF_REG_X86_DX) | (1ull << PERF_REG_X86_SI) | (1ull << PERF_REG_X86_DI) | \
+	 (1ull << PERF_REG_X86_BP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_IP) | \
+	 (0xffull << PERF_REG_X86_R8))
+
+struct probe_def {
+	struct probe_loc loc;
+	bool ret, stack;
+};
+
+struct probe_thread {
+	pid_t tid;
+	int *fds;            /* one per probe; fds[0] owns the buffer */
+	void *ring;
+	size_t ring_len;     /* data part */
+	unsigned char *scratch; /* a record that wraps */
+};
+
+struct probes {
+	pid_t pid;
+	size_t stack_bytes, ring_bytes;
+	struct probe_def *defs;
+	size_t n_defs, cap_defs;
+	size_t *order; /* defs in opening order: return probes first */
+	struct probe_thread *threads;
+	size_t n_threads, cap_threads;
+	struct hashmap ids; /* event id -> probe + 1 */
+	uint64_t lost;
+	uint64_t refused; /* threads left without events for a window */
+};
+
+struct probes *
+probes_new(pid_t pid, size_t stack_bytes, size_t ring_bytes)
+{
+	struct probes *p = xcalloc(1, sizeof *p);
+	long page = sysconf(_SC_PAGESIZE);
+
+	p->pid = pid;
+	p->stack_bytes = stack_bytes & ~(size_t)7;
+	p->ring_bytes = (size_t)page;
+	while (p->ring_bytes < ring_bytes)
+		p->ring_bytes *= 2;
+	hashmap_init(&p->ids);
+	return p;
+}
+
+void
+probes_free(struct probes *p)
+{
+	if (p == NULL)
+		return;
+	probes_close_all(p);
+	for (size_t i = 0; i < p->n_defs; i++)
+		probe_loc_release(&p->defs[i].loc);
+	free(p->defs);
+	free(p->order);
+	free(p->threads);
+	hashmap_release(&p->ids);
+	free(p);
+}
+
+unsigned
+probes_add(struct probes *p, const struct probe_loc *loc, bool ret, bool stack)
+{
+	struct probe_def *d;
+
+	GROW(p->defs, p->cap_defs, p->n_defs + 1);
+	d = &p->defs[p->n_defs];
+	d->loc.path = xstrdup(loc->path);
+	d->loc.module = xstrdup(loc->module);
+	d->loc.name = xstrdup(loc->name != NULL ? loc->name : "a function");
+	d->loc.offset = loc->offset;
+	d->loc.addr = loc->addr;
+	d->ret = ret;
+	d->stack = stack && !ret;
+	p->order = xreallocarray(p->order, p->n_defs + 1, sizeof *p->order);
+	{
+		size_t at = 0;
+
+		while (at < p->n_defs && p->defs[p->order[at]].ret)
+			at++;
+		if (!ret)
+			at = p->n_defs;
+		memmove(p->order + at + 1, p->order + at, (p->n_defs - at) * sizeof *p->order);
+		p->order[at] = p->n_defs;
+	}
+	return (unsigned)p->n_defs++;
+}
+
+static void
+attr_of(const struct probes *p, const struct probe_def *d, struct perf_event_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->size = sizeof *a;
+	a->type = (uint32_t)pmu_type;
+	a->config = d->ret ? 1ull << retprobe_bit : 0;
+	a->config1 = (uint64_t)(uintptr_t)d->loc.path;
+	a->config2 = d->loc.offset;
+	a->sample_period = 1;
+	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+			 PERF_SAMPLE_REGS_USER | (d->stack ? PERF_SAMPLE_STACK_USER : 0);
+	a->sample_regs_user = REGS_ALL;
+	a->sample_stack_user = d->stack ? (uint32_t)p->stack_bytes : 0;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->wakeup_events = 1;
+}
+
+static const char *
+open_error(int err)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return "uprobe events need CAP_SYS_ADMIN (run siprof as root)";
+	case ENOENT:
+	case ENODEV:
+	case EOPNOTSUPP:
+		return "this kernel has no uprobe events (CONFIG_UPROBE_EVENTS)";
+	default:
+		return strerror(err);
+	}
+}
+
+int
+probes_check(char **cause)
+{
+	struct probe_loc loc = { 0 };
+	struct probes *p;
+	int fd, rc = PROBES_OK;
+
+	if (!pmu_read()) {
+		*cause = xasprintf("this kernel has no uprobe events (%s missing; a kernel with "
+				   "CONFIG_UPROBE_EVENTS is needed)", PMU_DIR);
+		return PROBES_NOSUPPORT;
+	}
+	/* An entry probe on one of siprof's own functions, on siprof itself. */
+	if (probes_resolve(getpid(), "probes_check", &loc) != PROBES_OK) {
+		*cause = xstrdup("cannot find siprof's own code to try a probe on");
+		return PROBES_ERROR;
+	}
+	p = probes_new(getpid(), 0, 4096);
+	probes_add(p, &loc, false, false);
+	{
+		struct perf_event_attr a;
+
+		attr_of(p, &p->defs[0], &a);
+		fd = perf_open(&a, 0);
+	}
+	if (fd < 0) {
+		int err = errno;
+
+		*cause = xasprintf("cannot open a uprobe event: %s", open_error(err));
+		rc = err == EACCES || err == EPERM ? PROBES_NOPERM
+		     : err == ENOENT || err == ENODEV || err == EOPNOTSUPP ? PROBES_NOSUPPORT
+									   : PROBES_ERROR;
+	} else {
+		close(fd);
+	}
+	probes_free(p);
+	probe_loc_release(&loc);
+	return rc;
+}
+
+static void
+thread_close(struct probes *p, struct probe_thread *t)
+{
+	if (t->ring != NULL)
+		munmap(t->ring, t->ring_len + (size_t)sysconf(_SC_PAGESIZE));
+	/* The buffer's owner last: the others write into it. */
+	for (size_t j = p->n_defs; t->fds != NULL && j-- > 0;)
+		if (t->fds[p->order[j]] >= 0)
+			close(t->fds[p->order[j]]);
+	free(t->fds);
+	free(t->scratch);
+	memset(t, 0, sizeof *t);
+}
+
+int
+probes_open_thread(struct probes *p, pid_t tid, char **cause)
+{
+	struct probe_thread t = { .tid = tid };
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!pmu_read()) {
+		*cause = xstrdup("this kernel has no uprobe events");
+		return PROBES_NOSUPPORT;
+	}
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tid == tid)
+			return PROBES_OK;
+	t.fds = xmalloc(p->n_defs * sizeof *t.fds);
+	for (size_t i = 0; i < p->n_defs; i++)
+		t.fds[i] = -1;
+	/* Return probes first: an entry seen has its return seen too. */
+	for (size_t j = 0; j < p->n_defs; j++) {
+		size_t i = p->order[j];
+		struct perf_event_attr a;
+		uint64_t id;
+
+		attr_of(p, &p->defs[i], &a);
+		t.fds[i] = perf_open(&a, tid);
+		/* The kernel refuses a probe for a moment while one on the
+		 * same place is being taken out (the last window's). */
+		for (int tries = 0; t.fds[i] < 0 && (errno == EINVAL || errno == EAGAIN) && tries < 10;
+		     tries++) {
+			usleep(10000);
+			t.fds[i] = perf_open(&a, tid);
+		}
+		if (t.fds[i] < 0) {
+			int err = errno;
+
+			thread_close(p, &t);
+			if (err == ESRCH)
+				return PROBES_OK; /* it exited */
+			if (err == EINVAL || err == EAGAIN) {
+				/* Still refused while the kernel takes out an earlier
+				 * probe on that place: this thread goes without
+				 * events until the next window. */
+				p->refused++;
+				return PROBES_OK;
+			}
+			*cause = xasprintf("cannot probe %s%s in %s (thread %d): %s",
+					   p->defs[i].loc.name, p->defs[i].ret ? "'s return" : "",
+					   p->defs[i].loc.module, (int)tid, open_error(err));
+			return err == EACCES || err == EPERM ? PROBES_NOPERM : PROBES_ERROR;
+		}
+		if (j == 0) {
+			t.ring_len = p->ring_bytes;
+			t.ring = mmap(NULL, t.ring_len + (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED,
+				      t.fds[i], 0);
+			if (t.ring == MAP_FAILED) {
+				int err = errno;
+
+				t.ring = NULL;
+				thread_close(p, &t);
+				*cause = xasprintf("cannot map a probe buffer: %s", strerror(err));
+				return PROBES_ERROR;
+			}
+		} else if (ioctl(t.fds[i], PERF_EVENT_IOC_SET_OUTPUT, t.fds[p->order[0]]) != 0) {
+			int err = errno;
+
+			thread_close(p, &t);
+			*cause = xasprintf("cannot share a probe buffer: %s", strerror(err));
+			return PROBES_ERROR;
+		}
+		if (ioctl(t.fds[i], PERF_EVENT_IOC_ID, &id) == 0)
+			hashmap_put(&p->ids, id, (void *)(uintptr_t)(i + 1));
+	}
+	t.scratch = xmalloc(65536 + 4096);
+	GROW(p->threads, p->cap_threads, p->n_threads + 1);
+	p->threads[p->n_threads++] = t;
+	return PROBES_OK;
+}
+
+int
+probes_open_all(struct probes *p, char **cause)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int opened = 0;
+
+	if (!procfs_tasks(p->pid, &tids, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t before = p->n_threads;
+		int rc = probes_open_thread(p, tids[i], cause);
+
+		if (rc != PROBES_OK) {
+			free(tids);
+			return -1;
+		}
+		opened += p->n_threads > before;
+	}
+	free(tids);
+	return opened;
+}
+
+void
+probes_disable_all(struct probes *p)
+{
+	/* Entries first, in the reverse of the opening order. */
+	for (size_t i = 0; i < p->n_threads; i++)
+		for (size_t j = p->n_defs; p->threads[i].fds != NULL && j-- > 0;)
+			if (p->threads[i].fds[p->order[j]] >= 0)
+				ioctl(p->threads[i].fds[p->order[j]], PERF_EVENT_IOC_DISABLE, 0);
+}
+
+/* Closing a uprobe event waits for the kernel's grace periods, one event
+ * at a time (about 85 ms each on this kind of VM): a window's events are
+ * disabled first, so that what it saw ends at once, and closed after. */
+void
+probes_close_all(struct probes *p)
+{
+	probes_disable_all(p);
+	for (size_t i = 0; i < p->n_threads; i++)
+		thread_close(p, &p->threads[i]);
+	p->n_threads = 0;
+	hashmap_release(&p->ids);
+	hashmap_init(&p->ids);
+}
+
+size_t
+probes_threads(const struct probes *p)
+{
+	return p->n_threads;
+}
+
+uint64_t
+probes_refused(const struct probes *p)
+{
+	return p->refused;
+}
+
+uint64_t
+probes_lost(const struct probes *p)
+{
+	return p->lost;
+}
+
+/* Registers in perf's order of sample_regs_user bits, set ones only. */
+static void
+regs_from_perf(const uint64_t *v, arch_regs *r)
+{
+	uint64_t x[PERF_REG_X86_64_MAX] = { 0 };
+	size_t k = 0;
+
+	for (int b = 0; b < PERF_REG_X86_64_MAX; b++)
+		if (REGS_ALL & (1ull << b))
+			x[b] = v[k++];
+	memset(r, 0, sizeof *r);
+	r->rax = x[PERF_REG_X86_AX];
+	r->rbx = x[PERF_REG_X86_BX];
+	r->rcx = x[PERF_REG_X86_CX];
+	r->rdx = x[PERF_REG_X86_DX];
+	r->rsi = x[PERF_REG_X86_SI];
+	r->rdi = x[PERF_REG_X86_DI];
+	r->rbp = x[PERF_REG_X86_BP];
+	r->rsp = x[PERF_REG_X86_SP];
+	r->rip = x[PERF_REG_X86_IP];
+	r->r8 = x[PERF_REG_X86_R8];
+	r->r9 = x[PERF_REG_X86_R9];
+	r->r10 = x[PERF_REG_X86_R10];
+	r->r11 = x[PERF_REG_X86_R11];
+	r->r12 = x[PERF_REG_X86_R12];
+	r->r13 = x[PERF_REG_X86_R13];
+	r->r14 = x[PERF_REG_X86_R14];
+	r->r15 = x[PERF_REG_X86_R15];
+	r->orig_rax = (unsigned long long)-1;
+}
+
+static void
+parse_sample(struct probes *p, const unsigned char *rec, size_t len,
+	     void (*fn)(const struct probe_hit *, void *), void *arg)
+{
+	const unsigned char *at = rec + sizeof(struct perf_event_header), *end = rec + len;
+	struct probe_hit h = { 0 };
+	uint64_t id, abi, size;
+	uint32_t pt[2];
+	void *v;
+	size_t nregs = (size_t)__builtin_popcountll(REGS_ALL);
+
+	if (at + 8 + 8 + 8 + 8 > end)
+		return;
+	memcpy(&id, at, 8);
+	at += 8;
+	memcpy(pt, at, 8);
+	at += 8;
+	memcpy(&h.time_ns, at, 8);
+	at += 8;
+	memcpy(&abi, at, 8);
+	at += 8;
+	v = hashmap_get(&p->ids, id);
+	if (v == NULL)
+		return;
+	h.probe = (unsigned)((uintptr_t)v - 1);
+	h.pid = (pid_t)pt[0];
+	h.tid = (pid_t)pt[1];
+	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		uint64_t regs[32];
+
+		if (at + nregs * 8 > end)
+			return;
+		memcpy(regs, at, nregs * 8);
+		at += nregs * 8;
+		regs_from_perf(regs, &h.regs);
+	}
+	if (p->defs[h.probe].stack && at + 8 <= end) {
+		memcpy(&size, at, 8);
+		at += 8;
+		if (size > 0 && at + size + 8 <= end) {
+			uint64_t dyn;
+
+			memcpy(&dyn, at + size, 8);
+			h.stack = at;
+			h.stack_len = dyn < size ? (size_t)dyn : (size_t)size;
+		}
+	}
+	fn(&h, arg);
+}
+
+size_t
+probes_read(struct probes *p, void (*fn)(const struct probe_hit *h, void *arg), void *arg)
+{
+	size_t hits = 0;
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (size_t i = 0; i < p->n_threads; i++) {
+		struct probe_thread *t = &p->threads[i];
+		struct perf_event_mmap_page *mp = t->ring;
+		unsigned char *data = (unsigned char *)t->ring + page;
+		uint64_t head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+		uint64_t tail = mp->data_tail;
+
+		while (tail < head) {
+			struct perf_event_header eh;
+			size_t off = (size_t)(tail % t->ring_len);
+			const unsigned char *rec;
+
+			if (off + sizeof eh <= t->ring_len) {
+				memcpy(&eh, data + off, sizeof eh);
+			} else {
+				size_t first = t->ring_len - off;
+
+				memcpy(&eh, data + off, first);
+				memcpy((unsigned char *)&eh + first, data, sizeof eh - first);
+			}
+			if (eh.size < sizeof eh)
+				break;
+			if (off + eh.size <= t->ring_len) {
+				rec = data + off;
+			} else {
+				size_t first = t->ring_len - off;
+
+				memcpy(t->scratch, data + off, first);
+				memcpy(t->scratch + first, data, eh.size - first);
+				rec = t->scratch;
+			}
+			if (eh.type == PERF_RECORD_SAMPLE) {
+				parse_sample(p, rec, eh.size, fn, arg);
+				hits++;
+			} else if (eh.type == PERF_RECORD_LOST && eh.size >= sizeof eh + 16) {
+				uint64_t lost;
+
+				memcpy(&lost, rec + sizeof eh + 8, 8);
+				p->lost += lost;
+			}
+			tail += eh.size;
+		}
+		__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+	}
+	return hits;
+}
