@@ -20,11 +20,11 @@ esac
 
 packages="build-essential autoconf automake pkg-config libdw-dev libelf-dev
 libunwind-dev libncurses-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev
-libjansson-dev libiberty-dev libc6-dbg elfutils binutils util-linux python3 procps tmux"
+libjansson-dev libiberty-dev libc6-dbg g++ libjemalloc-dev elfutils binutils util-linux python3 procps tmux"
 # What the tests read siprof's exports with, the Rust and Go targets are
 # built with, and the programs and debugger stacks are compared against.
 if [ "$mode" = check ]; then
-	packages="$packages golang-go rustc gdb postgresql redis-server redis-tools python3-jsonschema chromium strace valgrind"
+	packages="$packages golang-go rustc gdb postgresql redis-server redis-tools python3-jsonschema chromium strace valgrind heaptrack bpfcc-tools"
 fi
 
 missing=

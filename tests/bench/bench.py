@@ -38,6 +38,11 @@ so absolute times from one run mean little and are never asserted.
              the on-CPU samples (siprof's cpu class; the function a sample's
              pc is in, inlined frames taken into the function around them as
              perf counts them), and the largest difference between the two
+ 11 alloc    record --alloc beside heaptrack -p and bcc's memleak on a
+             steady 10,000 and 200,000 malloc/free pairs a second across 4
+             threads: the workload's CPU per pair and achieved rate, the
+             tool's CPU, the byte-share error against the workload's own
+             counts (tests/bench/alloc.py, its own table after the others)
 
 With --baseline DIR (another build tree, e.g. of the previous commit),
 measurements 4 and 5 also run that build's siprof and bench-unwind,
@@ -156,6 +161,7 @@ class Bench:
         self.rounds = 2 if args.quick else 5
         self.window = 2.0 if args.quick else 4.0
         self.settle = 1.5
+        self.tables = []  # tables of measurements that print their own
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -774,6 +780,22 @@ class Bench:
                 prog.kill()
                 prog.wait()
 
+    # 11 --------------------------------------------------------------------
+
+    def alloc(self):
+        """tests/bench/alloc.py, in its own process: its table goes after
+        the others (its columns are its own)."""
+        r = subprocess.run([sys.executable, os.path.join(self.src, "alloc.py"), "--builddir", self.b,
+                            "--seconds", "10" if self.quick else "60",
+                            "--rounds", "1" if self.quick else "3"],
+                           capture_output=True, text=True)
+        sys.stderr.write(r.stderr)
+        if r.returncode != 0:
+            raise RuntimeError(f"alloc.py exited {r.returncode}: {r.stderr.strip()[-200:]}")
+        self.tables.append(r.stdout.strip())
+        self.row(11, "allocation profiling, siprof beside heaptrack and memleak",
+                 "see the table below", "-", "-", None)
+
     # -----------------------------------------------------------------------
 
     def table(self):
@@ -825,6 +847,7 @@ def main():
         (8, b.accuracy_saturated),
         (9, lambda: (b.clones(1, 9), b.clones(200, 9))),
         (10, b.shares),
+        (11, b.alloc),
     ]
     t0 = time.monotonic()
     try:
@@ -842,7 +865,7 @@ def main():
         shutil.rmtree(b.tmp, ignore_errors=True)
     text = (f"# siprof benchmarks\n\n{machine()}; {b.rounds} rounds, "
             f"{b.window:g} s windows; {time.monotonic() - t0:.0f} s in all.\n\n"
-            f"{b.table()}\n")
+            f"{b.table()}\n" + "".join(f"\n{t}\n" for t in b.tables))
     with open(args.out, "w") as f:
         f.write(text)
     print(text)
