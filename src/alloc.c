@@ -22,10 +22,11 @@
 #include "util.h"
 
 /* The functions probed, and what their arguments mean. */
-enum fn { FN_MALLOC, FN_CALLOC, FN_REALLOC, FN_POSIX_MEMALIGN, FN_ALIGNED_ALLOC, FN_MEMALIGN,
-	  FN_FREE, FN_COUNT };
-static const char *const fn_names[FN_COUNT] = { "malloc", "calloc", "realloc", "posix_memalign",
-						"aligned_alloc", "memalign", "free" };
+/* The busiest first: their probes are taken out first at a window's end. */
+enum fn { FN_MALLOC, FN_FREE, FN_CALLOC, FN_REALLOC, FN_POSIX_MEMALIGN, FN_ALIGNED_ALLOC,
+	  FN_MEMALIGN, FN_COUNT };
+static const char *const fn_names[FN_COUNT] = { "malloc", "free", "calloc", "realloc",
+						"posix_memalign", "aligned_alloc", "memalign" };
 
 /* A cost per hit to start from when a window's measure is lost in noise
  * (an entry and a return probe on this kind of VM). */
@@ -56,6 +57,7 @@ struct live {
 	uint64_t size;
 	struct site *site;
 	unsigned window;
+	uint64_t t; /* when it was allocated */
 };
 
 /* A call in progress on a thread: the entry seen, the return not yet. */
@@ -108,6 +110,7 @@ struct alloc {
 	unsigned window;
 	uint64_t start_ns;
 	double probed_s;
+	double followed_s; /* time allocations were followed over: the leaks' clock */
 	double extra_cpu_s, base_cpu_s, base_s;
 	uint64_t seed;
 };
@@ -223,7 +226,7 @@ forget(struct alloc *a, uint64_t addr)
 }
 
 static void
-follow(struct alloc *a, struct site *site, uint64_t addr, uint64_t size)
+follow(struct alloc *a, struct site *site, uint64_t addr, uint64_t size, uint64_t t)
 {
 	struct live *l;
 
@@ -233,7 +236,7 @@ follow(struct alloc *a, struct site *site, uint64_t addr, uint64_t size)
 	if (addr == 0 || a->stats.followed >= MAX_FOLLOWED)
 		return;
 	l = xmalloc(sizeof *l);
-	*l = (struct live){ size, site, a->window };
+	*l = (struct live){ size, site, a->window, t };
 	hashmap_put(&a->live, addr, l);
 	site->live_bytes += size;
 	site->live_objects++;
@@ -310,7 +313,7 @@ apply(struct alloc *a, const struct event *e)
 	if (p->fn == FN_REALLOC && p->old_ptr != 0 && (addr != 0 || p->size == 0))
 		forget(a, p->old_ptr);
 	if (addr != 0)
-		follow(a, p->site, addr, p->size);
+		follow(a, p->site, addr, p->size, e->t);
 }
 
 /* Read the buffers and account what they held, in time order. */
@@ -352,15 +355,40 @@ drain(struct alloc *a, uint64_t now)
 }
 
 /* A window's end: what it allocated and had not freed, and each site's
- * followed bytes for the leak suspects. */
+ * followed bytes for the leak suspects. young_ns > 0 (a window that
+ * closes): allocations younger than that are not followed on, since a
+ * free just after the window would go unseen and their address may never
+ * come back; the time they came in is left out of the time followed. */
 static void
-window_end(struct alloc *a, uint64_t now)
+window_end(struct alloc *a, uint64_t now, uint64_t young_ns)
 {
 	uint64_t key;
 	void *v;
 	size_t it = 0, live = 0;
 
 	pthread_mutex_lock(&a->lock);
+	if (young_ns > 0) {
+		uint64_t *young = NULL;
+		size_t n = 0, cap = 0;
+
+		while (hashmap_next(&a->live, &it, &key, &v)) {
+			struct live *l = v;
+
+			if (l->window == a->window && l->t + young_ns > now) {
+				GROW(young, cap, n + 1);
+				young[n++] = key;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct live *l = hashmap_remove(&a->live, young[i]);
+
+			l->site->live_bytes -= l->size;
+			l->site->live_objects--;
+			free(l);
+		}
+		free(young);
+		it = 0;
+	}
 	while (hashmap_next(&a->sites, &it, &key, &v)) {
 		struct site *s = v;
 
@@ -384,7 +412,7 @@ window_end(struct alloc *a, uint64_t now)
 			memmove(s->hist_live, s->hist_live + 1, (HISTORY - 1) * sizeof *s->hist_live);
 			s->n_hist--;
 		}
-		s->hist_t[s->n_hist] = a->probed_s;
+		s->hist_t[s->n_hist] = a->followed_s;
 		s->hist_live[s->n_hist++] = (double)s->live_bytes;
 	}
 	it = 0;
@@ -421,9 +449,38 @@ static bool
 run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint64_t *spent)
 {
 	char *cause = NULL;
-	uint64_t t0 = now_ns(), c0 = cpu_ns(a->pid), h0 = a->stats.hits, next_scan = t0, t_end;
+	uint64_t t_open = now_ns(), c0 = cpu_ns(a->pid), h0, t0, next_scan, t_end, mark, next_mark;
+	uint64_t young;
 	bool ok = true;
 
+	/* The window starts once every thread's events are open (opening
+	 * takes milliseconds an event): what came before is left out. */
+	if (probes_open_all(a->probes, &cause) < 0) {
+		set_error(a, cause);
+		*hits = *cpu = *spent = 0;
+		probes_close_all(a->probes);
+		return false;
+	}
+	t0 = next_scan = mark = now_ns();
+	next_mark = t0 + 1000000000ull;
+	drain(a, t0);
+	pthread_mutex_lock(&a->lock);
+	h0 = a->stats.hits;
+	pthread_mutex_unlock(&a->lock);
+	/* What the opening saw is not the window's. */
+	{
+		uint64_t key;
+		void *v;
+		size_t it = 0;
+
+		pthread_mutex_lock(&a->lock);
+		while (hashmap_next(&a->sites, &it, &key, &v)) {
+			struct site *st = v;
+
+			st->acc_bytes = st->acc_objects = 0;
+		}
+		pthread_mutex_unlock(&a->lock);
+	}
 	for (;;) {
 		uint64_t now = now_ns();
 
@@ -438,6 +495,15 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 		drain(a, now);
 		if (atomic_load(&a->stop) || (len_ns != 0 && now - t0 >= len_ns))
 			break;
+		if (len_ns == 0 && now >= next_mark) {
+			/* Probing all the time: a window's end every second,
+			 * for the in-use bytes and the suspects' history. */
+			a->probed_s += (double)(now - mark) / 1e9;
+			a->followed_s += (double)(now - mark) / 1e9;
+			window_end(a, now, 0);
+			mark = now;
+			next_mark = now + 1000000000ull;
+		}
 		usleep(DRAIN_NS / 1000);
 	}
 	probes_disable_all(a->probes);
@@ -445,15 +511,17 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 	/* What was written before the events stopped. */
 	drain(a, t_end);
 	*hits = a->stats.hits - h0;
-	a->probed_s += (double)(t_end - t0) / 1e9;
-	window_end(a, t_end);
+	young = len_ns != 0 ? (t_end - mark) / 4 : 0;
+	a->probed_s += (double)(t_end - mark) / 1e9;
+	a->followed_s += (double)(t_end - mark - young) / 1e9;
+	window_end(a, t_end, young);
 	pthread_mutex_lock(&a->lock);
 	a->stats.windows++;
 	a->stats.probed_s = a->probed_s;
 	pthread_mutex_unlock(&a->lock);
 	probes_close_all(a->probes);
 	*cpu = cpu_ns(a->pid) - c0;
-	*spent = now_ns() - t0;
+	*spent = now_ns() - t_open;
 	return ok && !procfs_process_gone(a->pid);
 }
 
@@ -560,7 +628,7 @@ alloc_start(pid_t pid, const struct alloc_opts *opts, int *status, char **cause)
 	a->pid = pid;
 	a->opts = *opts;
 	a->seed = now_ns() | 1;
-	a->probes = probes_new(pid, opts->stack_bytes, 1u << 20);
+	a->probes = probes_new(pid, opts->stack_bytes, 4u << 20);
 	uint64_t offsets[FN_COUNT];
 	char *paths[FN_COUNT];
 

@@ -603,6 +603,20 @@ void
 probes_close_all(struct probes *p)
 {
 	probes_disable_all(p);
+	/* A breakpoint leaves the process as the last event on it closes,
+	 * and the events close one at a time: the probes in the order they
+	 * were added (the busiest first), each on every thread, so that the
+	 * busiest stop trapping first; each buffer's owner last. */
+	for (size_t k = 0; k < p->n_defs; k++) {
+		for (size_t i = 0; i < p->n_threads; i++) {
+			struct probe_thread *t = &p->threads[i];
+
+			if (t->fds != NULL && k != p->order[0] && t->fds[k] >= 0) {
+				close(t->fds[k]);
+				t->fds[k] = -1;
+			}
+		}
+	}
 	for (size_t i = 0; i < p->n_threads; i++)
 		thread_close(p, &p->threads[i]);
 	p->n_threads = 0;
