@@ -273,22 +273,25 @@ def main():
             res = {n: [] for n in names}
             slow = {n: [] for n in names}
             added = {n: [] for n in names}
-            why = {}
+            why, failed = {}, {}
             for r in range(args.rounds):
                 order = names[r % len(names):] + names[:r % len(names)]
                 got = {}
                 for n in order:
                     t = tools[n]
-                    if n in why or (t and t.missing()):
-                        why.setdefault(n, t.missing() if t else "")
+                    if t and t.missing():
+                        why[n] = t.missing()
                         continue
                     log(f"rate {rate}, round {r + 1}: {n}")
                     try:
                         got[n] = window(prog, rate, t, args.seconds)
                     except (RuntimeError, OSError, subprocess.SubprocessError,
                             sqlite3.Error) as e:
+                        # A failed round is left out, and counted; the
+                        # tool runs again in the next round.
                         why[n] = str(e).strip().splitlines()[-1][:160] if str(e).strip() else repr(e)
-                        log(f"{n}: missing: {why[n]}")
+                        failed[n] = failed.get(n, 0) + 1
+                        log(f"{n}: failed: {why[n]}")
                         continue
                     res[n].append(got[n])
                 if "none" in got:
@@ -307,7 +310,8 @@ def main():
                 errs = [x["share_err"] for x in res[n] if x.get("share_err") is not None]
                 sd = med(slow[n])
                 ad = med(added[n])
-                lines.append(f"| {rate:,} | {n} | {cpu * 1000:.1f} ms | "
+                note = f" ({failed[n]} of {args.rounds} rounds failed: {why[n]})" if n in failed else ""
+                lines.append(f"| {rate:,} | {n}{note} | {cpu * 1000:.1f} ms | "
                              f"{'-' if n == 'none' else (f'{sd:+.0f}% ({ad:+.2f} us/pair)' if sd is not None else '?')} | "
                              f"{ach:,.0f} | {'-' if n == 'none' else f'{tc:.1f}%'} | "
                              f"{'-' if n == 'none' else (f'{med(errs):.1f} pts' if errs else 'not readable')} |")
