@@ -24,7 +24,7 @@ libjansson-dev libiberty-dev libc6-dbg g++ libjemalloc-dev elfutils binutils uti
 # What the tests read siprof's exports with, the Rust and Go targets are
 # built with, and the programs and debugger stacks are compared against.
 if [ "$mode" = check ]; then
-	packages="$packages golang-go rustc gdb postgresql redis-server redis-tools python3-jsonschema chromium strace valgrind heaptrack bpfcc-tools"
+	packages="$packages golang-go rustc gdb postgresql redis-server redis-tools python3-jsonschema chromium strace valgrind"
 fi
 
 missing=
