@@ -316,6 +316,25 @@ apply(struct alloc *a, const struct event *e)
 		follow(a, p->site, addr, p->size, e->t);
 }
 
+/* An item for the consumer (under a->lock). */
+static void
+push_item(struct alloc *a, enum alloc_item_kind kind, const struct site *s, uint64_t bytes,
+	  uint64_t objects, uint64_t now)
+{
+	struct alloc_item *item;
+
+	GROW(a->items, a->cap_items, a->n_items + 1);
+	item = &a->items[a->n_items++];
+	item->kind = kind;
+	item->t_ns = now;
+	item->tid = s->tid;
+	item->bytes = bytes;
+	item->objects = objects;
+	item->n = s->n;
+	item->truncated = s->truncated;
+	memcpy(item->pcs, s->pcs, s->n * sizeof *s->pcs);
+}
+
 /* Read the buffers and account what they held, in time order. */
 static void
 drain(struct alloc *a, uint64_t now)
@@ -333,20 +352,10 @@ drain(struct alloc *a, uint64_t now)
 		apply(a, &a->events[i]);
 	while (hashmap_next(&a->sites, &it, &key, &v)) {
 		struct site *s = v;
-		struct alloc_item *item;
 
 		if (s->acc_objects == 0)
 			continue;
-		GROW(a->items, a->cap_items, a->n_items + 1);
-		item = &a->items[a->n_items++];
-		item->kind = ALLOC_ITEM_ALLOC;
-		item->t_ns = now;
-		item->tid = s->tid;
-		item->bytes = s->acc_bytes;
-		item->objects = s->acc_objects;
-		item->n = s->n;
-		item->truncated = s->truncated;
-		memcpy(item->pcs, s->pcs, s->n * sizeof *s->pcs);
+		push_item(a, ALLOC_ITEM_ALLOC, s, s->acc_bytes, s->acc_objects, now);
 		s->acc_bytes = s->acc_objects = 0;
 	}
 	a->stats.lost = probes_lost(a->probes);
@@ -392,20 +401,8 @@ window_end(struct alloc *a, uint64_t now, uint64_t young_ns)
 	while (hashmap_next(&a->sites, &it, &key, &v)) {
 		struct site *s = v;
 
-		if (s->win_objects > 0) {
-			struct alloc_item *item;
-
-			GROW(a->items, a->cap_items, a->n_items + 1);
-			item = &a->items[a->n_items++];
-			item->kind = ALLOC_ITEM_INUSE;
-			item->t_ns = now;
-			item->tid = s->tid;
-			item->bytes = s->win_bytes;
-			item->objects = s->win_objects;
-			item->n = s->n;
-			item->truncated = s->truncated;
-			memcpy(item->pcs, s->pcs, s->n * sizeof *s->pcs);
-		}
+		if (s->win_objects > 0)
+			push_item(a, ALLOC_ITEM_INUSE, s, s->win_bytes, s->win_objects, now);
 		s->win_bytes = s->win_objects = 0;
 		if (s->n_hist == HISTORY) {
 			memmove(s->hist_t, s->hist_t + 1, (HISTORY - 1) * sizeof *s->hist_t);
