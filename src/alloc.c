@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,11 +99,14 @@ struct alloc {
 	struct alloc_item *items;
 	size_t n_items, cap_items;
 	struct alloc_stats stats;
+	struct alloc_leak *leaks; /* the suspects at the last window's end */
+	size_t n_leaks;
 	char *error;
 	/* The thread's own: */
 	struct hashmap sites;    /* key -> struct site * */
 	struct hashmap live;     /* address -> struct live * */
 	struct hashmap threads;  /* tid -> struct tstate * */
+	uint64_t allocs, frees;  /* calls seen */
 	struct event *events;
 	size_t n_events, cap_events;
 	unsigned window;
@@ -233,7 +235,7 @@ follow(struct alloc *a, struct site *site, uint64_t addr, uint64_t size, uint64_
 	/* The address handed out again: its last allocation was freed while
 	 * no window was open. */
 	forget(a, addr);
-	if (addr == 0 || a->stats.followed >= MAX_FOLLOWED)
+	if (addr == 0 || a->live.n >= MAX_FOLLOWED)
 		return;
 	l = xmalloc(sizeof *l);
 	*l = (struct live){ size, site, a->window, t };
@@ -264,7 +266,7 @@ apply(struct alloc *a, const struct event *e)
 	uint64_t addr;
 
 	if (e->fn == FN_FREE) {
-		a->stats.frees++;
+		a->frees++;
 		forget(a, e->rdi);
 		return;
 	}
@@ -285,7 +287,7 @@ apply(struct alloc *a, const struct event *e)
 			p->site->acc_bytes += p->size;
 			p->site->acc_objects++;
 			p->site->tid = e->tid;
-			a->stats.allocs++;
+			a->allocs++;
 		}
 		return;
 	}
@@ -304,12 +306,10 @@ apply(struct alloc *a, const struct event *e)
 	if (p->site == NULL)
 		return;
 	addr = e->rax;
-	if (p->fn == FN_POSIX_MEMALIGN) {
-		struct iovec l = { &addr, sizeof addr }, r = { (void *)(uintptr_t)p->memptr, sizeof addr };
-
-		if (e->rax != 0 || process_vm_readv(a->pid, &l, 1, &r, 1, 0) != sizeof addr)
-			addr = 0;
-	}
+	/* posix_memalign returns 0 and leaves the block at *memptr. */
+	if (p->fn == FN_POSIX_MEMALIGN &&
+	    (e->rax != 0 || !procfs_read_memory(a->pid, p->memptr, &addr, sizeof addr)))
+		addr = 0;
 	if (p->fn == FN_REALLOC && p->old_ptr != 0 && (addr != 0 || p->size == 0))
 		forget(a, p->old_ptr);
 	if (addr != 0)
@@ -335,32 +335,98 @@ push_item(struct alloc *a, enum alloc_item_kind kind, const struct site *s, uint
 	memcpy(item->pcs, s->pcs, s->n * sizeof *s->pcs);
 }
 
-/* Read the buffers and account what they held, in time order. */
+/* Read the buffers and account what they held, in time order; hand the
+ * allocations over (or, !hand_over, leave them out). */
 static void
-drain(struct alloc *a, uint64_t now)
+drain(struct alloc *a, uint64_t now, bool hand_over)
 {
 	uint64_t key;
 	void *v;
-	size_t it = 0;
+	size_t it = 0, hits;
 
-	/* Under the lock: alloc_leaks reads the sites. */
-	pthread_mutex_lock(&a->lock);
+	/* The sites, the allocations followed and the calls in progress are
+	 * this thread's own: only what is handed over takes the lock. */
 	a->n_events = 0;
-	a->stats.hits += probes_read(a->probes, on_hit, a);
+	hits = probes_read(a->probes, on_hit, a);
 	qsort(a->events, a->n_events, sizeof *a->events, event_cmp);
 	for (size_t i = 0; i < a->n_events; i++)
 		apply(a, &a->events[i]);
+	pthread_mutex_lock(&a->lock);
 	while (hashmap_next(&a->sites, &it, &key, &v)) {
 		struct site *s = v;
 
 		if (s->acc_objects == 0)
 			continue;
-		push_item(a, ALLOC_ITEM_ALLOC, s, s->acc_bytes, s->acc_objects, now);
+		if (hand_over)
+			push_item(a, ALLOC_ITEM_ALLOC, s, s->acc_bytes, s->acc_objects, now);
 		s->acc_bytes = s->acc_objects = 0;
 	}
+	a->stats.hits += hits;
+	a->stats.allocs = a->allocs;
+	a->stats.frees = a->frees;
 	a->stats.lost = probes_lost(a->probes);
 	a->stats.refused = probes_refused(a->probes);
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* A site's followed bytes rose from window end to window end over the
+ * last ones (at least four): a least-squares line through them against
+ * the time probed gives its rate (the rate while probed: a target the
+ * probes slow down allocates slower then). */
+static bool
+rising(const struct site *s, double *rate)
+{
+	double mt = 0, ml = 0, num = 0, den = 0;
+
+	unsigned rises = 0;
+
+	/* A window can miss a site that allocates now and then: rising at
+	 * two steps of three is rising. A site that allocates and frees
+	 * goes up and down around what it holds. */
+	if (s->n_hist < 4)
+		return false;
+	for (unsigned i = 1; i < s->n_hist; i++)
+		rises += s->hist_live[i] > s->hist_live[i - 1];
+	if (rises * 3 < (s->n_hist - 1) * 2 || s->hist_live[s->n_hist - 1] <= s->hist_live[0])
+		return false;
+	for (unsigned i = 0; i < s->n_hist; i++) {
+		mt += s->hist_t[i];
+		ml += s->hist_live[i];
+	}
+	mt /= s->n_hist;
+	ml /= s->n_hist;
+	for (unsigned i = 0; i < s->n_hist; i++) {
+		num += (s->hist_t[i] - mt) * (s->hist_live[i] - ml);
+		den += (s->hist_t[i] - mt) * (s->hist_t[i] - mt);
+	}
+	*rate = den > 0 ? num / den : 0;
+	return *rate > 0;
+}
+
+/* The sites whose followed bytes rise, as they are now. */
+static size_t
+find_leaks(struct alloc *a, struct alloc_leak **out)
+{
+	uint64_t key;
+	void *v;
+	size_t it = 0, n = 0, cap = 0;
+
+	*out = NULL;
+	while (hashmap_next(&a->sites, &it, &key, &v)) {
+		struct site *s = v;
+		double rate;
+
+		if (!rising(s, &rate))
+			continue;
+		GROW(*out, cap, n + 1);
+		(*out)[n] = (struct alloc_leak){ .n = s->n, .bytes_per_s = rate,
+						 .live_bytes = (uint64_t)s->hist_live[s->n_hist - 1],
+						 .live_objects = s->live_objects,
+						 .windows = s->n_hist };
+		memcpy((*out)[n].pcs, s->pcs, s->n * sizeof *s->pcs);
+		n++;
+	}
+	return n;
 }
 
 /* A window's end: what it allocated and had not freed, and each site's
@@ -373,36 +439,38 @@ window_end(struct alloc *a, uint64_t now, uint64_t young_ns)
 {
 	uint64_t key;
 	void *v;
-	size_t it = 0, live = 0;
+	size_t it = 0, n_leaks;
+	struct alloc_leak *leaks;
 
 	pthread_mutex_lock(&a->lock);
+	while (hashmap_next(&a->sites, &it, &key, &v)) {
+		struct site *s = v;
+
+		if (s->win_objects > 0)
+			push_item(a, ALLOC_ITEM_INUSE, s, s->win_bytes, s->win_objects, now);
+	}
+	pthread_mutex_unlock(&a->lock);
 	if (young_ns > 0) {
 		uint64_t *young = NULL;
 		size_t n = 0, cap = 0;
 
+		it = 0;
 		while (hashmap_next(&a->live, &it, &key, &v)) {
-			struct live *l = v;
+			const struct live *l = v;
 
 			if (l->window == a->window && l->t + young_ns > now) {
 				GROW(young, cap, n + 1);
 				young[n++] = key;
 			}
 		}
-		for (size_t i = 0; i < n; i++) {
-			struct live *l = hashmap_remove(&a->live, young[i]);
-
-			l->site->live_bytes -= l->size;
-			l->site->live_objects--;
-			free(l);
-		}
+		for (size_t i = 0; i < n; i++)
+			forget(a, young[i]);
 		free(young);
-		it = 0;
 	}
+	it = 0;
 	while (hashmap_next(&a->sites, &it, &key, &v)) {
 		struct site *s = v;
 
-		if (s->win_objects > 0)
-			push_item(a, ALLOC_ITEM_INUSE, s, s->win_bytes, s->win_objects, now);
 		s->win_bytes = s->win_objects = 0;
 		if (s->n_hist == HISTORY) {
 			memmove(s->hist_t, s->hist_t + 1, (HISTORY - 1) * sizeof *s->hist_t);
@@ -412,14 +480,16 @@ window_end(struct alloc *a, uint64_t now, uint64_t young_ns)
 		s->hist_t[s->n_hist] = a->followed_s;
 		s->hist_live[s->n_hist++] = (double)s->live_bytes;
 	}
-	it = 0;
-	while (hashmap_next(&a->live, &it, &key, &v))
-		live++;
-	a->stats.followed = live;
 	/* Calls in progress at the end: their returns will not be seen. */
 	it = 0;
 	while (hashmap_next(&a->threads, &it, &key, &v))
 		((struct tstate *)v)->depth = 0;
+	n_leaks = find_leaks(a, &leaks);
+	pthread_mutex_lock(&a->lock);
+	free(a->leaks);
+	a->leaks = leaks;
+	a->n_leaks = n_leaks;
+	a->stats.followed = a->live.n;
 	pthread_mutex_unlock(&a->lock);
 	a->window++;
 }
@@ -460,24 +530,11 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 	}
 	t0 = next_scan = mark = now_ns();
 	next_mark = t0 + 1000000000ull;
-	drain(a, t0);
+	/* What the opening saw is not the window's. */
+	drain(a, t0, false);
 	pthread_mutex_lock(&a->lock);
 	h0 = a->stats.hits;
 	pthread_mutex_unlock(&a->lock);
-	/* What the opening saw is not the window's. */
-	{
-		uint64_t key;
-		void *v;
-		size_t it = 0;
-
-		pthread_mutex_lock(&a->lock);
-		while (hashmap_next(&a->sites, &it, &key, &v)) {
-			struct site *st = v;
-
-			st->acc_bytes = st->acc_objects = 0;
-		}
-		pthread_mutex_unlock(&a->lock);
-	}
 	for (;;) {
 		uint64_t now = now_ns();
 
@@ -489,7 +546,7 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 			}
 			next_scan = now_ns() + RESCAN_NS;
 		}
-		drain(a, now);
+		drain(a, now, true);
 		if (atomic_load(&a->stop) || (len_ns != 0 && now - t0 >= len_ns))
 			break;
 		if (len_ns == 0 && now >= next_mark) {
@@ -506,7 +563,7 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 	probes_disable_all(a->probes);
 	t_end = now_ns();
 	/* What was written before the events stopped. */
-	drain(a, t_end);
+	drain(a, t_end, true);
 	*hits = a->stats.hits - h0;
 	young = len_ns != 0 ? (t_end - mark) / 4 : 0;
 	a->probed_s += (double)(t_end - mark) / 1e9;
@@ -527,7 +584,7 @@ alloc_thread(void *arg)
 {
 	struct alloc *a = arg;
 	uint64_t hits, cpu, c0, t0, win_ns, period_ns, spent;
-	double base_rate, cost, always;
+	double base_rate, cost, always, duty;
 
 	/* The target's own CPU rate before any probe. */
 	t0 = now_ns();
@@ -538,9 +595,6 @@ alloc_thread(void *arg)
 	a->base_cpu_s += (double)(cpu_ns(a->pid) - c0) / 1e9;
 	a->base_s += (double)(now_ns() - t0) / 1e9;
 	if (a->opts.always) {
-		pthread_mutex_lock(&a->lock);
-		a->stats.duty = 1;
-		pthread_mutex_unlock(&a->lock);
 		run_window(a, 0, &hits, &cpu, &spent);
 		return NULL;
 	}
@@ -570,13 +624,13 @@ alloc_thread(void *arg)
 			win_ns = MIN_WINDOW_NS;
 		/* The share of the time the breakpoints may be in: the budget
 		 * over what they would cost all the time. */
-		a->stats.duty = always > a->opts.overhead ? a->opts.overhead / always : 1;
-		period_ns = (uint64_t)(((double)win_ns + close_s * 1e9) / a->stats.duty);
+		duty = always > a->opts.overhead ? a->opts.overhead / always : 1;
+		period_ns = (uint64_t)(((double)win_ns + close_s * 1e9) / duty);
 		pthread_mutex_lock(&a->lock);
 		a->stats.cost_per_hit_us = cost;
 		a->stats.window_s = (double)win_ns / 1e9;
 		a->stats.period_s = (double)period_ns / 1e9;
-		a->stats.estimated = always * a->stats.duty;
+		a->stats.estimated = always * duty;
 		pthread_mutex_unlock(&a->lock);
 	}
 	/* Then one window a period, at a uniformly random moment in it. */
@@ -734,6 +788,7 @@ alloc_stop(struct alloc *a)
 	snapshot_release(&a->snap);
 	free(a->events);
 	free(a->items);
+	free(a->leaks);
 	free(a->error);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
@@ -753,64 +808,15 @@ alloc_take(struct alloc *a, struct alloc_item *items, size_t max)
 	return n;
 }
 
-/* A site's followed bytes rose from window end to window end over the
- * last ones (at least four): a least-squares line through them against
- * the time probed gives its rate (the rate while probed: a target the
- * probes slow down allocates slower then). */
-static bool
-rising(const struct site *s, double *rate)
-{
-	double mt = 0, ml = 0, num = 0, den = 0;
-
-	unsigned rises = 0;
-
-	/* A window can miss a site that allocates now and then: rising at
-	 * two steps of three is rising. A site that allocates and frees
-	 * goes up and down around what it holds. */
-	if (s->n_hist < 4)
-		return false;
-	for (unsigned i = 1; i < s->n_hist; i++)
-		rises += s->hist_live[i] > s->hist_live[i - 1];
-	if (rises * 3 < (s->n_hist - 1) * 2 || s->hist_live[s->n_hist - 1] <= s->hist_live[0])
-		return false;
-	for (unsigned i = 0; i < s->n_hist; i++) {
-		mt += s->hist_t[i];
-		ml += s->hist_live[i];
-	}
-	mt /= s->n_hist;
-	ml /= s->n_hist;
-	for (unsigned i = 0; i < s->n_hist; i++) {
-		num += (s->hist_t[i] - mt) * (s->hist_live[i] - ml);
-		den += (s->hist_t[i] - mt) * (s->hist_t[i] - mt);
-	}
-	*rate = den > 0 ? num / den : 0;
-	return *rate > 0;
-}
-
 size_t
 alloc_leaks(struct alloc *a, struct alloc_leak **out)
 {
-	uint64_t key;
-	void *v;
-	size_t it = 0, n = 0, cap = 0;
+	size_t n;
 
-	*out = NULL;
-	/* The sites belong to the thread: read them between its windows'
-	 * updates, under the lock window_end takes. */
 	pthread_mutex_lock(&a->lock);
-	while (hashmap_next(&a->sites, &it, &key, &v)) {
-		struct site *s = v;
-		double rate;
-
-		if (!rising(s, &rate))
-			continue;
-		GROW(*out, cap, n + 1);
-		(*out)[n] = (struct alloc_leak){ .n = s->n, .bytes_per_s = rate,
-						 .live_bytes = (uint64_t)s->hist_live[s->n_hist - 1],
-						 .windows = s->n_hist };
-		memcpy((*out)[n].pcs, s->pcs, s->n * sizeof *s->pcs);
-		n++;
-	}
+	n = a->n_leaks;
+	*out = xmalloc((n + 1) * sizeof **out);
+	memcpy(*out, a->leaks, n * sizeof **out);
 	pthread_mutex_unlock(&a->lock);
 	return n;
 }

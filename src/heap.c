@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -414,14 +413,6 @@ out:
 
 enum read_result { READ_OK, READ_TORN, READ_FAILED };
 
-static bool
-peek(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
-
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
-}
 
 static uint64_t
 word_at(const unsigned char *buf, size_t off)
@@ -441,7 +432,7 @@ chunk_at(struct heap_reader *h, uint64_t p, uint64_t *size, uint64_t *fd, uint64
 	unsigned char c[64];
 	size_t span = l->off_bk + WORD - l->off_size;
 
-	if (p % CHUNK_ALIGN != 0 || span > sizeof c || !peek(h->pid, p + l->off_size, c, span))
+	if (p % CHUNK_ALIGN != 0 || span > sizeof c || !procfs_read_memory(h->pid, p + l->off_size, c, span))
 		return false;
 	*size = word_at(c, 0) & ~(uint64_t)SIZE_BITS;
 	*fd = word_at(c, l->off_fd - l->off_size);
@@ -460,7 +451,7 @@ read_arena(struct heap_reader *h, uint64_t a, uint64_t *system, uint64_t *avail,
 	unsigned char *buf = h->buf;
 	uint64_t size, fd, bk, total = 0;
 
-	if (!peek(h->pid, a, buf, l->arena_size))
+	if (!procfs_read_memory(h->pid, a, buf, l->arena_size))
 		return READ_FAILED;
 	*system = word_at(buf, l->off_system_mem);
 	*next = word_at(buf, l->off_next);
@@ -511,10 +502,10 @@ arena_same(struct heap_reader *h, uint64_t a, const unsigned char *was)
 	size_t from = l->off_fastbins < l->off_top ? l->off_fastbins : l->off_top;
 	size_t to = l->off_bins + l->n_bins * WORD;
 
-	if (to <= from || to - from > sizeof now || !peek(h->pid, a + from, now, to - from) ||
+	if (to <= from || to - from > sizeof now || !procfs_read_memory(h->pid, a + from, now, to - from) ||
 	    memcmp(now, was + from, to - from) != 0)
 		return false;
-	return peek(h->pid, a + l->off_system_mem, now, WORD) &&
+	return procfs_read_memory(h->pid, a + l->off_system_mem, now, WORD) &&
 	       memcmp(now, was + l->off_system_mem, WORD) == 0;
 }
 
@@ -542,7 +533,7 @@ read_once(struct heap_reader *h, struct heap_stats *out)
 	} while (a != main_arena && n < HEAP_MAX_ARENAS);
 	if (a != main_arena)
 		return READ_TORN;
-	if (!peek(h->pid, l->mp_vaddr + h->bias + l->off_mmapped_mem, &mmapped, sizeof mmapped))
+	if (!procfs_read_memory(h->pid, l->mp_vaddr + h->bias + l->off_mmapped_mem, &mmapped, sizeof mmapped))
 		return READ_FAILED;
 	out->system = system + mmapped;
 	out->inuse = inuse + mmapped;

@@ -19,7 +19,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,27 +120,38 @@ elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
 	return off;
 }
 
-static bool
-mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
-
-	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len;
-}
-
 /* The modules in the dynamic linker's order: from r_debug's link map,
- * found through the executable's DT_DEBUG. Each comes as its path and load
- * bias. Returns the number found (0: none, a static executable or before
- * the dynamic linker set it up). */
+ * found through the executable's DT_DEBUG. Returns the number found (0:
+ * none, a static executable or before the dynamic linker set it up). */
 struct module_ref {
 	char path[PATH_MAX];
-	uint64_t bias;
 };
 
-static size_t
-link_map_order(pid_t pid, const struct maps *m, struct module_ref *out, size_t max)
+/* A string of the target's, up to n - 1 bytes: read a page at a time, so
+ * that one ending near the end of a mapping reads too. */
+static void
+read_string(pid_t pid, uint64_t addr, char *buf, size_t n)
 {
-	char *exe = procfs_exe(pid);
+	size_t got = 0;
+
+	while (got + 1 < n) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+
+		if (chunk > n - 1 - got)
+			chunk = n - 1 - got;
+		if (!procfs_read_memory(pid, addr + got, buf + got, chunk))
+			break;
+		got += chunk;
+		if (memchr(buf + got - chunk, '\0', chunk) != NULL)
+			return;
+	}
+	buf[got] = '\0';
+}
+
+static size_t
+link_map_order(pid_t pid, const char *exe, const struct maps *m, struct module_ref *out,
+	       size_t max)
+{
 	uint64_t base = 0, dyn_vaddr = 0, r_debug = 0, lm = 0;
 	size_t n = 0;
 	int fd;
@@ -149,13 +159,9 @@ link_map_order(pid_t pid, const struct maps *m, struct module_ref *out, size_t m
 	size_t nph;
 	bool pie = false;
 
-	if (exe == NULL)
-		return 0;
 	fd = procfs_exe_open(pid);
-	if (fd < 0) {
-		free(exe);
+	if (fd < 0)
 		return 0;
-	}
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (e != NULL && elf_getphdrnum(e, &nph) == 0) {
@@ -178,53 +184,34 @@ link_map_order(pid_t pid, const struct maps *m, struct module_ref *out, size_t m
 			base = m->entries[i].start - m->entries[i].offset;
 			break;
 		}
-	free(exe);
 	if (dyn_vaddr == 0)
 		return 0;
 	for (uint64_t a = base + dyn_vaddr;; a += sizeof(Elf64_Dyn)) {
 		Elf64_Dyn d;
 
-		if (!mem_read(pid, a, &d, sizeof d) || d.d_tag == DT_NULL)
+		if (!procfs_read_memory(pid, a, &d, sizeof d) || d.d_tag == DT_NULL)
 			break;
 		if (d.d_tag == DT_DEBUG) {
 			r_debug = d.d_un.d_ptr;
 			break;
 		}
 	}
-	if (r_debug == 0 || !mem_read(pid, r_debug + offsetof(struct r_debug, r_map), &lm, sizeof lm))
+	if (r_debug == 0 || !procfs_read_memory(pid, r_debug + offsetof(struct r_debug, r_map), &lm, sizeof lm))
 		return 0;
 	for (unsigned guard = 0; lm != 0 && n < max && guard < 4096; guard++) {
 		struct link_map l;
 		char name[PATH_MAX];
 
-		if (!mem_read(pid, lm, &l, sizeof l))
+		if (!procfs_read_memory(pid, lm, &l, sizeof l))
 			break;
 		name[0] = '\0';
-		if (l.l_name != NULL) {
-			struct iovec li = { name, sizeof name - 1 },
-				     ri = { l.l_name, sizeof name - 1 };
-			ssize_t got = process_vm_readv(pid, &li, 1, &ri, 1, 0);
-
-			/* A short read at a page end: read up to it. */
-			if (got <= 0) {
-				uint64_t a = (uint64_t)(uintptr_t)l.l_name;
-				size_t in_page = 4096 - (a & 4095);
-
-				ri.iov_len = li.iov_len = in_page < sizeof name - 1 ? in_page : sizeof name - 1;
-				got = process_vm_readv(pid, &li, 1, &ri, 1, 0);
-			}
-			name[got > 0 ? got : 0] = '\0';
-		}
-		if (n == 0 && name[0] == '\0') {
-			char *x = procfs_exe(pid);
-
-			snprintf(out[n].path, sizeof out[n].path, "%s", x != NULL ? x : "");
-			free(x);
-			out[n++].bias = l.l_addr;
-		} else if (name[0] == '/') {
-			snprintf(out[n].path, sizeof out[n].path, "%s", name);
-			out[n++].bias = l.l_addr;
-		}
+		if (l.l_name != NULL)
+			read_string(pid, (uint64_t)(uintptr_t)l.l_name, name, sizeof name);
+		/* The first entry, named "", is the executable. */
+		if (n == 0 && name[0] == '\0')
+			snprintf(out[n++].path, sizeof out->path, "%s", exe);
+		else if (name[0] == '/')
+			snprintf(out[n++].path, sizeof out->path, "%s", name);
 		lm = (uint64_t)(uintptr_t)l.l_next;
 	}
 	return n;
@@ -235,6 +222,7 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 {
 	struct maps m = { 0 };
 	struct module_ref *mods = xcalloc(512, sizeof *mods);
+	char *exe;
 	size_t n;
 	int rc = PROBES_NOFUNC;
 
@@ -243,17 +231,13 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 		free(mods);
 		return PROBES_ERROR;
 	}
-	n = link_map_order(pid, &m, mods, 512);
+	exe = procfs_exe(pid);
+	n = exe != NULL ? link_map_order(pid, exe, &m, mods, 512) : 0;
 	if (n == 0) {
 		/* A static executable (or one the dynamic linker has not set
 		 * up yet): its own symbol table, then the files mapped. */
-		char *exe = procfs_exe(pid);
-
-		if (exe != NULL) {
-			snprintf(mods[n].path, sizeof mods[n].path, "%s", exe);
-			n++;
-		}
-		free(exe);
+		if (exe != NULL)
+			snprintf(mods[n++].path, sizeof mods->path, "%s", exe);
 		for (size_t i = 0; i < m.n && n < 512; i++) {
 			bool seen = false;
 
@@ -262,9 +246,10 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 			for (size_t k = 0; k < n && !seen; k++)
 				seen = strcmp(mods[k].path, m.entries[i].path) == 0;
 			if (!seen)
-				snprintf(mods[n++].path, sizeof mods[n].path, "%s", m.entries[i].path);
+				snprintf(mods[n++].path, sizeof mods->path, "%s", m.entries[i].path);
 		}
 	}
+	free(exe);
 	for (size_t i = 0; i < n && rc != PROBES_OK; i++) {
 		char path[PATH_MAX + 32];
 		uint64_t vaddr = 0, off;

@@ -791,8 +791,8 @@ name_sockets(pid_t pid, struct fd_info *fis, size_t n)
 		unix_peers(pid, socks, ns);
 }
 
-static bool
-read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
+bool
+procfs_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 
@@ -818,7 +818,7 @@ poll_fds(pid_t pid, const struct task_syscall *sc, struct fd_wait *w)
 	struct pollfd pfd[POLL_MAX];
 	size_t n = sc->args[1] < POLL_MAX ? (size_t)sc->args[1] : POLL_MAX;
 
-	if (n == 0 || !read_memory(pid, sc->args[0], pfd, n * sizeof *pfd))
+	if (n == 0 || !procfs_read_memory(pid, sc->args[0], pfd, n * sizeof *pfd))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (pfd[i].fd >= 0)
@@ -841,7 +841,7 @@ select_fds(pid_t pid, const struct task_syscall *sc, struct fd_wait *w)
 
 		if (sc->args[set] == 0 || words == 0)
 			continue;
-		if (!read_memory(pid, sc->args[set], bits, words * sizeof *bits))
+		if (!procfs_read_memory(pid, sc->args[set], bits, words * sizeof *bits))
 			return false;
 		for (size_t i = 0; i < words; i++)
 			any[i] |= bits[i];

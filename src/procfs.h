@@ -107,6 +107,9 @@ char *procfs_maps_text(pid_t pid);
 int procfs_exe_open(pid_t pid);
 
 bool procfs_maps_read(pid_t pid, struct maps *m);
+/* Copy len bytes at addr of pid's memory (process_vm_readv, no stop):
+ * false unless every byte was read. */
+bool procfs_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* Parse the text of a maps file (modified in place) into m, replacing what
  * it held; lines that do not parse are skipped. */
 void procfs_parse_maps(char *buf, struct maps *m);
