@@ -193,18 +193,25 @@ snapshot_begin(struct tracer *t, struct snapshot_maps *m, pid_t tid, const struc
 	s->stop_latency_ns = 0;
 	s->stopped = tracer_thread_stopped(t, tid);
 	s->held_sched = false;
+	s->left_call = false;
 	s->seen_ns = 0;
 	s->sched_fd = tf != NULL ? tf->sched_fd : -1;
 	/* State first: once the thread is stopped /proc says 't'. */
 	if (!read_state(s, tf))
 		return 0;
 	if (snapshot_must_not_stop(s->pid, &s->stat, &s->sc)) {
+		struct task_stat first_stat = s->stat;
+		struct task_syscall first_sc = s->sc;
+
 		if (take_nonstop(m, s) == 1)
 			return 1;
 		/* It kept moving: it left the call. Stop it if that is safe now. */
 		if (!read_state(s, tf) || snapshot_must_not_stop(s->pid, &s->stat, &s->sc))
 			return 0;
 		s->error = SNAP_ERR_NONE;
+		s->left_call = true;
+		s->call_stat = first_stat;
+		s->call_sc = first_sc;
 	}
 	s->asked_ns = now_ns();
 	if (!tracer_interrupt(t, tid)) {

@@ -61,6 +61,12 @@ struct snapshot {
 	int sched_fd;               /* the caller's schedstat fd, or -1 */
 	int tick_cpu;               /* the caller's CPU at the tick, -1: unknown */
 	bool stopped;               /* in a group-stop: the process was stopped */
+	/* Found blocked where it must not be stopped, it left the call while
+	 * it was copied, and was stopped instead (SNAP_STOPPED): the call
+	 * /proc found it in at the tick, and the state then. */
+	bool left_call;
+	struct task_stat call_stat;
+	struct task_syscall call_sc;
 	enum snapshot_error error;  /* why how is SNAP_NONE */
 };
 

@@ -27,10 +27,10 @@ with open(out, "w") as f:
     while True:
         try:
             state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-            run = open(f"/proc/{pid}/schedstat").read().split()[0]
+            run, delay = open(f"/proc/{pid}/schedstat").read().split()[:2]
         except OSError:
             break
-        f.write(f"{time.time():.6f} {state} {run}\n")
+        f.write(f"{time.time():.6f} {state} {run} {delay}\n")
         f.flush()
         time.sleep(0.005)
 EOF
@@ -62,14 +62,27 @@ c = json.load(open(rep))["classes"]
 total = sum(c.values())
 disk_share = 100 * c.get("disk", 0) / total
 cpu = c.get("cpu", 0) * period
+# Runnable time that the kernel counts neither as CPU time nor as run
+# delay: on a virtual machine, time the host took the CPU (steal) or spent
+# in interrupts; and on a loaded machine the waits for a CPU after a
+# wake-up from the disk, which this kernel's run delay leaves out (with a
+# busy loop on the other CPU, /proc showed dd runnable 70% of the time,
+# its CPU time and run delay 37%). Neither /proc nor the kernel's
+# accounting can tell whether that time was the write's: it bounds how
+# far the disk class can be above the D states.
+span = float(inside[-1][0]) - float(inside[0][0])
+r_share = 100 * sum(r[1] == "R" for r in inside) / len(inside)
+delay = (int(inside[-1][3]) - int(inside[0][3])) / 1e9
+unaccounted = max(0.0, r_share - 100 * (kernel_cpu / (t1 - t0) + delay / span))
 print(f"dd: disk {disk_share:.1f}% of samples, D {d_share:.1f}% of /proc's states; "
-      f"cpu {cpu:.3f} s sampled, {kernel_cpu:.3f} s by the kernel; classes {c}")
+      f"cpu {cpu:.3f} s sampled, {kernel_cpu:.3f} s by the kernel; "
+      f"runnable and unaccounted {unaccounted:.1f}%; classes {c}")
 # The disk waits are disk: at least as many as /proc's D states, less a
 # margin for the poller's own timing.
 assert disk_share >= d_share - 10, "the writes' disk waits are not disk"
 # And no more: a sample that found it running in write()'s kernel work,
 # before the write waited for the disk, is cpu (or runq, waiting for a CPU).
-assert disk_share <= d_share + 10, "CPU time in write() is counted as disk"
+assert disk_share <= d_share + unaccounted + 10, "CPU time in write() is counted as disk"
 # The cpu class is the kernel's CPU time, most of it inside write(): each
 # cpu sample is a period of it, and what is left is what the thread
 # carries over the session's ends (a few periods).
