@@ -30,7 +30,8 @@ static const char *const fn_names[FN_COUNT] = { "malloc", "free", "calloc", "rea
 /* A cost per hit to start from when a window's measure is lost in noise
  * (an entry and a return probe on this kind of VM). */
 #define PRIOR_COST_US 16.0
-#define CALIBRATE_NS 100000000ull
+#define BASE_NS 100000000ull
+#define CALIBRATE_NS 20000000ull
 #define WINDOW_NS 200000000ull
 #define MIN_WINDOW_NS 20000000ull
 #define HITS_PER_WINDOW 20000.0
@@ -117,14 +118,27 @@ struct alloc {
 	uint64_t seed;
 };
 
+/* The target's CPU time: its threads' schedstat, to the nanosecond (the
+ * process's utime and stime come in clock ticks, 10 ms, too coarse for a
+ * calibration window of 20 ms). A thread that exits takes its time out of
+ * the sum: a window it exits in seems to cost less. */
 static uint64_t
 cpu_ns(pid_t pid)
 {
-	struct proc_metrics m;
+	pid_t *tids = NULL;
+	size_t n = 0;
+	uint64_t sum = 0;
 
-	if (!procfs_metrics(pid, &m))
+	if (!procfs_tasks(pid, &tids, &n))
 		return 0;
-	return m.utime_ns + m.stime_ns;
+	for (size_t i = 0; i < n; i++) {
+		struct schedstat ss;
+
+		if (procfs_task_schedstat(pid, tids[i], -1, &ss))
+			sum += ss.runtime_ns;
+	}
+	free(tids);
+	return sum;
 }
 
 static uint64_t
@@ -583,13 +597,13 @@ static void *
 alloc_thread(void *arg)
 {
 	struct alloc *a = arg;
-	uint64_t hits, cpu, c0, t0, win_ns, period_ns, spent;
+	uint64_t hits, cpu, c0, t0, win_ns, period_ns, spent, debt_ns = 0;
 	double base_rate, cost, always, duty;
 
 	/* The target's own CPU rate before any probe. */
 	t0 = now_ns();
 	c0 = cpu_ns(a->pid);
-	if (!wait_until(a, t0 + CALIBRATE_NS))
+	if (!wait_until(a, t0 + BASE_NS))
 		return NULL;
 	base_rate = (double)(cpu_ns(a->pid) - c0) / (double)(now_ns() - t0);
 	a->base_cpu_s += (double)(cpu_ns(a->pid) - c0) / 1e9;
@@ -632,9 +646,15 @@ alloc_thread(void *arg)
 		a->stats.period_s = (double)period_ns / 1e9;
 		a->stats.estimated = always * duty;
 		pthread_mutex_unlock(&a->lock);
+		/* The calibration was paid for before the budget was known:
+		 * the first period begins once the budget has paid it back. */
+		if (extra > 0 && duty < 1)
+			debt_ns = (uint64_t)(extra / (a->opts.overhead *
+						      (base_rate > 0.01 ? base_rate : 0.01)) * 1e9);
 	}
 	/* Then one window a period, at a uniformly random moment in it. */
-	for (uint64_t period_start = now_ns(); !atomic_load(&a->stop); period_start += period_ns) {
+	for (uint64_t period_start = now_ns() + debt_ns; !atomic_load(&a->stop);
+	     period_start += period_ns) {
 		uint64_t off = period_ns > win_ns ? rnd(a) % (period_ns - win_ns + 1) : 0;
 		uint64_t gap0 = now_ns(), gc0 = cpu_ns(a->pid);
 		double w, extra;
@@ -729,6 +749,10 @@ alloc_start(pid_t pid, const struct alloc_opts *opts, int *status, char **cause)
 		return NULL;
 	}
 	snprintf(a->stats.functions + at, sizeof a->stats.functions - at, " in %s", where);
+	if (opts->pmu_only)
+		probes_use_pmu(a->probes);
+	probes_prepare(a->probes);
+	snprintf(a->stats.mechanism, sizeof a->stats.mechanism, "%s", probes_mechanism(a->probes));
 	a->stats.budget = opts->overhead;
 	a->sym = symbols_new(pid, cause);
 	if (a->sym != NULL)

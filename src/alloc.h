@@ -40,6 +40,7 @@ struct alloc_opts {
 	double overhead;     /* budget: the target's extra CPU time, a fraction */
 	unsigned window_ms;  /* window length; 0: chosen */
 	bool always;         /* probe all the time */
+	bool pmu_only;       /* never define probes in tracefs */
 	size_t stack_bytes;  /* stack copied per allocation */
 	enum unwind_kind unwinder;
 };
@@ -81,6 +82,7 @@ struct alloc_stats {
 	double measured;          /* extra CPU in windows over the target's CPU */
 	uint64_t followed;        /* allocations followed now */
 	char functions[256];      /* probed: "malloc, free, ... in /lib/...libc.so.6" */
+	char mechanism[32];       /* probes_mechanism */
 };
 
 struct alloc;

@@ -53,6 +53,8 @@ const char cmd_record_usage[] =
 	"                         percent (default 1, 0.01 to 100)\n"
 	"      --alloc-window=MS  probe windows of MS milliseconds (default: chosen),\n"
 	"                         or 'always' to probe all the time\n"
+	"      --uprobes=HOW      auto (default: defined in tracefs where it can be\n"
+	"                         written) or pmu (never write tracefs)\n"
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"      --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
 	"                         FILE-journal if they are your own files\n"
@@ -72,7 +74,7 @@ struct record_opts {
 	char **tags;
 	size_t n_tags;
 	const char *upload;
-	bool overhead_set, window_set;
+	bool overhead_set, window_set, uprobes_set;
 };
 
 /* Parse the record options; returns 0, -1 after --help, or an exit code. */
@@ -80,7 +82,7 @@ static int
 parse(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE, OPT_CHILDREN, OPT_ALLOC, OPT_OVERHEAD,
-	       OPT_ALLOC_WINDOW };
+	       OPT_ALLOC_WINDOW, OPT_UPROBES };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -88,6 +90,7 @@ parse(int argc, char **argv, struct record_opts *o)
 		{ "alloc", no_argument, NULL, OPT_ALLOC },
 		{ "overhead", required_argument, NULL, OPT_OVERHEAD },
 		{ "alloc-window", required_argument, NULL, OPT_ALLOC_WINDOW },
+		{ "uprobes", required_argument, NULL, OPT_UPROBES },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "jitter", no_argument, NULL, OPT_JITTER },
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
@@ -156,6 +159,13 @@ parse(int argc, char **argv, struct record_opts *o)
 			o->window_set = true;
 			break;
 		}
+		case OPT_UPROBES:
+			if (strcmp(optarg, "pmu") == 0)
+				o->rec.alloc_opts.pmu_only = true;
+			else if (strcmp(optarg, "auto") != 0)
+				return cmd_usage_error("record", "--uprobes takes auto or pmu, not '%s'", optarg);
+			o->uprobes_set = true;
+			break;
 		case 't':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
 				return cmd_usage_error("record", "--tag takes KEY=VALUE, not '%s'", optarg);
@@ -201,9 +211,11 @@ parse(int argc, char **argv, struct record_opts *o)
 		return cmd_usage_error("record", "'%s' looks like a process id: to record it, "
 				       "use -p %s; to run a program named %s, give its path (./%s)",
 				       o->argv[0], o->argv[0], o->argv[0], o->argv[0]);
-	if ((o->overhead_set || o->window_set) && !o->rec.alloc)
+	if ((o->overhead_set || o->window_set || o->uprobes_set) && !o->rec.alloc)
 		return cmd_usage_error("record", "%s goes with --alloc",
-				       o->overhead_set ? "--overhead" : "--alloc-window");
+				       o->overhead_set ? "--overhead"
+				       : o->window_set ? "--alloc-window"
+						       : "--uprobes");
 	cmd_sampling_apply(&o->sampling, &o->rec);
 	o->rec.alloc_opts.unwinder = o->rec.unwinder;
 	/* The sampler ends itself: the ticks are those of the duration,

@@ -1092,9 +1092,11 @@ print_probing(const struct session_data *d)
 							 : "the allocator",
 	       windows, session_stat(d, "alloc_window_s"), session_stat(d, "alloc_period_s"),
 	       100 * session_stat(d, "alloc_duty"));
-	printf("          %.0f probe hits, %.0f lost; %.1f us each (the target's extra CPU time)\n",
+	printf("          %.0f probe hits, %.0f lost; %.1f us each (the target's extra CPU time)%s%s\n",
 	       session_stat(d, "alloc_hits"), session_stat(d, "alloc_lost"),
-	       session_stat(d, "alloc_cost_per_hit_us"));
+	       session_stat(d, "alloc_cost_per_hit_us"),
+	       session_meta(d, "alloc_probes") != NULL ? "; probes through " : "",
+	       session_meta(d, "alloc_probes") != NULL ? session_meta(d, "alloc_probes") : "");
 	printf("          budget %.2f%% of the target's CPU time: estimated %.2f%%, measured %.2f%%\n",
 	       100 * session_stat(d, "alloc_budget"), 100 * session_stat(d, "alloc_overhead_estimated"),
 	       100 * session_stat(d, "alloc_overhead_measured"));

@@ -1,4 +1,6 @@
-/* probes.c: uprobes through perf_event_open (the uprobe PMU: no tracefs). */
+/* probes.c: uprobes through perf_event_open: each probe defined once in
+ * tracefs and its events opened per thread, or, where tracefs cannot be
+ * written, through the uprobe PMU (an event per thread and probe). */
 #include "config.h"
 
 #include "probes.h"
@@ -17,8 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -301,6 +307,8 @@ probe_loc_release(struct probe_loc *loc)
 struct probe_def {
 	struct probe_loc loc;
 	bool ret, stack;
+	uint64_t tp_id; /* its tracefs event (tracefs mode) */
+	int keep_fd;    /* the keeper's event on it, -1: none */
 };
 
 struct probe_thread {
@@ -322,7 +330,16 @@ struct probes {
 	struct hashmap ids; /* event id -> probe + 1 */
 	uint64_t lost;
 	uint64_t refused; /* threads left without events for a window */
+	/* Probes defined in tracefs (see tracefs_setup). */
+	bool setup_done, tracefs, pmu_only;
+	char tdir[32];
+	char group[48];
+	size_t n_defined;
+	pid_t keeper;
+	int keeper_w; /* the keeper's pipe, -1: none */
 };
+
+static void tracefs_teardown(struct probes *p);
 
 struct probes *
 probes_new(pid_t pid, size_t stack_bytes, size_t ring_bytes)
@@ -331,6 +348,8 @@ probes_new(pid_t pid, size_t stack_bytes, size_t ring_bytes)
 	long page = sysconf(_SC_PAGESIZE);
 
 	p->pid = pid;
+	p->keeper = -1;
+	p->keeper_w = -1;
 	p->stack_bytes = stack_bytes & ~(size_t)7;
 	p->ring_bytes = (size_t)page;
 	while (p->ring_bytes < ring_bytes)
@@ -345,6 +364,7 @@ probes_free(struct probes *p)
 	if (p == NULL)
 		return;
 	probes_close_all(p);
+	tracefs_teardown(p);
 	for (size_t i = 0; i < p->n_defs; i++)
 		probe_loc_release(&p->defs[i].loc);
 	free(p->defs);
@@ -368,6 +388,8 @@ probes_add(struct probes *p, const struct probe_loc *loc, bool ret, bool stack)
 	d->loc.addr = loc->addr;
 	d->ret = ret;
 	d->stack = stack && !ret;
+	d->tp_id = 0;
+	d->keep_fd = -1;
 	p->order = xreallocarray(p->order, p->n_defs + 1, sizeof *p->order);
 	{
 		size_t at = 0;
@@ -387,10 +409,15 @@ attr_of(const struct probes *p, const struct probe_def *d, struct perf_event_att
 {
 	memset(a, 0, sizeof *a);
 	a->size = sizeof *a;
-	a->type = (uint32_t)pmu_type;
-	a->config = d->ret ? 1ull << retprobe_bit : 0;
-	a->config1 = (uint64_t)(uintptr_t)d->loc.path;
-	a->config2 = d->loc.offset;
+	if (p->tracefs) {
+		a->type = PERF_TYPE_TRACEPOINT;
+		a->config = d->tp_id;
+	} else {
+		a->type = (uint32_t)pmu_type;
+		a->config = d->ret ? 1ull << retprobe_bit : 0;
+		a->config1 = (uint64_t)(uintptr_t)d->loc.path;
+		a->config2 = d->loc.offset;
+	}
 	a->sample_period = 1;
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
 			 PERF_SAMPLE_REGS_USER | (d->stack ? PERF_SAMPLE_STACK_USER : 0);
@@ -398,7 +425,10 @@ attr_of(const struct probes *p, const struct probe_def *d, struct perf_event_att
 	a->sample_stack_user = d->stack ? (uint32_t)p->stack_bytes : 0;
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	a->wakeup_events = 1;
+	/* Read on siprof's clock, never woken for: a wake-up a hit would
+	 * cost the target an interrupt. */
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(p->ring_bytes - p->ring_bytes / 4);
 }
 
 static const char *
@@ -471,13 +501,330 @@ thread_close(struct probes *p, struct probe_thread *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* ---- probes defined in tracefs ----
+ *
+ * An event opened through the uprobe PMU is a probe of its own: closing
+ * it unregisters that probe and waits for the kernel's grace periods,
+ * about 85 ms here, one close at a time (event_mutex), and its
+ * breakpoint traps until the last of the threads' events on that place
+ * is closed. A window's end on 4 threads and 13 probes took seconds.
+ *
+ * A probe defined in tracefs (uprobe_events) is registered once, while
+ * any event is open on it, and the events of the threads only add their
+ * thread to its filter: closing one takes its breakpoint out of the
+ * process at once when no other thread of the process wants it, with no
+ * grace period. So that no window's end unregisters anything, one more
+ * event on each probe, never enabled, is held for the whole session on
+ * a process that never runs the probed code: the keeper, a child of
+ * siprof's asleep in read(). It also takes the definitions out of
+ * tracefs if siprof dies without doing it (it sees its pipe close);
+ * a definition with no event open has no breakpoint anywhere, and one
+ * left by a siprof killed with its keeper is removed by the next siprof
+ * (tracefs_clean_stale). */
+
+static bool
+tracefs_find(char *dir, size_t n)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		char path[96];
+
+		snprintf(path, sizeof path, "%s/uprobe_events", dirs[i]);
+		if (access(path, W_OK) == 0) {
+			snprintf(dir, n, "%s", dirs[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Append one command to uprobe_events (never O_TRUNC: that would remove
+ * every uprobe of the system). Only system calls: the keeper calls it. */
+static bool
+tracefs_command(const char *dir, const char *cmd)
+{
+	char path[96];
+	size_t dl = strlen(dir), cl = strlen(cmd);
+	int fd;
+	bool ok;
+
+	if (dl + sizeof "/uprobe_events" > sizeof path)
+		return false;
+	memcpy(path, dir, dl);
+	memcpy(path + dl, "/uprobe_events", sizeof "/uprobe_events");
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ok = write(fd, cmd, cl) == (ssize_t)cl;
+	if (!ok) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* "-:GROUP/eN\n" into buf, with no library call that is not
+ * async-signal-safe (the keeper builds it after a fork). */
+static void
+delete_command(char *buf, size_t n, const char *group, size_t i)
+{
+	char digits[24];
+	size_t nd = 0, at = 0, gl = strlen(group);
+
+	do {
+		digits[nd++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i > 0);
+	if (gl + nd + 6 > n) {
+		buf[0] = '\0';
+		return;
+	}
+	buf[at++] = '-';
+	buf[at++] = ':';
+	memcpy(buf + at, group, gl);
+	at += gl;
+	buf[at++] = '/';
+	buf[at++] = 'e';
+	while (nd > 0)
+		buf[at++] = digits[--nd];
+	buf[at++] = '\n';
+	buf[at] = '\0';
+}
+
+/* Take the group's definitions e0..e(n-1) out; a busy one (its events
+ * not closed yet) is tried again, for up to a minute. */
+static void
+tracefs_delete(const char *dir, const char *group, size_t n, bool wait)
+{
+	for (int round = 0; round < 600; round++) {
+		bool busy = false;
+
+		for (size_t i = 0; i < n; i++) {
+			char cmd[96];
+
+			delete_command(cmd, sizeof cmd, group, i);
+			if (!tracefs_command(dir, cmd) && errno == EBUSY)
+				busy = true;
+		}
+		if (!busy || !wait)
+			return;
+		{
+			struct timespec ts = { 0, 100000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* Definitions of groups siprof_PID_N whose siprof is gone. */
+static void
+tracefs_clean_stale(const char *dir)
+{
+	char path[96], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/uprobe_events", dir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char group[64], event[64], comm[32] = "", cmd[160];
+		int pid;
+
+		if (sscanf(line, "%*c:%63[^/]/%63s", group, event) != 2 ||
+		    sscanf(group, "siprof_%d_", &pid) != 1 || pid <= 0)
+			continue;
+		if (pid != getpid()) {
+			snprintf(path, sizeof path, "/proc/%d/comm", pid);
+			FILE *c = fopen(path, "re");
+
+			if (c != NULL) {
+				if (fgets(comm, sizeof comm, c) == NULL)
+					comm[0] = '\0';
+				fclose(c);
+			}
+			if (strncmp(comm, "siprof", 6) == 0)
+				continue; /* a siprof that runs */
+		}
+		snprintf(cmd, sizeof cmd, "-:%s/%s\n", group, event);
+		(void)!tracefs_command(dir, cmd);
+	}
+	fclose(f);
+}
+
+/* The keeper: asleep until siprof says 'q' or its pipe closes (siprof
+ * is gone: then it takes the definitions out). After a fork of a process
+ * with threads, so only async-signal-safe calls. */
+static _Noreturn void
+keeper_main(int rfd, const char *dir, const char *group, size_t n)
+{
+	char c = 0;
+	ssize_t r;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Ctrl-C and the like reach the whole process group: siprof ends
+	 * the keeper itself, once the definitions are out. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_NAME, "siprof-keeper", 0, 0, 0);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	/* Nothing of siprof's held open (a pipe's end would keep its reader
+	 * waiting). */
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != rfd)
+			close(fd);
+	do
+		r = read(rfd, &c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1 || c != 'q')
+		tracefs_delete(dir, group, n, true);
+	_exit(0);
+}
+
+static void
+tracefs_teardown(struct probes *p)
+{
+	if (!p->tracefs)
+		return;
+	/* Each of these unregisters its probe: a grace period each. */
+	for (size_t i = 0; i < p->n_defs; i++)
+		if (p->defs[i].keep_fd >= 0) {
+			close(p->defs[i].keep_fd);
+			p->defs[i].keep_fd = -1;
+		}
+	tracefs_delete(p->tdir, p->group, p->n_defined, false);
+	if (p->keeper_w >= 0) {
+		(void)!write(p->keeper_w, "q", 1);
+		close(p->keeper_w);
+		p->keeper_w = -1;
+	}
+	if (p->keeper > 0)
+		waitpid(p->keeper, NULL, 0); /* ECHILD if the tracer reaped it */
+	p->keeper = -1;
+	p->tracefs = false;
+}
+
+/* Define every probe in tracefs and start the keeper; false (nothing
+ * left behind) where tracefs cannot be written, and the uprobe PMU is
+ * used. */
+static bool
+tracefs_setup(struct probes *p)
+{
+	static unsigned seq;
+	int pfd[2];
+	pid_t child;
+
+	if (!tracefs_find(p->tdir, sizeof p->tdir))
+		return false;
+	tracefs_clean_stale(p->tdir);
+	snprintf(p->group, sizeof p->group, "siprof_%d_%u", (int)getpid(),
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	for (size_t i = 0; i < p->n_defs; i++) {
+		struct probe_def *d = &p->defs[i];
+		char cmd[PATH_MAX + 128], path[PATH_MAX + 96];
+		FILE *f;
+		unsigned long long id = 0;
+
+		/* The command is split on white space. */
+		if (strpbrk(d->loc.path, " \t\n") != NULL)
+			goto fail;
+		snprintf(cmd, sizeof cmd, "%c:%s/e%zu %s:0x%llx\n", d->ret ? 'r' : 'p', p->group, i,
+			 d->loc.path, (unsigned long long)d->loc.offset);
+		if (!tracefs_command(p->tdir, cmd))
+			goto fail;
+		p->n_defined = i + 1;
+		snprintf(path, sizeof path, "%s/events/%s/e%zu/id", p->tdir, p->group, i);
+		f = fopen(path, "re");
+		if (f == NULL)
+			goto fail;
+		if (fscanf(f, "%llu", &id) != 1)
+			id = 0;
+		fclose(f);
+		if (id == 0)
+			goto fail;
+		d->tp_id = id;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		goto fail;
+	child = fork();
+	if (child < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto fail;
+	}
+	if (child == 0)
+		keeper_main(pfd[0], p->tdir, p->group, p->n_defined);
+	close(pfd[0]);
+	p->keeper = child;
+	p->keeper_w = pfd[1];
+	p->tracefs = true;
+	for (size_t i = 0; i < p->n_defs; i++) {
+		struct perf_event_attr a;
+
+		memset(&a, 0, sizeof a);
+		a.size = sizeof a;
+		a.type = PERF_TYPE_TRACEPOINT;
+		a.config = p->defs[i].tp_id;
+		a.disabled = 1;
+		p->defs[i].keep_fd = perf_open(&a, child);
+		if (p->defs[i].keep_fd < 0)
+			goto fail;
+	}
+	return true;
+fail:
+	if (p->tracefs) {
+		tracefs_teardown(p);
+	} else {
+		tracefs_delete(p->tdir, p->group, p->n_defined, false);
+	}
+	for (size_t i = 0; i < p->n_defs; i++)
+		p->defs[i].tp_id = 0;
+	p->n_defined = 0;
+	return false;
+}
+
+void
+probes_use_pmu(struct probes *p)
+{
+	p->pmu_only = true;
+}
+
+void
+probes_prepare(struct probes *p)
+{
+	if (p->setup_done)
+		return;
+	p->setup_done = true;
+	if (!p->pmu_only)
+		tracefs_setup(p);
+}
+
+const char *
+probes_mechanism(const struct probes *p)
+{
+	return p->tracefs ? "tracefs" : "the uprobe PMU";
+}
+
 int
 probes_open_thread(struct probes *p, pid_t tid, char **cause)
 {
 	struct probe_thread t = { .tid = tid };
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (!pmu_read()) {
+	probes_prepare(p);
+	if (!p->tracefs && !pmu_read()) {
 		*cause = xstrdup("this kernel has no uprobe events");
 		return PROBES_NOSUPPORT;
 	}

@@ -8,7 +8,9 @@
  * Events are opened per thread: one ring buffer per thread, every probe's
  * event of that thread writing into it. Closing the events removes the
  * breakpoints from the process, and the kernel closes them when siprof
- * dies, however it dies: no probe outlives siprof. Hits are read by
+ * dies, however it dies: no probe outlives siprof. (Definitions made in
+ * tracefs are taken out by siprof, by its keeper process if siprof is
+ * killed, or by the next siprof: one without events has no breakpoint.) Hits are read by
  * siprof's thread that calls probes_read, never on the target's time. */
 #ifndef SIPROF_PROBES_H
 #define SIPROF_PROBES_H
@@ -59,6 +61,17 @@ struct probes *probes_new(pid_t pid, size_t stack_bytes, size_t ring_bytes);
 void probes_free(struct probes *p);
 /* Add a probe; its id (0, 1, ...) comes back with each hit. */
 unsigned probes_add(struct probes *p, const struct probe_loc *loc, bool ret, bool stack);
+
+/* Define the probes added so far with the kernel, once for the session:
+ * in tracefs where it can be written (a window's events then open and
+ * close in microseconds), else each event is a probe of the uprobe PMU
+ * (a close then waits for the kernel's grace periods). Called by the
+ * first probes_open_thread if not before; no probe may be added after. */
+void probes_prepare(struct probes *p);
+/* Before probes_prepare: never tracefs, the uprobe PMU only. */
+void probes_use_pmu(struct probes *p);
+/* "tracefs" or "the uprobe PMU", once prepared. */
+const char *probes_mechanism(const struct probes *p);
 
 /* Open every probe on thread tid. PROBES_OK, or a status and *cause. A
  * thread that exited meanwhile is not an error (returns PROBES_OK). */

@@ -348,6 +348,7 @@ recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const
 
 			alloc_get_stats(r->alloc, &as);
 			session_set_meta(r->writer, "alloc_functions", as.functions);
+			session_set_meta(r->writer, "alloc_probes", as.mechanism);
 		}
 	}
 	if (r->writer != NULL) {

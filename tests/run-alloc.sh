@@ -178,8 +178,10 @@ record_sites cxx 6 cxx "$CXX_SRC" --alloc-window=always --
 
 # 4. A leak beside a churn of the same bytes: the leak is the only
 # suspect, at the target's own rate (64 KiB a second) within 20%; probing
-# all the time (a window's end every second) and in windows (which cost
-# a second each here to take out: a budget that allows a dozen of them).
+# all the time (a window's end every second) and in windows, with the
+# probes defined in tracefs and made through the uprobe PMU (whose
+# windows cost a second each here to take out: a budget that allows a
+# dozen of them).
 check_leak() {
 	local label=$1 secs=$2
 	shift 2
@@ -206,6 +208,18 @@ assert abs(l["rate_bytes_per_minute"] - rate) <= 0.2 * rate, (l["rate_bytes_per_
 }
 check_leak leak-always 10 --alloc-window=always
 check_leak leak-windows 25 --overhead=100 --alloc-window=300
+check_leak leak-windows-pmu 25 --overhead=100 --alloc-window=300 --uprobes=pmu
+# How each made its probes, as the session says and tracefs shows.
+mech() { sqlite3 "$tmpdir/$1.siprof" "SELECT value FROM meta WHERE key = 'alloc_probes'"; }
+[ "$(mech leak-windows-pmu)" = "the uprobe PMU" ] ||
+	fail "--uprobes=pmu made its probes through '$(mech leak-windows-pmu)'"
+if [ -w /sys/kernel/tracing/uprobe_events ] || [ -w /sys/kernel/debug/tracing/uprobe_events ]; then
+	[ "$(mech leak-windows)" = tracefs ] ||
+		fail "with tracefs writable, the probes were made through '$(mech leak-windows)'"
+fi
+for label in leak-windows leak-windows-pmu; do
+	echo "$label: $(sqlite3 "$tmpdir/$label.siprof" "SELECT group_concat(key || ' ' || value, ' ') FROM stats WHERE key IN ('alloc_windows', 'alloc_period_s', 'alloc_probed_s')")" >&2
+done
 
 # 5. siprof killed while it probes, all the time: the target's own
 # throughput (unpaced) is back to what it was before, nothing of the
@@ -246,6 +260,16 @@ sys.exit(0 if n else 1)' "$tmpdir/kill.siprof" 2> /dev/null; do
 	i=$((i + 1))
 done
 probed=$(ls -l /proc/"$TARGET_PID"/fd 2> /dev/null | grep -c perf_event || :)
+tracefs=/sys/kernel/tracing/uprobe_events
+[ -w "$tracefs" ] || tracefs=/sys/kernel/debug/tracing/uprobe_events
+if [ -w "$tracefs" ]; then
+	# The probes are defined in tracefs, a group of siprof's, with its
+	# keeper beside it.
+	grep -q "^[pr]:siprof_${rec}_[0-9]*/" "$tracefs" ||
+		fail "no probe of siprof's ($rec) in $tracefs: $(cat "$tracefs")"
+	keeper=$(ps -o pid=,comm= --ppid "$rec" | awk '$2 == "siprof-keeper" { print $1 }')
+	[ -n "$keeper" ] || fail "siprof ($rec) has no siprof-keeper child: $(ps -o pid,comm --ppid "$rec")"
+fi
 rate1=$(rate_of)
 kill -KILL "$rec"
 wait "$rec" 2> /dev/null
@@ -261,9 +285,40 @@ echo "flat target: $rate0 loops/s before, $rate1 while probed, $rate2 after the 
 [ "$(uprobes_now)" = "$before_probes" ] || fail "uprobes are left registered: $(uprobes_now)"
 n=$(ls -l /proc/"$TARGET_PID"/fd 2> /dev/null | grep -c perf_event || :)
 [ "$n" = 0 ] || fail "the target holds $n perf event descriptors (it held $probed while probed)"
-kill -TERM "$TARGET_PID"
 "$SIPROF" report "$tmpdir/kill.siprof" > /dev/null 2> "$tmpdir/kill-report.err" ||
 	fail "the session of the killed siprof does not read: $(cat "$tmpdir/kill-report.err")"
+
+# 5b. siprof and its keeper killed at once (a process group's SIGKILL):
+# the definitions stay in tracefs, with no breakpoint in the target (its
+# rate is back), until the next record --alloc takes them out.
+if [ -w "$tracefs" ]; then
+	"$SIPROF" record -q --alloc --alloc-window=always -o "$tmpdir/kill2.siprof" -p "$TARGET_PID" 2> "$tmpdir/kill2.err" &
+	rec=$!
+	bg_pids="$bg_pids $rec"
+	i=0
+	until keeper=$(ps -o pid=,comm= --ppid "$rec" | awk '$2 == "siprof-keeper" { print $1 }') &&
+		[ -n "$keeper" ] && grep -q "^[pr]:siprof_${rec}_" "$tracefs"; do
+		kill -0 "$rec" 2> /dev/null || fail "record --alloc ended early: $(cat "$tmpdir/kill2.err")"
+		[ $i -lt 300 ] || fail "no keeper and no definitions after 30 s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 1
+	kill -KILL "$rec" "$keeper"
+	wait "$rec" 2> /dev/null
+	sleep 0.5
+	grep -q "^[pr]:siprof_${rec}_" "$tracefs" ||
+		fail "the definitions went with the keeper killed too (this test then tests nothing)"
+	rate3=$(rate_of)
+	echo "flat target: $rate3 loops/s with a killed siprof's definitions left" >&2
+	[ "$rate3" -ge $((rate0 / 2)) ] ||
+		fail "with definitions left and no event open the target runs at $rate3 loops/s, against $rate0"
+	"$SIPROF" record -q --alloc -d 1 -o "$tmpdir/after.siprof" -p "$TARGET_PID" 2> "$tmpdir/after.err" ||
+		fail "record --alloc after the kill failed: $(cat "$tmpdir/after.err")"
+	! grep "siprof_${rec}_" "$tracefs" || fail "the next record --alloc left the stale definitions"
+	! grep "siprof_" "$tracefs" || fail "record --alloc left definitions of its own"
+fi
+kill -TERM "$TARGET_PID"
 
 # 6. No permission: an unprivileged user probing a process of its own
 # gets EXIT_PERM and a message that says what is missing and how to get

@@ -5,8 +5,9 @@ bcc's memleak on one workload, side by side in one run.
 bench-alloc-workload (tests/bench/alloc-workload.c) does a steady RATE
 malloc/free pairs a second across 4 threads at two call sites and counts
 them itself. For each rate (10,000 and 200,000 a second) and each tool
-(nothing attached; heaptrack -p; memleak-bpfcc -p; siprof record --alloc
-at the default budget and with --alloc-window=always), round after round
+(nothing attached; heaptrack -p; memleak-bpfcc -p; siprof record without
+--alloc, what its stack sampler alone costs; siprof record --alloc at the
+default budget and with --alloc-window=always), round after round
 with the order rotated, a fresh workload runs with the tool attached,
 and over one window the script reads from the workload's own counters:
 
@@ -123,8 +124,9 @@ class Tool:
             return ["heaptrack", "-o", os.path.join(self.tmp, "ht"), "-p", str(pid)]
         if self.name == "memleak":
             return ["memleak-bpfcc", "-p", str(pid), "5"]
-        extra = ["--alloc-window=always"] if self.name == "siprof always" else []
-        return [self.siprof(), "record", "-q", "--force", "--alloc", *extra,
+        extra = {"siprof always": ["--alloc", "--alloc-window=always"],
+                 "siprof no alloc": []}.get(self.name, ["--alloc"])
+        return [self.siprof(), "record", "-q", "--force", *extra,
                 "-o", os.path.join(self.tmp, "alloc.siprof"), "-p", str(pid)]
 
     def start(self, wl):
@@ -195,7 +197,7 @@ class Tool:
                     if site in stack:
                         got[site] += int(n) * SIZES[site]
             return got
-        if self.name == "memleak":
+        if self.name in ("memleak", "siprof no alloc"):
             return None
         db = sqlite3.connect(f"file:{os.path.join(self.tmp, 'alloc.siprof')}?mode=ro", uri=True)
         try:
@@ -256,7 +258,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rates", default="10000,200000")
-    ap.add_argument("--tools", default="none,heaptrack,memleak,siprof,siprof always")
+    ap.add_argument("--tools",
+                    default="none,heaptrack,memleak,siprof no alloc,siprof,siprof always")
     ap.add_argument("--out", default=None, help="append the table to FILE")
     args = ap.parse_args()
     prog = os.path.join(args.builddir, "tests", "bench", "bench-alloc-workload")
