@@ -168,6 +168,7 @@ site_of(struct alloc *a, const struct probe_hit *h)
 {
 	struct unwind_result *ur = &a->ur;
 	struct snapshot *s = &a->snap;
+	unsigned char *own = s->stack; /* the hit's copy is unwound in place */
 	struct site *site;
 	uint64_t key;
 
@@ -182,7 +183,7 @@ site_of(struct alloc *a, const struct probe_hit *h)
 	s->stack_start = h->regs.rsp;
 	s->stack_end = h->regs.rsp + h->stack_len;
 	unwinder_unwind(a->uw, s, ur);
-	s->stack = NULL;
+	s->stack = own;
 	if (ur->n >= 2) {
 		memmove(ur->pcs, ur->pcs + 1, (ur->n - 1) * sizeof *ur->pcs);
 		ur->n--;
