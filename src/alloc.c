@@ -524,6 +524,25 @@ wait_until(struct alloc *a, uint64_t t)
 	}
 }
 
+/* Probing all the time, at each second's window end: the figures the
+ * windows give otherwise, from the target's CPU time since the opening
+ * (cpu, over elapsed_ns) against its own rate before any probe. */
+static void
+always_stats(struct alloc *a, uint64_t elapsed_ns, uint64_t cpu, uint64_t hits)
+{
+	double base_rate = a->base_s > 0 ? a->base_cpu_s / a->base_s : 0;
+	double secs = (double)elapsed_ns / 1e9, extra = (double)cpu / 1e9 - base_rate * secs;
+
+	pthread_mutex_lock(&a->lock);
+	a->stats.windows++;
+	if (extra > 0 && base_rate > 0.001 && secs > 0) {
+		a->stats.measured = extra / (base_rate * secs);
+		if (hits > 0)
+			a->stats.cost_per_hit_us = extra / (double)hits * 1e6;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* One window of length len_ns (0: until stopped): its hits, the target's
  * CPU time from its opening to the end of its closing (the breakpoints
  * trap until every event is closed), and that whole time. */
@@ -532,7 +551,7 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 {
 	char *cause = NULL;
 	uint64_t t_open = now_ns(), c0 = cpu_ns(a->pid), h0, t0, next_scan, t_end, mark, next_mark;
-	uint64_t young;
+	uint64_t young, h;
 	bool ok = true;
 
 	/* The window starts once every thread's events are open (opening
@@ -570,6 +589,10 @@ run_window(struct alloc *a, uint64_t len_ns, uint64_t *hits, uint64_t *cpu, uint
 			a->probed_s += (double)(now - mark) / 1e9;
 			a->followed_s += (double)(now - mark) / 1e9;
 			window_end(a, now, 0);
+			pthread_mutex_lock(&a->lock);
+			h = a->stats.hits - h0;
+			pthread_mutex_unlock(&a->lock);
+			always_stats(a, now - t_open, cpu_ns(a->pid) - c0, h);
 			mark = now;
 			next_mark = now + 1000000000ull;
 		}

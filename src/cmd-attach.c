@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "format.h"
 #include "live.h"
+#include "ptypes.h"
 #include "recorder.h"
 #include "signals.h"
 #include "text.h"
@@ -40,8 +41,10 @@ const char cmd_attach_usage[] =
 	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
 	"                         " CMD_STR(CMD_MAX_MEMORY_DEFAULT_M) "M); past it samples are dropped and counted\n"
 	"      --threads=LIST     only threads whose id or name matches LIST\n"
-	"  -c, --class=CLASS      the class shown first (default cpu; wall for all)\n"
+	"  -c, --class=CLASS      the class shown first (default cpu; wall for all;\n"
+	"                         with --alloc, alloc or inuse for the memory tabs)\n"
 	"      --window=WINDOW    5s (default), 60s, or all: the time shown\n"
+	CMD_ALLOC_HELP
 	"      --record=FILE      also record everything to a session file\n"
 	"      --force            replace the --record file if it exists\n"
 	"  -b, --batch            print text frames instead of the live view\n"
@@ -55,6 +58,7 @@ struct attach_opts {
 	struct cmd_sampling sampling;
 	struct live_view view;
 	struct cmd_pids pids;
+	struct cmd_alloc alloc;
 	bool batch;
 	bool json;
 	long iterations;
@@ -89,6 +93,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 	       OPT_CHILDREN };
 	static const struct option longopts[] = {
 		CMD_SAMPLING_OPTIONS,
+		CMD_ALLOC_OPTIONS,
 		{ "pid", required_argument, NULL, 'p' },
 		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "class", required_argument, NULL, 'c' },
@@ -107,13 +112,15 @@ parse(int argc, char **argv, struct attach_opts *o)
 
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, false);
+	cmd_alloc_init(&o->alloc);
 	live_view_init(&o->view);
 	o->view.cls = CLASS_CPU;
 	o->iterations = 1;
 	o->delay = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:p:r:u:s:c:bh", longopts, NULL)) != -1) {
-		if ((rc = cmd_opt_sampling("attach", ch, optarg, &o->sampling)) != 0) {
+		if ((rc = cmd_opt_sampling("attach", ch, optarg, &o->sampling)) != 0 ||
+		    (rc = cmd_opt_alloc("attach", ch, optarg, &o->alloc)) != 0) {
 			if (rc != 1)
 				return rc;
 			continue;
@@ -129,6 +136,10 @@ parse(int argc, char **argv, struct attach_opts *o)
 		case 'c':
 			if (strcmp(optarg, "wall") == 0)
 				o->view.cls = -1;
+			else if (strcmp(optarg, "alloc") == 0)
+				o->view.cls = LIVE_ALLOC;
+			else if (strcmp(optarg, "inuse") == 0)
+				o->view.cls = LIVE_INUSE;
 			else if (class_parse(optarg, &cls))
 				o->view.cls = (int)cls;
 			else
@@ -173,8 +184,12 @@ parse(int argc, char **argv, struct attach_opts *o)
 			return cmd_bad_option("attach", ch, argv);
 		}
 	}
-	if ((rc = cmd_sampling_check("attach", &o->sampling)) != 0)
+	if ((rc = cmd_sampling_check("attach", &o->sampling)) != 0 ||
+	    (rc = cmd_alloc_check("attach", &o->alloc)) != 0)
 		return rc;
+	if (o->view.cls <= LIVE_ALLOC && !o->alloc.on)
+		return cmd_usage_error("attach", "-c %s shows what --alloc profiles: give --alloc too",
+				       o->view.cls == LIVE_ALLOC ? "alloc" : "inuse");
 	if (o->json && !o->batch)
 		return cmd_usage_error("attach", "--json is the form of --batch frames: give --batch too");
 	for (; optind < argc; optind++)
@@ -183,6 +198,7 @@ parse(int argc, char **argv, struct attach_opts *o)
 	if (o->pids.n == 0)
 		return cmd_usage_error("attach", "a PID is needed");
 	cmd_sampling_apply(&o->sampling, &o->rec);
+	cmd_alloc_apply(&o->alloc, &o->rec);
 	return 0;
 }
 
@@ -194,6 +210,50 @@ share_json(uint64_t part, uint64_t whole)
 {
 	return json_pack("{s:I, s:f}", "samples", (json_int_t)part, "percent",
 			 format_share(part, whole));
+}
+
+/* attach --alloc: the memory figures of the view's window, how the
+ * probing goes, and the leak suspects. */
+static json_t *
+memory_json(struct recorder *r, const struct live_view *v)
+{
+	const struct profile *p = &r->prof;
+	struct live_memory m;
+	struct recorder_leak *leaks;
+	json_t *doc, *arr = json_array();
+	size_t n;
+
+	live_memory(r, v, &m);
+	doc = json_pack("{s:I, s:I, s:I, s:I, s:i, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:s, s:s, s:s?}",
+		"alloc_bytes", (json_int_t)m.alloc_bytes, "alloc_objects", (json_int_t)m.alloc_objects,
+		"inuse_bytes", (json_int_t)m.inuse_bytes, "inuse_objects", (json_int_t)m.inuse_objects,
+		"windows", (int)m.stats.windows, "window_s", m.stats.window_s,
+		"period_s", m.stats.period_s, "duty", m.stats.duty,
+		"hits", (json_int_t)m.stats.hits, "lost", (json_int_t)m.stats.lost,
+		"cost_per_hit_us", m.stats.cost_per_hit_us, "budget", m.stats.budget,
+		"overhead_estimated", m.stats.estimated, "overhead_measured", m.stats.measured,
+		"probes", m.stats.mechanism, "probing", m.probing,
+		"error", m.error[0] != '\0' ? text_utf8(m.error) : NULL);
+	n = recorder_leaks(r, &leaks);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t frames[1];
+		const struct pframe *f;
+
+		if (stack_frames(p, leaks[i].stack, frames, 1) == 0)
+			continue;
+		f = &p->frames[frames[0]];
+		json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:f, s:I, s:I, s:i}",
+			"function", text_utf8(profile_str(p, f->function)),
+			"file", f->file ? text_utf8(profile_str(p, f->file)) : NULL,
+			"line", (int)f->line,
+			"rate_bytes_per_minute", leaks[i].bytes_per_s * 60,
+			"live_bytes", (json_int_t)leaks[i].live_bytes,
+			"live_objects", (json_int_t)leaks[i].live_objects,
+			"windows", (int)leaks[i].windows));
+	}
+	free(leaks);
+	json_object_set_new(doc, "leaks", arr);
+	return doc;
 }
 
 /* --batch --json: what the text frame shows, as one line of JSON (JSON
@@ -219,7 +279,7 @@ print_json_frame(FILE *f, struct recorder *r, const struct attach_opts *o, long 
 		"pid", (int)r->pid, "command", text_utf8(r->comm),
 		"exited", r->ended,
 		"window", window_arg[o->view.window],
-		"class", o->view.cls < 0 ? "wall" : class_name((enum sample_class)o->view.cls),
+		"class", live_view_class(o->view.cls),
 		"rate_hz", r->opts.sampler.rate_hz,
 		"ticks_hz", sampled > 0 ? (double)st.ticks / sampled : 0.0,
 		"samples", (json_int_t)st.samples, "missed_ticks", (json_int_t)st.missed_ticks,
@@ -234,7 +294,13 @@ print_json_frame(FILE *f, struct recorder *r, const struct attach_opts *o, long 
 			"threads", (json_int_t)m->m.threads));
 
 	live_selection(r, &o->view, &sel);
-	analyze_threads(p, &sel, &tt);
+	{
+		struct selection samples = sel;
+
+		samples.type = PT_SAMPLES;
+		samples.cls = -1;
+		analyze_threads(p, &samples, &tt);
+	}
 	cls = json_object();
 	for (int c = 0; c < CLASS_COUNT; c++)
 		if (tt.by_class[c] > 0)
@@ -259,20 +325,27 @@ print_json_frame(FILE *f, struct recorder *r, const struct attach_opts *o, long 
 	json_object_set_new(doc, "threads", threads);
 	thread_table_release(&tt);
 
+	if (r->alloc != NULL)
+		json_object_set_new(doc, "memory", memory_json(r, &o->view));
 	analyze_functions(p, &sel, o->view.by_line, o->view.sort_total, &ft);
+	/* Of the class tabs, thread-samples; of the memory tabs, bytes. */
+	json_object_set_new(doc, "function_unit",
+			    json_string(live_memory_tab(o->view.cls) ? "bytes" : "samples"));
 	json_object_set_new(doc, "function_samples", json_integer((json_int_t)ft.total));
 	funcs = json_array();
 	for (size_t i = 0; i < ft.n && i < BATCH_ROWS; i++) {
 		const struct func_stat *fs = &ft.funcs[i];
 
-		json_array_append_new(funcs, json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f}",
+		json_array_append_new(funcs, json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:I, s:f, s:f, s:I, s:I}",
 			"function", text_utf8(profile_str(p, fs->function)),
 			"file", fs->file ? text_utf8(profile_str(p, fs->file)) : NULL,
 			"line", (int)fs->line,
 			"module", fs->module ? text_utf8(profile_str(p, p->modules[fs->module].path)) : NULL,
 			"self", (json_int_t)fs->self, "total", (json_int_t)fs->total,
 			"self_percent", format_share(fs->self, ft.total),
-			"total_percent", format_share(fs->total, ft.total)));
+			"total_percent", format_share(fs->total, ft.total),
+			"self_count", (json_int_t)fs->self_count,
+			"total_count", (json_int_t)fs->total_count));
 	}
 	json_object_set_new(doc, "functions", funcs);
 	func_table_release(&ft);
@@ -337,6 +410,12 @@ cmd_attach(int argc, char **argv)
 		cmd_sampling_release(&o.sampling);
 		cmd_pids_release(&o.pids);
 		return EXIT_USAGE;
+	}
+	/* Before attaching: nothing is touched when probes cannot be. */
+	if ((rc = cmd_alloc_probes_check(&o.alloc)) != EXIT_OK) {
+		cmd_sampling_release(&o.sampling);
+		cmd_pids_release(&o.pids);
+		return rc;
 	}
 	signals_catch_suspend();
 	rc = recorder_start(&r, o.pids.v, o.pids.n, NULL, &o.rec, &cause, &early);

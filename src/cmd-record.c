@@ -47,14 +47,7 @@ const char cmd_record_usage[] =
 	"  -s, --stack-size=SIZE  bytes of stack copied per sample (default " CMD_STR(CMD_STACK_SIZE_DEFAULT_K) "K)\n"
 	"      --max-memory=SIZE  memory for samples waiting to be unwound (default\n"
 	"                         " CMD_STR(CMD_MAX_MEMORY_DEFAULT_M) "M); past it samples are dropped and counted\n"
-	"      --alloc            also profile allocations (malloc, free, ...) by call\n"
-	"                         site, in probing windows under --overhead\n"
-	"      --overhead=PCT     the target's extra CPU time --alloc may cost, in\n"
-	"                         percent (default 1, 0.01 to 100)\n"
-	"      --alloc-window=MS  probe windows of MS milliseconds (default: chosen),\n"
-	"                         or 'always' to probe all the time\n"
-	"      --uprobes=HOW      auto (default: defined in tracefs where it can be\n"
-	"                         written) or pmu (never write tracefs)\n"
+	CMD_ALLOC_HELP
 	"  -t, --tag=KEY=VALUE    store a tag in the session (app, version, environment...)\n"
 	"      --force            replace FILE if it exists, and FILE-wal, FILE-shm and\n"
 	"                         FILE-journal if they are your own files\n"
@@ -74,23 +67,19 @@ struct record_opts {
 	char **tags;
 	size_t n_tags;
 	const char *upload;
-	bool overhead_set, window_set, uprobes_set;
+	struct cmd_alloc alloc;
 };
 
 /* Parse the record options; returns 0, -1 after --help, or an exit code. */
 static int
 parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE, OPT_CHILDREN, OPT_ALLOC, OPT_OVERHEAD,
-	       OPT_ALLOC_WINDOW, OPT_UPROBES };
+	enum { OPT_JITTER = 256, OPT_UPLOAD, OPT_FORCE, OPT_CHILDREN };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "children", no_argument, NULL, OPT_CHILDREN },
-		{ "alloc", no_argument, NULL, OPT_ALLOC },
-		{ "overhead", required_argument, NULL, OPT_OVERHEAD },
-		{ "alloc-window", required_argument, NULL, OPT_ALLOC_WINDOW },
-		{ "uprobes", required_argument, NULL, OPT_UPROBES },
+		CMD_ALLOC_OPTIONS,
 		{ "duration", required_argument, NULL, 'd' },
 		{ "jitter", no_argument, NULL, OPT_JITTER },
 		{ "upload", required_argument, NULL, OPT_UPLOAD },
@@ -106,11 +95,11 @@ parse(int argc, char **argv, struct record_opts *o)
 
 	memset(o, 0, sizeof *o);
 	cmd_sampling_init(&o->sampling, false);
-	o->rec.alloc_opts.overhead = ALLOC_OVERHEAD_DEFAULT / 100;
-	o->rec.alloc_opts.stack_bytes = ALLOC_STACK_DEFAULT;
+	cmd_alloc_init(&o->alloc);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:o:p:d:r:u:s:t:qh", longopts, NULL)) != -1) {
-		if ((rc = cmd_opt_sampling("record", ch, optarg, &o->sampling)) != 0) {
+		if ((rc = cmd_opt_sampling("record", ch, optarg, &o->sampling)) != 0 ||
+		    (rc = cmd_opt_alloc("record", ch, optarg, &o->alloc)) != 0) {
 			if (rc != 1)
 				return rc;
 			continue;
@@ -133,38 +122,6 @@ parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_JITTER:
 			o->rec.sampler.jitter = true;
-			break;
-		case OPT_ALLOC:
-			o->rec.alloc = true;
-			break;
-		case OPT_OVERHEAD: {
-			double pct;
-
-			if (!parse_number(optarg, NUM_FRACTION, 0.01, 100, &pct, NULL))
-				return cmd_usage_error("record", "--overhead takes a percentage from 0.01 to 100, such as 1 or 0.5, not '%s'", optarg);
-			o->rec.alloc_opts.overhead = pct / 100;
-			o->overhead_set = true;
-			break;
-		}
-		case OPT_ALLOC_WINDOW: {
-			double ms;
-
-			if (strcmp(optarg, "always") == 0) {
-				o->rec.alloc_opts.always = true;
-			} else if (parse_number(optarg, NUM_FRACTION, 20, 600000, &ms, NULL)) {
-				o->rec.alloc_opts.window_ms = (unsigned)ms;
-			} else {
-				return cmd_usage_error("record", "--alloc-window takes milliseconds from 20 to 600000, or always, not '%s'", optarg);
-			}
-			o->window_set = true;
-			break;
-		}
-		case OPT_UPROBES:
-			if (strcmp(optarg, "pmu") == 0)
-				o->rec.alloc_opts.pmu_only = true;
-			else if (strcmp(optarg, "auto") != 0)
-				return cmd_usage_error("record", "--uprobes takes auto or pmu, not '%s'", optarg);
-			o->uprobes_set = true;
 			break;
 		case 't':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
@@ -211,13 +168,10 @@ parse(int argc, char **argv, struct record_opts *o)
 		return cmd_usage_error("record", "'%s' looks like a process id: to record it, "
 				       "use -p %s; to run a program named %s, give its path (./%s)",
 				       o->argv[0], o->argv[0], o->argv[0], o->argv[0]);
-	if ((o->overhead_set || o->window_set || o->uprobes_set) && !o->rec.alloc)
-		return cmd_usage_error("record", "%s goes with --alloc",
-				       o->overhead_set ? "--overhead"
-				       : o->window_set ? "--alloc-window"
-						       : "--uprobes");
+	if ((rc = cmd_alloc_check("record", &o->alloc)) != 0)
+		return rc;
 	cmd_sampling_apply(&o->sampling, &o->rec);
-	o->rec.alloc_opts.unwinder = o->rec.unwinder;
+	cmd_alloc_apply(&o->alloc, &o->rec);
 	/* The sampler ends itself: the ticks are those of the duration,
 	 * however far behind the unwinding is. */
 	o->rec.sampler.duration_s = o->duration;
@@ -382,18 +336,12 @@ cmd_record(int argc, char **argv)
 		cmd_sampling_release(&o.sampling);
 		return rc;
 	}
-	if (o.rec.alloc) {
-		/* Before attaching: nothing is touched when probes cannot be. */
-		int st = probes_check(&cause);
-
-		if (st != PROBES_OK) {
-			err_msg("cannot profile allocations: %s", cause);
-			free(cause);
-			free(o.tags);
-			cmd_pids_release(&o.pids);
-			cmd_sampling_release(&o.sampling);
-			return st == PROBES_NOPERM || st == PROBES_NOSUPPORT ? EXIT_NOPROBES : EXIT_ERROR;
-		}
+	/* Before attaching: nothing is touched when probes cannot be. */
+	if ((rc = cmd_alloc_probes_check(&o.alloc)) != EXIT_OK) {
+		free(o.tags);
+		cmd_pids_release(&o.pids);
+		cmd_sampling_release(&o.sampling);
+		return rc;
 	}
 	signals_catch_suspend();
 	rc = recorder_start(&r, o.pids.v, o.pids.n, o.argv, &o.rec, &cause, &early);

@@ -1085,13 +1085,19 @@ print_probing(const struct session_data *d)
 {
 	double windows = session_stat(d, "alloc_windows");
 
+	const char *fns = session_meta(d, "alloc_functions") != NULL
+				  ? session_meta(d, "alloc_functions")
+				  : "the allocator";
+
 	if (windows == 0)
 		return;
-	printf("\nprobing   %s; %.0f windows of %.2f s, one every %.1f s: %.2f%% of the time\n",
-	       session_meta(d, "alloc_functions") != NULL ? session_meta(d, "alloc_functions")
-							 : "the allocator",
-	       windows, session_stat(d, "alloc_window_s"), session_stat(d, "alloc_period_s"),
-	       100 * session_stat(d, "alloc_duty"));
+	if (session_stat(d, "alloc_period_s") == 0)
+		printf("\nprobing   %s; all the time (a window's end every second: %.0f)\n", fns,
+		       windows);
+	else
+		printf("\nprobing   %s; %.0f windows of %.2f s, one every %.1f s: %.2f%% of the time\n",
+		       fns, windows, session_stat(d, "alloc_window_s"),
+		       session_stat(d, "alloc_period_s"), 100 * session_stat(d, "alloc_duty"));
 	printf("          %.0f probe hits, %.0f lost; %.1f us each (the target's extra CPU time)%s%s\n",
 	       session_stat(d, "alloc_hits"), session_stat(d, "alloc_lost"),
 	       session_stat(d, "alloc_cost_per_hit_us"),

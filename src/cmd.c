@@ -22,6 +22,7 @@
 #include "session.h"
 #include "tracer.h"
 #include "unwind.h"
+#include "probes.h"
 #include "ptypes.h"
 #include "util.h"
 
@@ -425,4 +426,83 @@ cmd_sampling_apply(const struct cmd_sampling *s, struct recorder_opts *rec)
 	rec->sampler.extra_hold_us = s->hold_us;
 	rec->unwinder = s->unwinder;
 	rec->extra_unwind_us = s->unwind_us;
+}
+
+void
+cmd_alloc_init(struct cmd_alloc *a)
+{
+	memset(a, 0, sizeof *a);
+	a->opts.overhead = ALLOC_OVERHEAD_DEFAULT / 100;
+	a->opts.stack_bytes = ALLOC_STACK_DEFAULT;
+}
+
+int
+cmd_opt_alloc(const char *cmd, int ch, const char *arg, struct cmd_alloc *a)
+{
+	double v;
+
+	switch (ch) {
+	case CMD_OPT_ALLOC:
+		a->on = true;
+		return 1;
+	case CMD_OPT_OVERHEAD:
+		if (!parse_number(arg, NUM_FRACTION, 0.01, 100, &v, NULL))
+			return cmd_usage_error(cmd, "--overhead takes a percentage from 0.01 to 100, such as 1 or 0.5, not '%s'", arg);
+		a->opts.overhead = v / 100;
+		a->overhead_set = true;
+		return 1;
+	case CMD_OPT_ALLOC_WINDOW:
+		if (strcmp(arg, "always") == 0)
+			a->opts.always = true;
+		else if (parse_number(arg, NUM_FRACTION, 20, 600000, &v, NULL))
+			a->opts.window_ms = (unsigned)v;
+		else
+			return cmd_usage_error(cmd, "--alloc-window takes milliseconds from 20 to 600000, or always, not '%s'", arg);
+		a->window_set = true;
+		return 1;
+	case CMD_OPT_UPROBES:
+		if (strcmp(arg, "pmu") == 0)
+			a->opts.pmu_only = true;
+		else if (strcmp(arg, "auto") != 0)
+			return cmd_usage_error(cmd, "--uprobes takes auto or pmu, not '%s'", arg);
+		a->uprobes_set = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+cmd_alloc_check(const char *cmd, const struct cmd_alloc *a)
+{
+	if ((a->overhead_set || a->window_set || a->uprobes_set) && !a->on)
+		return cmd_usage_error(cmd, "%s goes with --alloc",
+				       a->overhead_set ? "--overhead"
+				       : a->window_set ? "--alloc-window"
+						       : "--uprobes");
+	return 0;
+}
+
+void
+cmd_alloc_apply(const struct cmd_alloc *a, struct recorder_opts *rec)
+{
+	rec->alloc = a->on;
+	rec->alloc_opts = a->opts;
+	rec->alloc_opts.unwinder = rec->unwinder;
+}
+
+int
+cmd_alloc_probes_check(const struct cmd_alloc *a)
+{
+	char *cause = NULL;
+	int st;
+
+	if (!a->on)
+		return EXIT_OK;
+	st = probes_check(&cause);
+	if (st == PROBES_OK)
+		return EXIT_OK;
+	err_msg("cannot profile allocations: %s", cause);
+	free(cause);
+	return st == PROBES_NOPERM || st == PROBES_NOSUPPORT ? EXIT_NOPROBES : EXIT_ERROR;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alloc.h"
 #include "unwind.h"
 
 /* Exit codes, documented in man/siprof.1 (EXIT STATUS). */
@@ -100,6 +101,39 @@ int cmd_sampling_check(const char *cmd, struct cmd_sampling *s);
 /* Into the recorder's options (attach, record); s keeps the thread list. */
 struct recorder_opts;
 void cmd_sampling_apply(const struct cmd_sampling *s, struct recorder_opts *rec);
+/* The allocation options of attach and record (--alloc, --overhead,
+ * --alloc-window, --uprobes), their help text and their check, defined
+ * here once. */
+enum { CMD_OPT_ALLOC = 1120, CMD_OPT_OVERHEAD, CMD_OPT_ALLOC_WINDOW, CMD_OPT_UPROBES };
+#define CMD_ALLOC_OPTIONS                                                    \
+	{ "alloc", no_argument, NULL, CMD_OPT_ALLOC },                       \
+	{ "overhead", required_argument, NULL, CMD_OPT_OVERHEAD },           \
+	{ "alloc-window", required_argument, NULL, CMD_OPT_ALLOC_WINDOW },   \
+	{ "uprobes", required_argument, NULL, CMD_OPT_UPROBES }
+#define CMD_ALLOC_HELP                                                           \
+	"      --alloc            also profile allocations (malloc, free, ...) by call\n" \
+	"                         site, in probing windows under --overhead\n"       \
+	"      --overhead=PCT     the target's extra CPU time --alloc may cost, in\n"  \
+	"                         percent (default 1, 0.01 to 100)\n"                 \
+	"      --alloc-window=MS  probe windows of MS milliseconds (default: chosen),\n" \
+	"                         or 'always' to probe all the time\n"                \
+	"      --uprobes=HOW      auto (default: defined in tracefs where it can be\n" \
+	"                         written) or pmu (never write tracefs)\n"
+struct cmd_alloc {
+	bool on;
+	bool overhead_set, window_set, uprobes_set;
+	struct alloc_opts opts;
+};
+void cmd_alloc_init(struct cmd_alloc *a);
+/* As cmd_opt_sampling, for the allocation options. */
+int cmd_opt_alloc(const char *cmd, int ch, const char *arg, struct cmd_alloc *a);
+/* After the options: the others go with --alloc. 0, or EXIT_USAGE. */
+int cmd_alloc_check(const char *cmd, const struct cmd_alloc *a);
+/* Into the recorder's options (after cmd_sampling_apply: the unwinder). */
+void cmd_alloc_apply(const struct cmd_alloc *a, struct recorder_opts *rec);
+/* Before attaching, so that nothing is touched when probes cannot be
+ * used: EXIT_OK, or EXIT_NOPROBES / EXIT_ERROR after the message. */
+int cmd_alloc_probes_check(const struct cmd_alloc *a);
 /* Load a session file: EXIT_OK, or EXIT_BADFILE after the one-line
  * message (d is then released). */
 struct session_data;

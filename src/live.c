@@ -11,6 +11,7 @@
 
 #include "format.h"
 #include "procfs.h"
+#include "ptypes.h"
 #include "text.h"
 #include "util.h"
 
@@ -37,6 +38,22 @@ live_window_short(enum live_window w)
 	return window_short[w];
 }
 
+const char *
+live_view_class(int cls)
+{
+	if (cls == LIVE_ALLOC)
+		return "alloc";
+	if (cls == LIVE_INUSE)
+		return "inuse";
+	return cls < 0 ? "wall" : class_name((enum sample_class)cls);
+}
+
+bool
+live_memory_tab(int cls)
+{
+	return cls == LIVE_ALLOC || cls == LIVE_INUSE;
+}
+
 void
 live_selection(const struct recorder *r, const struct live_view *v, struct selection *sel)
 {
@@ -55,7 +72,9 @@ live_selection(const struct recorder *r, const struct live_view *v, struct selec
 		sel->until = at > 0 ? at : 1;
 		now = sel->until - 1;
 	}
-	sel->cls = v->cls;
+	sel->cls = v->cls >= 0 ? v->cls : -1;
+	if (live_memory_tab(v->cls))
+		sel->type = v->cls == LIVE_ALLOC ? PT_ALLOC : PT_INUSE;
 	sel->tid = v->tid;
 	span = v->window == WINDOW_5S ? 5 : v->window == WINDOW_60S ? 60 : UINT32_MAX;
 	sel->since = span != UINT32_MAX && now + 1 > span ? now + 1 - span : 0;
@@ -237,7 +256,110 @@ live_rss_range(const struct recorder *r, size_t seconds, bool span, char *buf, s
 }
 
 void
-live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, size_t rows)
+live_memory(const struct recorder *r, const struct live_view *v, struct live_memory *m)
+{
+	const struct profile *p = &r->prof;
+	const struct alloc_stats *st = &m->stats;
+	struct selection sel;
+	const char *err;
+	size_t len = 0;
+
+	memset(m, 0, sizeof *m);
+	if (r->alloc == NULL)
+		return;
+	m->on = true;
+	alloc_get_stats(r->alloc, &m->stats);
+	if ((err = alloc_error(r->alloc)) != NULL)
+		snprintf(m->error, sizeof m->error, "%s", err);
+	live_selection(r, v, &sel);
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct psample *s = &p->samples[i];
+
+		sel.type = s->type;
+		if ((s->type != PT_ALLOC && s->type != PT_INUSE) || !selection_match(p, &sel, s))
+			continue;
+		if (s->type == PT_ALLOC) {
+			m->alloc_bytes += s->value;
+			m->alloc_objects += s->count;
+		} else {
+			m->inuse_bytes += s->value;
+			m->inuse_objects += s->count;
+		}
+	}
+	if (st->period_s <= 0 && st->windows <= 1 && st->probed_s <= 0)
+		len = (size_t)snprintf(m->probing, sizeof m->probing,
+				       "measuring the cost of a probe hit");
+	else if (st->period_s <= 0)
+		len = (size_t)snprintf(m->probing, sizeof m->probing,
+				       "probing all the time (%u window ends, one a second)",
+				       st->windows);
+	else
+		len = (size_t)snprintf(m->probing, sizeof m->probing,
+				       "%u windows of %.2g s, one per %.3g s (duty %.1f%%)",
+				       st->windows, st->window_s, st->period_s, 100 * st->duty);
+	if (len < sizeof m->probing && st->cost_per_hit_us > 0 && st->period_s > 0)
+		snprintf(m->probing + len, sizeof m->probing - len,
+			 "; %.1f us a hit, the target's CPU +%.3g%% estimated, +%.3g%% measured "
+			 "(budget %g%%); %llu lost",
+			 st->cost_per_hit_us, 100 * st->estimated, 100 * st->measured,
+			 100 * st->budget, (unsigned long long)st->lost);
+	else if (len < sizeof m->probing && st->cost_per_hit_us > 0)
+		snprintf(m->probing + len, sizeof m->probing - len,
+			 "; %.1f us a hit, the target's CPU +%.3g%% measured (no budget); %llu lost",
+			 st->cost_per_hit_us, 100 * st->measured, (unsigned long long)st->lost);
+}
+
+void
+live_leak_site(const struct recorder *r, const struct recorder_leak *l, char *buf, size_t n)
+{
+	const struct profile *p = &r->prof;
+	uint32_t frames[1];
+	char where[1024];
+
+	if (stack_frames(p, l->stack, frames, 1) == 0) {
+		snprintf(buf, n, "?");
+		return;
+	}
+	const struct pframe *f = &p->frames[frames[0]];
+
+	format_frame_where(where, sizeof where, profile_str(p, f->file), f->line,
+			   f->module != 0 ? profile_str(p, p->modules[f->module].path) : NULL);
+	snprintf(buf, n, "%s%s", text_safe(profile_str(p, f->function)), where);
+}
+
+/* The memory lines of a text frame: the probed totals, how the probing
+ * goes, and the leak suspects. */
+static void
+print_memory(FILE *f, struct recorder *r, const struct live_view *v)
+{
+	struct live_memory m;
+	struct recorder_leak *leaks;
+	char ab[32], ib[32], rate[32], live[32], site[1200];
+	size_t n;
+
+	live_memory(r, v, &m);
+	if (!m.on)
+		return;
+	format_bytes((double)m.alloc_bytes, ab, sizeof ab);
+	format_bytes((double)m.inuse_bytes, ib, sizeof ib);
+	fprintf(f, "memory: %s in %llu allocations probed, %s in %llu still in use at their "
+		"window's end; %s\n", ab, (unsigned long long)m.alloc_objects, ib,
+		(unsigned long long)m.inuse_objects, m.probing);
+	if (m.error[0] != '\0')
+		fprintf(f, "memory: probing ended: %s\n", text_safe(m.error));
+	n = recorder_leaks(r, &leaks);
+	for (size_t i = 0; i < n; i++) {
+		format_bytes(leaks[i].bytes_per_s * 60, rate, sizeof rate);
+		format_bytes((double)leaks[i].live_bytes, live, sizeof live);
+		live_leak_site(r, &leaks[i], site, sizeof site);
+		fprintf(f, "leak suspect: %s a minute over %u windows, %s not freed: %s\n", rate,
+			leaks[i].windows, live, site);
+	}
+	free(leaks);
+}
+
+void
+live_print_frame(FILE *f, struct recorder *r, const struct live_view *v, size_t rows)
 {
 	const struct metric_row *m = metrics_last(&r->metrics);
 	struct selection sel;
@@ -256,10 +378,17 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 			m->cpu_percent, r->metrics.capacity,
 			(double)metrics_rss(m) / (1 << 20), range,
 			(unsigned long long)m->m.threads, live_window_name(v->window),
-			v->cls < 0 ? "wall" : class_name((enum sample_class)v->cls));
+			live_view_class(v->cls));
 	}
+	print_memory(f, r, v);
 	live_selection(r, v, &sel);
-	analyze_threads(&r->prof, &sel, &tt);
+	{
+		struct selection samples = sel;
+
+		samples.type = PT_SAMPLES;
+		samples.cls = -1;
+		analyze_threads(&r->prof, &samples, &tt);
+	}
 	fprintf(f, "classes:");
 	for (int c = 0; c < CLASS_COUNT; c++)
 		if (tt.by_class[c] > 0)
@@ -268,6 +397,13 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 	fprintf(f, "  (of %llu thread-samples)\n", (unsigned long long)tt.total);
 	thread_table_release(&tt);
 	analyze_functions(&r->prof, &sel, v->by_line, v->sort_total, &ft);
+	if (live_memory_tab(v->cls)) {
+		char total[32];
+
+		format_bytes((double)ft.total, total, sizeof total);
+		fprintf(f, "%s by function: %s\n", v->cls == LIVE_ALLOC ? "allocated" : "in use",
+			total);
+	}
 	fprintf(f, "  self%%  total%%  function (file:line) [module]\n");
 	for (size_t i = 0; i < ft.n && i < rows; i++) {
 		const struct func_stat *fs = &ft.funcs[i];
@@ -284,7 +420,8 @@ live_print_frame(FILE *f, const struct recorder *r, const struct live_view *v, s
 			text_safe(profile_str(&r->prof, fs->function)), where);
 	}
 	if (ft.n == 0)
-		fprintf(f, "  (no samples yet)\n");
+		fprintf(f, live_memory_tab(v->cls) ? "  (no allocations probed yet in this window)\n"
+						   : "  (no samples yet)\n");
 	fputc('\n', f);
 	func_table_release(&ft);
 }

@@ -1,6 +1,7 @@
 /* panel-list.c: the classes and the threads, the live view's pickers:
  * each lists what the window holds, and Enter shows the tree or the list
- * it was opened from for the class or the thread under the cursor. */
+ * it was opened from for the class or the thread under the cursor; and
+ * the memory panel of attach --alloc: the probing, the leak suspects. */
 #include "config.h"
 
 #include "panel.h"
@@ -10,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "profile.h"
+#include "ptypes.h"
 #include "text.h"
 
 static const char *
@@ -28,6 +31,7 @@ load_threads(struct tui *t, uint32_t tid)
 	live_selection(t->r, &t->view, &sel);
 	sel.tid = tid;
 	sel.cls = -1;
+	sel.type = PT_SAMPLES;
 	thread_table_release(&t->threads);
 	analyze_threads(&t->r->prof, &sel, &t->threads);
 }
@@ -64,7 +68,7 @@ static void
 classes_open(struct tui *t)
 {
 	t->pick = 0;
-	for (int i = 0; i < t->n_tabs; i++)
+	for (int i = 0; i < t->n_class_tabs; i++)
 		if (t->tabs[i] == t->view.cls)
 			t->pick = (size_t)i;
 }
@@ -73,8 +77,8 @@ static void
 classes_build(struct tui *t)
 {
 	load_threads(t, t->view.tid);
-	if (t->pick >= (size_t)t->n_tabs)
-		t->pick = t->n_tabs > 0 ? (size_t)t->n_tabs - 1 : 0;
+	if (t->pick >= (size_t)t->n_class_tabs)
+		t->pick = t->n_class_tabs > 0 ? (size_t)t->n_class_tabs - 1 : 0;
 }
 
 static void
@@ -92,7 +96,7 @@ classes_draw(struct tui *t, int height)
 		size_t threads = 0;
 		int c;
 
-		if (i >= (size_t)t->n_tabs) {
+		if (i >= (size_t)t->n_class_tabs) {
 			move(t->body + 1 + y, 0);
 			clrtoeol();
 			continue;
@@ -124,14 +128,14 @@ classes_draw(struct tui *t, int height)
 static void
 classes_move(struct tui *t, long delta)
 {
-	list_move(t, delta, (size_t)t->n_tabs);
+	list_move(t, delta, (size_t)t->n_class_tabs);
 }
 
 static bool
 key_pick_class(struct tui *t, int ch)
 {
 	(void)ch;
-	if (t->pick < (size_t)t->n_tabs) {
+	if (t->pick < (size_t)t->n_class_tabs) {
 		t->view.cls = t->tabs[t->pick];
 		t->follow = true;
 	}
@@ -291,6 +295,112 @@ static const struct key_binding threads_keys[] = {
 	{ { 27 }, "Esc", "back", "back, the thread unchanged", key_back },
 };
 
+/* The memory panel: how the probing goes, what the window's probes saw,
+ * then the leak suspects, fastest growth first. */
+#define MEMORY_HEAD_ROWS 3
+
+static void
+memory_open(struct tui *t)
+{
+	t->pick = 0;
+	t->pick_top = 0;
+}
+
+static void
+memory_build(struct tui *t)
+{
+	free(t->leaks);
+	t->leaks = NULL;
+	t->n_leaks = 0;
+	live_memory(t->r, &t->view, &t->mem);
+	if (t->mem.on)
+		t->n_leaks = recorder_leaks(t->r, &t->leaks);
+	if (t->pick >= t->n_leaks)
+		t->pick = t->n_leaks > 0 ? t->n_leaks - 1 : 0;
+}
+
+static void
+memory_draw(struct tui *t, int height)
+{
+	const struct live_memory *m = &t->mem;
+	char line[1400], ab[32], ib[32], rate[32], live[32], site[1200];
+	int y = t->body;
+
+	for (int k = 0; k <= height; k++) {
+		move(t->body + k, 0);
+		clrtoeol();
+	}
+	if (!m->on) {
+		tui_put(y, 2, A_DIM, "allocations are not profiled: attach with --alloc to probe "
+				     "malloc and free");
+		return;
+	}
+	format_bytes((double)m->alloc_bytes, ab, sizeof ab);
+	format_bytes((double)m->inuse_bytes, ib, sizeof ib);
+	snprintf(line, sizeof line, "probing (%s): %s", m->stats.mechanism, m->probing);
+	tui_put(y++, 0, 0, line);
+	snprintf(line, sizeof line, "%s: %s allocated in %llu objects, %s of them not freed by "
+		 "their window's end (%llu objects)", live_window_name(t->view.window), ab,
+		 (unsigned long long)m->alloc_objects, ib, (unsigned long long)m->inuse_objects);
+	tui_put(y++, 0, 0, line);
+	if (m->error[0] != '\0') {
+		snprintf(line, sizeof line, "probing ended: %s", text_safe(m->error));
+		tui_put(y, 0, tui_color(t, C_WARN, A_BOLD), line);
+	}
+	y++;
+	if (height <= MEMORY_HEAD_ROWS)
+		return;
+	tui_put(y, 0, A_UNDERLINE, "  growth/min  not freed  windows  leak suspect (file:line) [module]");
+	height -= MEMORY_HEAD_ROWS;
+	if (t->n_leaks == 0) {
+		snprintf(line, sizeof line, "(no leak suspects: no call site's allocations not freed "
+			 "kept rising, over %u windows)", m->stats.windows);
+		tui_put(y + 1, 2, A_DIM, line);
+		return;
+	}
+	t->pick_top = tui_scroll(t->pick, t->pick_top, height);
+	for (int k = 0; k < height; k++) {
+		size_t i = t->pick_top + (size_t)k;
+		const struct recorder_leak *l = &t->leaks[i];
+
+		if (i >= t->n_leaks)
+			break;
+		format_bytes(l->bytes_per_s * 60, rate, sizeof rate);
+		format_bytes((double)l->live_bytes, live, sizeof live);
+		live_leak_site(t->r, l, site, sizeof site);
+		snprintf(line, sizeof line, "  %10s %10s %8u  %s", rate, live, l->windows, site);
+		list_row(t, y + 1 + k, i == t->pick, line);
+	}
+}
+
+static void
+memory_move(struct tui *t, long delta)
+{
+	list_move(t, delta, t->n_leaks);
+}
+
+/* Enter: the In use tree, where the suspect's bytes are by call stack. */
+static bool
+key_memory_tree(struct tui *t, int ch)
+{
+	(void)ch;
+	if (!t->mem.on)
+		return false;
+	t->view.cls = LIVE_INUSE;
+	t->follow = true;
+	t->back = NULL;
+	tui_show(t, &panel_tree);
+	return true;
+}
+
+static const struct key_binding memory_keys[] = {
+	{ { '\n', KEY_ENTER }, "Enter", "tree", "the tree of the bytes not freed (In use)",
+	  key_memory_tree },
+	{ { 27 }, "Esc", "back", "back to the panel it was opened from", key_back },
+};
+
+static const struct key_table memory_table = KEY_TABLE("in the memory panel", memory_keys);
+
 static const struct key_table classes_table = KEY_TABLE("in the classes", classes_keys);
 static const struct key_table threads_table = KEY_TABLE("in the threads", threads_keys);
 
@@ -318,4 +428,17 @@ const struct panel panel_threads = {
 	.open = threads_open,
 	.picker = true,
 	.tables = { &threads_table, &keys_move },
+};
+
+const struct panel panel_memory = {
+	.name = "memory",
+	.keys = { '5', 'm' },
+	.key_names = "5, m",
+	.help = "attach --alloc: the probing, what it saw, the leak suspects",
+	.build = memory_build,
+	.draw = memory_draw,
+	.move_cursor = memory_move,
+	.open = memory_open,
+	.picker = true,
+	.tables = { &memory_table, &keys_move },
 };

@@ -246,20 +246,40 @@ format_function(const struct tui *t, uint32_t function, uint32_t file, int32_t l
 	snprintf(buf, n, "%s%s", text_safe(shown), rest);
 }
 
+/* The third column: thread-samples, or bytes on a memory tab ("12.3M"). */
+static void
+format_count(const struct tui *t, uint64_t v, char *buf, size_t n)
+{
+	static const char units[] = "BKMGT";
+	double b = (double)v;
+	size_t u = 0;
+
+	if (!live_memory_tab(t->view.cls)) {
+		snprintf(buf, n, "%8llu", (unsigned long long)v);
+		return;
+	}
+	while (b >= 1024 && u + 1 < sizeof units - 1) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, n, u == 0 ? "%7.0f%c" : "%7.1f%c", b, units[u]);
+}
+
 /* Row i's columns (prefix) and text, fitted to the screen's width. */
 static void
 format_row(const struct tui *t, size_t i, char *prefix, size_t plen, char *text, size_t tlen,
 	   bool *shortened)
 {
 	const struct row *rw = &t->rows[i];
+	char count[32];
 	size_t width;
 
 	if (rw->func != NULL) {
 		const struct func_stat *f = rw->func;
 
-		snprintf(prefix, plen, "%6.1f%% %6.1f%% %8llu  ", tui_pct(f->self, t->total),
-			 tui_pct(f->total, t->total),
-			 (unsigned long long)(t->view.sort_total ? f->total : f->self));
+		format_count(t, t->view.sort_total ? f->total : f->self, count, sizeof count);
+		snprintf(prefix, plen, "%6.1f%% %6.1f%% %s  ", tui_pct(f->self, t->total),
+			 tui_pct(f->total, t->total), count);
 		width = (size_t)COLS > strlen(prefix) ? (size_t)COLS - strlen(prefix) : 0;
 		format_function(t, f->function, f->file, f->line, f->module, width, text, tlen,
 				shortened);
@@ -267,8 +287,9 @@ format_row(const struct tui *t, size_t i, char *prefix, size_t plen, char *text,
 		const struct tree_node *n = rw->node;
 		char fn[1000];
 
-		snprintf(prefix, plen, "%6.1f%% %6.1f%% %8llu  ", tui_pct(n->total, t->total),
-			 tui_pct(n->self, t->total), (unsigned long long)n->total);
+		format_count(t, n->total, count, sizeof count);
+		snprintf(prefix, plen, "%6.1f%% %6.1f%% %s  ", tui_pct(n->total, t->total),
+			 tui_pct(n->self, t->total), count);
 		width = strlen(prefix) + (size_t)rw->depth * 2 + 2;
 		width = (size_t)COLS > width ? (size_t)COLS - width : 0;
 		format_function(t, n->function, n->file, n->line, n->module, width, fn, sizeof fn,
@@ -350,9 +371,18 @@ stack_draw(struct tui *t, int height, const char *columns)
 	char text[1024], prefix[64], full[1024];
 	bool shortened = false;
 
+	char head[160];
+	const char *unit = strstr(columns, "samples");
+
+	/* The memory tabs count bytes. */
+	if (unit != NULL && live_memory_tab(t->view.cls))
+		snprintf(head, sizeof head, "%.*s  bytes%s", (int)(unit - columns), columns,
+			 unit + strlen("samples"));
+	else
+		snprintf(head, sizeof head, "%s", columns);
 	move(t->body, 0);
 	clrtoeol();
-	tui_put(t->body, 0, A_UNDERLINE, columns);
+	tui_put(t->body, 0, A_UNDERLINE, head);
 	cursor_fullname(t, full, sizeof full);
 	if (full[0] != '\0' && height > 1) {
 		height--;
@@ -371,7 +401,10 @@ stack_draw(struct tui *t, int height, const char *columns)
 		if (i >= t->n_rows) {
 			if (i == 0)
 				tui_put(first, 2, A_DIM, t->total ? "(nothing matches)"
-					: "(no samples yet in this window and class)");
+					: live_memory_tab(t->view.cls)
+						? "(no allocations probed yet in this window: "
+						  "5 shows the probing)"
+						: "(no samples yet in this window and class)");
 			continue;
 		}
 		format_row(t, i, prefix, sizeof prefix, text, sizeof text, &shortened);

@@ -1,7 +1,7 @@
 /* panel.h: the live view's panels and keys, as tables.
  *
  * A panel is what the main part of the screen shows (the call tree, the
- * flat list, the classes, the threads): its model, rebuilt from the
+ * flat list, the classes, the threads, the memory probes): its model, rebuilt from the
  * profile once a second and after a key, its drawing, and its own keys.
  * Keys are data: each binding has its key codes, the names help and the
  * footer write them with, a footer label and a help line, so that the
@@ -97,11 +97,14 @@ struct tui {
 	const struct panel *callers_from; /* the panel Esc goes back to */
 	char search[128];
 	/* The class tabs (and the classes panel). */
-	int tabs[CLASS_COUNT + 1];
-	uint64_t tab_count[CLASS_COUNT + 1];
-	int n_tabs;
-	int tab_from[CLASS_COUNT + 1], tab_to[CLASS_COUNT + 1]; /* columns drawn, for the
-								   * mouse (to 0: not shown) */
+	/* CPU, Wall, the blocking classes with samples (n_class_tabs in
+	 * all), then with --alloc the memory tabs (their counts in bytes). */
+#define TUI_MAX_TABS (CLASS_COUNT + 3)
+	int tabs[TUI_MAX_TABS];
+	uint64_t tab_count[TUI_MAX_TABS];
+	int n_tabs, n_class_tabs;
+	int tab_from[TUI_MAX_TABS], tab_to[TUI_MAX_TABS]; /* columns drawn, for the
+							     * mouse (to 0: not shown) */
 	uint64_t class_total;
 	/* The threads panel: all threads, then each one; pick 0 is all. */
 	struct thread_table threads;
@@ -123,6 +126,10 @@ struct tui {
 	char message[512];
 	uint64_t message_until;
 	uint64_t last_build, last_draw;
+	/* The memory panel (attach --alloc). */
+	struct live_memory mem;
+	struct recorder_leak *leaks;
+	size_t n_leaks;
 	char detail[1024];   /* the picked thread, now: what it waits on */
 	uint32_t detail_tid;
 	uint64_t detail_ns;
@@ -132,7 +139,8 @@ struct tui {
  * the start. */
 extern const struct panel *const tui_panels[];
 extern const size_t tui_n_panels;
-extern const struct panel panel_tree, panel_flat, panel_callers, panel_classes, panel_threads;
+extern const struct panel panel_tree, panel_flat, panel_callers, panel_classes, panel_threads,
+	panel_memory;
 
 /* Show panel p; a picker remembers the panel to go back to. */
 void tui_show(struct tui *t, const struct panel *p);

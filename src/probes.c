@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "hashmap.h"
+#include "names.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -68,10 +69,83 @@ perf_open(struct perf_event_attr *a, pid_t tid)
 
 /* ---- where a function is ---- */
 
+/* Where the parameter list of a demangled name starts: its first '(' not
+ * inside template arguments or a lambda's braces ("{lambda(int)#1}"),
+ * after the name ("operator()" is a name). strlen(d) when it has none. */
+static size_t
+params_at(const char *d)
+{
+	int depth = 0;
+
+	for (size_t i = 0; d[i] != '\0'; i++) {
+		if (d[i] == '<' || d[i] == '{')
+			depth++;
+		else if ((d[i] == '>' || d[i] == '}') && depth > 0)
+			depth--;
+		else if (d[i] == '(' && depth == 0) {
+			if (i >= 8 && strncmp(d + i - 8, "operator", 8) == 0 && d[i + 1] == ')') {
+				i++;
+				continue;
+			}
+			return i;
+		}
+	}
+	return strlen(d);
+}
+
+/* Where the name starts in the first n bytes of a demangled name: after
+ * a template function's return type ("void f<int>(int)"), the last space
+ * outside template arguments and braces. */
+static size_t
+name_at(const char *d, size_t n)
+{
+	size_t at = 0;
+	int depth = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == '<' || d[i] == '{')
+			depth++;
+		else if ((d[i] == '>' || d[i] == '}') && depth > 0)
+			depth--;
+		else if (d[i] == ' ' && depth == 0 &&
+			 !(i >= 8 && strncmp(d + i - 8, "operator", 8) == 0))
+			at = i + 1;
+	}
+	return at;
+}
+
+bool
+probes_name_matches(const char *sym, const char *func)
+{
+	char *d;
+	size_t p, at, fp = params_at(func);
+	bool ok;
+
+	if (strcmp(sym, func) == 0)
+		return true;
+	/* A mangled C++ or Rust symbol, against a name as the source writes
+	 * it: with its parameters (one overload) or without (any). */
+	if (sym[0] != '_' || (sym[1] != 'Z' && sym[1] != 'R'))
+		return false;
+	if ((d = names_demangle(sym)) == NULL)
+		return false;
+	p = params_at(d);
+	at = name_at(d, p);
+	if (fp < strlen(func)) /* with parameters: all of it */
+		ok = strcmp(d + at, func) == 0;
+	else
+		ok = p - at == strlen(func) && strncmp(d + at, func, p - at) == 0;
+	free(d);
+	return ok;
+}
+
 /* The file offset of the symbol func defined in file path (dynsym, and
- * symtab when dynamic is false), or 0 when it does not define it. */
+ * symtab when dynamic is false), or 0 when it does not define it. Several
+ * functions that match func (overloads, named without parameters): 0 and
+ * *ambiguous set. */
 static uint64_t
-elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
+elf_find(const char *path, const char *func, bool dynamic, bool demangled, uint64_t *vaddr,
+	 bool *ambiguous)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf *e;
@@ -87,7 +161,12 @@ elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
 		close(fd);
 		return 0;
 	}
-	while (value == 0 && (scn = elf_nextscn(e, scn)) != NULL) {
+	/* demangled: func is matched against the demangled symbols, every
+	 * one of them (a second function of that name is an ambiguity);
+	 * otherwise compared with the symbols as they are. */
+	bool source_name = demangled;
+
+	while ((scn = elf_nextscn(e, scn)) != NULL && !(value != 0 && !source_name)) {
 		GElf_Shdr sh;
 		Elf_Data *d;
 
@@ -103,10 +182,17 @@ elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
 			    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0)
 				continue;
 			name = elf_strptr(e, sh.sh_link, s.st_name);
-			if (name != NULL && strcmp(name, func) == 0) {
-				value = s.st_value;
-				break;
+			if (name == NULL || !(source_name ? probes_name_matches(name, func)
+							  : strcmp(name, func) == 0))
+				continue;
+			if (value != 0 && s.st_value != value) {
+				*ambiguous = true;
+				value = 0;
+				goto out;
 			}
+			value = s.st_value;
+			if (!source_name)
+				break;
 		}
 	}
 	if (value != 0 && elf_getphdrnum(e, &nph) == 0) {
@@ -121,6 +207,7 @@ elf_find(const char *path, const char *func, bool dynamic, uint64_t *vaddr)
 			}
 		}
 	}
+out:
 	elf_end(e);
 	close(fd);
 	return off;
@@ -231,6 +318,7 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 	char *exe;
 	size_t n;
 	int rc = PROBES_NOFUNC;
+	bool ambiguous = false;
 
 	memset(loc, 0, sizeof *loc);
 	if (!procfs_maps_read(pid, &m)) {
@@ -256,12 +344,20 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 		}
 	}
 	free(exe);
-	for (size_t i = 0; i < n && rc != PROBES_OK; i++) {
+	/* The symbols as they are first, in every module (a C name costs no
+	 * demangling), then a C++ or Rust name as the source writes it
+	 * against the demangled symbols. */
+	for (size_t k = 0; k < 2 * n && rc == PROBES_NOFUNC; k++) {
 		char path[PATH_MAX + 32];
 		uint64_t vaddr = 0, off;
+		size_t i = k % n;
 
 		snprintf(path, sizeof path, "/proc/%d/root%s", (int)pid, mods[i].path);
-		off = elf_find(path, func, i > 0, &vaddr);
+		off = elf_find(path, func, i > 0, k >= n, &vaddr, &ambiguous);
+		if (ambiguous) {
+			rc = PROBES_AMBIGUOUS;
+			break;
+		}
 		if (off == 0)
 			continue;
 		loc->path = xstrdup(path);
@@ -269,8 +365,8 @@ probes_resolve(pid_t pid, const char *func, struct probe_loc *loc)
 		loc->name = xstrdup(func);
 		loc->offset = off;
 		/* Its address: the mapping of that file at that offset. */
-		for (size_t k = 0; k < m.n; k++) {
-			const struct map_entry *me = &m.entries[k];
+		for (size_t e = 0; e < m.n; e++) {
+			const struct map_entry *me = &m.entries[e];
 
 			if (strcmp(me->path, mods[i].path) == 0 && off >= me->offset &&
 			    off < me->offset + (me->end - me->start)) {

@@ -28,6 +28,7 @@ enum probes_status {
 	PROBES_NOSUPPORT, /* no uprobe PMU in this kernel */
 	PROBES_NOPERM,    /* perf_event_open refused: privileges */
 	PROBES_NOFUNC,    /* the function is in none of the process's modules */
+	PROBES_AMBIGUOUS, /* the name is several functions (C++ overloads) */
 	PROBES_ERROR,
 };
 
@@ -48,9 +49,16 @@ int probes_check(char **cause);
 
 /* Find func in pid's modules, in the dynamic linker's search order
  * (executable, preloads, libraries as loaded; a static executable's own
- * symbol table). PROBES_OK with *loc filled, else PROBES_NOFUNC. */
+ * symbol table). func is a symbol's name, or a C++ or Rust name as the
+ * source writes it ("ns::Parser::parse", "parse(char const*)"), matched
+ * against the demangled symbols: without parameters it matches every
+ * overload. PROBES_OK with *loc filled, PROBES_AMBIGUOUS when one module
+ * has several functions of that name, else PROBES_NOFUNC. */
 int probes_resolve(pid_t pid, const char *func, struct probe_loc *loc);
 void probe_loc_release(struct probe_loc *loc);
+/* Whether the symbol sym is the function func names (as probes_resolve
+ * matches them). */
+bool probes_name_matches(const char *sym, const char *func);
 
 struct probes;
 

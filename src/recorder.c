@@ -504,26 +504,48 @@ consume_alloc(struct recorder *r)
 	}
 }
 
-/* The leak suspects as they are now, for the next flush. */
-static void
-set_leaks(struct recorder *r)
+size_t
+recorder_leaks(struct recorder *r, struct recorder_leak **out)
 {
 	struct recorder_proc *pr = hashmap_get(&r->procs, (uint64_t)r->pid);
 	struct alloc_leak *leaks;
-	struct session_leak *rows;
 	size_t n;
 
-	if (r->alloc == NULL || r->writer == NULL || pr == NULL || pr->uw == NULL)
-		return;
+	*out = NULL;
+	if (r->alloc == NULL || pr == NULL || pr->uw == NULL)
+		return 0;
 	n = alloc_leaks(r->alloc, &leaks);
-	rows = xcalloc(n + 1, sizeof *rows);
+	if (n > 0)
+		*out = xcalloc(n, sizeof **out);
 	for (size_t i = 0; i < n; i++)
-		rows[i] = (struct session_leak){
+		(*out)[i] = (struct recorder_leak){
 			.stack = stackcache_stack(&pr->stacks, &r->prof, pr->sym, leaks[i].pcs,
 						  leaks[i].n, false),
 			.bytes_per_s = leaks[i].bytes_per_s,
 			.live_bytes = leaks[i].live_bytes,
+			.live_objects = leaks[i].live_objects,
 			.windows = leaks[i].windows };
+	free(leaks);
+	return n;
+}
+
+/* The leak suspects as they are now, for the next flush. */
+static void
+set_leaks(struct recorder *r)
+{
+	struct recorder_leak *leaks;
+	struct session_leak *rows;
+	size_t n;
+
+	if (r->alloc == NULL || r->writer == NULL)
+		return;
+	n = recorder_leaks(r, &leaks);
+	rows = xcalloc(n + 1, sizeof *rows);
+	for (size_t i = 0; i < n; i++)
+		rows[i] = (struct session_leak){ .stack = leaks[i].stack,
+						 .bytes_per_s = leaks[i].bytes_per_s,
+						 .live_bytes = leaks[i].live_bytes,
+						 .windows = leaks[i].windows };
 	session_set_leaks(r->writer, rows, n);
 	free(rows);
 	free(leaks);

@@ -116,4 +116,15 @@ uint32_t recorder_last_stack(const struct recorder *r, pid_t tid);
 /* Write everything seen so far to a new session file (the live view's w). */
 bool recorder_save(struct recorder *r, const char *path, char **cause);
 
+/* A leak suspect of the allocation probes, its stack interned in r->prof. */
+struct recorder_leak {
+	uint32_t stack;       /* innermost frame: the call site */
+	double bytes_per_s;
+	uint64_t live_bytes, live_objects;
+	unsigned windows;
+};
+/* The leak suspects now (opts.alloc), fastest growth first; *out is
+ * heap-allocated (NULL when none). */
+size_t recorder_leaks(struct recorder *r, struct recorder_leak **out);
+
 #endif

@@ -27,6 +27,7 @@
 #include "hashmap.h"
 #include "names.h"
 #include "procfs.h"
+#include "ptypes.h"
 #include "signals.h"
 #include "syscalls.h"
 #include "text.h"
@@ -136,7 +137,7 @@ thread_detail(struct tui *t)
 }
 
 const struct panel *const tui_panels[] = { &panel_tree, &panel_flat, &panel_classes,
-					  &panel_threads };
+					  &panel_threads, &panel_memory };
 const size_t tui_n_panels = ARRAY_SIZE(tui_panels);
 
 void
@@ -218,6 +219,7 @@ build(struct tui *t)
 	/* Tabs: CPU, Wall, then every blocking class with samples. */
 	all = sel;
 	all.cls = -1;
+	all.type = PT_SAMPLES;
 	analyze_threads(&t->r->prof, &all, &tt);
 	t->n_tabs = 0;
 	t->class_total = tt.total;
@@ -232,6 +234,17 @@ build(struct tui *t)
 		t->tab_count[t->n_tabs++] = tt.by_class[c];
 	}
 	thread_table_release(&tt);
+	t->n_class_tabs = t->n_tabs;
+	/* attach --alloc: the bytes the window's probes saw. */
+	if (t->r->alloc != NULL) {
+		struct live_memory m;
+
+		live_memory(t->r, &t->view, &m);
+		t->tabs[t->n_tabs] = LIVE_ALLOC;
+		t->tab_count[t->n_tabs++] = m.alloc_bytes;
+		t->tabs[t->n_tabs] = LIVE_INUSE;
+		t->tab_count[t->n_tabs++] = m.inuse_bytes;
+	}
 
 	t->panel->build(t);
 	thread_detail(t);
@@ -245,6 +258,10 @@ tab_name(int cls)
 	static char names[CLASS_COUNT][24];
 	const char *name;
 
+	if (cls == LIVE_ALLOC)
+		return "Alloc";
+	if (cls == LIVE_INUSE)
+		return "In use";
 	if (cls < 0 || cls >= CLASS_COUNT)
 		return "Wall";
 	name = class_name((enum sample_class)cls);
@@ -405,16 +422,22 @@ head_health(struct tui *t, int y, int x)
 static void
 head_tabs(struct tui *t, int y)
 {
-	char text[CLASS_COUNT + 1][48], line[96];
-	int w[CLASS_COUNT + 1], active = 0, from, x = 0, used;
+	char text[TUI_MAX_TABS][48], line[96];
+	int w[TUI_MAX_TABS], active = 0, from, x = 0, used;
 
 	for (int i = 0; i < t->n_tabs; i++) {
 		int c = t->tabs[i];
 		bool on = c == t->view.cls;
-		char share[16] = "";
+		char share[40] = "";
 
-		if (c >= 0)
+		if (live_memory_tab(c)) {
+			char b[32];
+
+			format_bytes((double)t->tab_count[i], b, sizeof b);
+			snprintf(share, sizeof share, " %s", b);
+		} else if (c >= 0) {
 			snprintf(share, sizeof share, " %.0f%%", tui_pct(t->tab_count[i], t->class_total));
+		}
 		/* Brackets mark the active tab even without colours. */
 		snprintf(text[i], sizeof text[i], "%s%s%s%s", on ? "[" : "", tab_name(c), share,
 			 on ? "]" : "");
@@ -915,6 +938,7 @@ tui_run(struct recorder *r, const struct live_view *initial, char **cause)
 	util_set_fatal_hook(NULL);
 	signals_set_crash_hook(NULL);
 	tree_free(t.tree);
+	free(t.leaks);
 	func_table_release(&t.flat);
 	thread_table_release(&t.threads);
 	hashmap_release(&t.expanded);

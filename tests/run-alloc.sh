@@ -22,25 +22,6 @@ SITES_SRC=$top_srcdir/tests/targets/alloc-sites.c
 LEAK_SRC=$top_srcdir/tests/targets/alloc-leak.c
 CXX_SRC=$top_srcdir/tests/targets/alloc-cxx.cc
 
-# start_alloc NAME ARGS...: start tests/targets/target-alloc-NAME with a
-# state directory of its own; sets TARGET_PID and STATE.
-start_alloc() {
-	STATE=$tmpdir/$1.$RANDOM
-	mkdir -p "$STATE"
-	"$TARGETS/target-alloc-$1" "$STATE" "${@:2}" &
-	TARGET_PID=$!
-	bg_pids="$bg_pids $TARGET_PID"
-	wait_file "$STATE/ready"
-}
-
-# counts OUT: the target's own counters now (SIGUSR1), into OUT.
-counts() {
-	rm -f "$STATE/counts.json"
-	kill -USR1 "$TARGET_PID"
-	wait_file "$STATE/counts.json"
-	cp "$STATE/counts.json" "$1"
-}
-
 # sites SESSION TYPE: the session's TYPE samples by innermost frame, as
 # JSON {FUNCTION: {"bytes", "objects", "where": {"FILE:LINE<tab>CALLER<tab>
 # FILE:LINE": [bytes, objects]}}}, from its tables (man/siprof-session.5).

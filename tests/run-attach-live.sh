@@ -128,6 +128,7 @@ columns_of() { # the column line each panel is known by
 	list) echo 'self% +total% +samples +function' ;;
 	classes) echo 'class +share +samples +threads' ;;
 	threads) echo 'tid +thread +cpu share +samples' ;;
+	memory) echo 'allocations are not profiled: attach with --alloc' ;; # no --alloc here
 	*) fail "the help names a panel '$1' this test does not know" ;;
 	esac
 }
@@ -139,7 +140,7 @@ wait_screen_not 'siprof attach: keys' "closing the help"
 # "* 1  tree: ...": the panel keys the help gives, and the panels' names.
 sed -n '/^panels:/,/^[a-z]/p' "$tmpdir/help" |
 	sed -n 's/^[* ] \([^ ,]\{1,\}\)[^:]* \([a-z]\{1,\}\): .*/\1 \2/p' > "$tmpdir/panels"
-[ "$(wc -l < "$tmpdir/panels")" = 4 ] || fail "the help does not list the four panels: $(cat "$tmpdir/help")"
+[ "$(wc -l < "$tmpdir/panels")" = 5 ] || fail "the help does not list the five panels: $(cat "$tmpdir/help")"
 while read -r key name <&3; do
 	cols=$(columns_of "$name")
 	keys "$key"

@@ -17,7 +17,18 @@ syscalls() {
 		echo "${t##*/} $(cat "$t/comm") $(cut -d' ' -f1 "$t/syscall" 2> /dev/null)"
 	done
 }
-syscalls > "$tmpdir/before"
+# idle_syscalls OUT: where each thread is blocked, read at a moment when
+# none is running (the main thread runs its timers ten times a second, and
+# a read that lands in one says "running").
+idle_syscalls() {
+	local i
+	for i in $(seq 40); do
+		syscalls > "$1"
+		grep -q ' running$' "$1" || return 0
+		sleep 0.05
+	done
+}
+idle_syscalls "$tmpdir/before"
 grep -q ' bio_' "$tmpdir/before" || fail "redis has no bio threads: $(cat "$tmpdir/before")"
 if command -v gdb > /dev/null; then
 	gdb_bt "$REDIS_PID" "$tmpdir/gdb"
@@ -32,7 +43,7 @@ fi
 "$SIPROF" record -q -o "$tmpdir/r.siprof" -d 2 -p "$REDIS_PID" 2> "$tmpdir/err" ||
 	fail "record exited with $?: $(cat "$tmpdir/err")"
 assert_running "$REDIS_PID"
-syscalls > "$tmpdir/after"
+idle_syscalls "$tmpdir/after"
 redis-cli -s "$REDIS_SOCK" ping | grep -q PONG || fail "redis does not answer after the recording"
 "$SIPROF" report --threads --json "$tmpdir/r.siprof" > "$tmpdir/threads.json" ||
 	fail "report --threads failed"

@@ -201,6 +201,26 @@ line_of() { # line_of MARKER FILE: the line number of a marker comment
 	grep -n "$1" "$2" | head -1 | cut -d: -f1
 }
 
+# start_alloc NAME ARGS...: start tests/targets/target-alloc-NAME (the
+# targets of --alloc, with their own counters) with a state directory of
+# its own; sets TARGET_PID and STATE.
+start_alloc() {
+	STATE=$tmpdir/$1.$RANDOM
+	mkdir -p "$STATE"
+	"$TARGETS/target-alloc-$1" "$STATE" "${@:2}" &
+	TARGET_PID=$!
+	bg_pids="$bg_pids $TARGET_PID"
+	wait_file "$STATE/ready"
+}
+
+# counts OUT: the target's own counters now (SIGUSR1), into OUT.
+counts() {
+	rm -f "$STATE/counts.json"
+	kill -USR1 "$TARGET_PID"
+	wait_file "$STATE/counts.json"
+	cp "$STATE/counts.json" "$1"
+}
+
 CHAIN_SRC="$top_srcdir/tests/targets/chain.c"
 PLUGIN_SRC="$top_srcdir/tests/targets/plugin.c"
 

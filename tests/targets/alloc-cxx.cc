@@ -77,9 +77,27 @@ write_counts(double elapsed, unsigned long loops)
 	rename(tmp, path);
 }
 
+/* Two overloads of one name, for the tests of functions found by name
+ * (tests/unit-probes.c). */
+__attribute__((noinline)) int
+overloaded(int x)
+{
+	return x + 1;
+}
+
+__attribute__((noinline)) double
+overloaded(double x)
+{
+	return x * 2;
+}
+
+static volatile int call_overloads;
+
 int
 main(int argc, char **argv)
 {
+	if (call_overloads)
+		return overloaded(1) + (int)overloaded(1.0);
 	if (argc != 2) {
 		fprintf(stderr, "usage: target-alloc-cxx DIR\n");
 		return 2;
