@@ -381,6 +381,7 @@ drain(struct alloc *a, uint64_t now, bool hand_over)
 	a->stats.frees = a->frees;
 	a->stats.lost = probes_lost(a->probes);
 	a->stats.refused = probes_refused(a->probes);
+	a->stats.born = probes_born(a->probes);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -882,6 +883,13 @@ alloc_get_stats(struct alloc *a, struct alloc_stats *out)
 	if (out->duty > 1)
 		out->duty = 1;
 	pthread_mutex_unlock(&a->lock);
+}
+
+void
+alloc_thread_born(struct alloc *a, pid_t pid, pid_t tid)
+{
+	if (pid == a->pid)
+		probes_thread_born(a->probes, tid);
 }
 
 const char *

@@ -81,6 +81,8 @@ struct alloc_stats {
 	double estimated;         /* expected extra CPU fraction at the chosen duty */
 	double measured;          /* extra CPU in windows over the target's CPU */
 	uint64_t followed;        /* allocations followed now */
+	uint64_t born;            /* threads probed from their first instruction
+				   * (the tracer saw them born in a window) */
 	char functions[256];      /* probed: "malloc, free, ... in /lib/...libc.so.6" */
 	char mechanism[32];       /* probes_mechanism */
 };
@@ -96,6 +98,9 @@ void alloc_finish(struct alloc *a);
 /* alloc_finish, and free everything. */
 void alloc_stop(struct alloc *a);
 
+/* A thread of process pid was born (the tracer's clone event, before it
+ * ran): in a window, its probes are opened now. Any thread may call it. */
+void alloc_thread_born(struct alloc *a, pid_t pid, pid_t tid);
 /* Take up to max finished items; returns how many. */
 size_t alloc_take(struct alloc *a, struct alloc_item *items, size_t max);
 /* The leak suspects now; *out is heap-allocated. */

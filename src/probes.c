@@ -13,6 +13,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/perf_event.h>
 #include <link.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "util.h"
 
 #define PMU_DIR "/sys/bus/event_source/devices/uprobe"
+#define PRUNE_NS 100000000ull
 
 static int pmu_type = -1, retprobe_bit = -1;
 
@@ -410,6 +412,7 @@ struct probe_def {
 struct probe_thread {
 	pid_t tid;
 	int *fds;            /* one per probe; fds[0] owns the buffer */
+	uint64_t *ids;       /* the kernel's id of each event */
 	void *ring;
 	size_t ring_len;     /* data part */
 	unsigned char *scratch; /* a record that wraps */
@@ -433,6 +436,16 @@ struct probes {
 	size_t n_defined;
 	pid_t keeper;
 	int keeper_w; /* the keeper's pipe, -1: none */
+	/* Threads born while a window is open get their events from the
+	 * tracer's thread (probes_thread_born) and wait in pending for the
+	 * reader's thread to take them into threads. lock guards these. */
+	pthread_mutex_t lock;
+	bool window_open;
+	struct hashmap claimed; /* tid -> 1: open, pending or being opened */
+	struct probe_thread *pending;
+	size_t n_pending, cap_pending;
+	uint64_t born; /* threads opened at their birth */
+	uint64_t next_prune; /* when probes_read next looks for threads gone */
 };
 
 static void tracefs_teardown(struct probes *p);
@@ -451,6 +464,8 @@ probes_new(pid_t pid, size_t stack_bytes, size_t ring_bytes)
 	while (p->ring_bytes < ring_bytes)
 		p->ring_bytes *= 2;
 	hashmap_init(&p->ids);
+	hashmap_init(&p->claimed);
+	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
 
@@ -466,7 +481,10 @@ probes_free(struct probes *p)
 	free(p->defs);
 	free(p->order);
 	free(p->threads);
+	free(p->pending);
 	hashmap_release(&p->ids);
+	hashmap_release(&p->claimed);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
@@ -649,8 +667,50 @@ thread_close(struct probes *p, struct probe_thread *t)
 		if (t->fds[p->order[j]] >= 0)
 			close(t->fds[p->order[j]]);
 	free(t->fds);
+	free(t->ids);
 	free(t->scratch);
 	memset(t, 0, sizeof *t);
+}
+
+/* Take the threads opened at their birth into the table the reader
+ * uses, their events' ids into the map of ids (the reader's thread). */
+static void
+adopt_pending(struct probes *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t k = 0; k < p->n_pending; k++) {
+		struct probe_thread *t = &p->pending[k];
+
+		for (size_t i = 0; i < p->n_defs; i++)
+			if (t->fds[i] >= 0)
+				hashmap_put(&p->ids, t->ids[i], (void *)(uintptr_t)(i + 1));
+		GROW(p->threads, p->cap_threads, p->n_threads + 1);
+		p->threads[p->n_threads++] = *t;
+	}
+	p->n_pending = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Claim tid for opening (false: it is open or being opened already). */
+static bool
+claim(struct probes *p, pid_t tid)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->lock);
+	ok = hashmap_get(&p->claimed, (uint64_t)tid) == NULL;
+	if (ok)
+		hashmap_put(&p->claimed, (uint64_t)tid, (void *)1);
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+static void
+unclaim(struct probes *p, pid_t tid)
+{
+	pthread_mutex_lock(&p->lock);
+	hashmap_remove(&p->claimed, (uint64_t)tid);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- probes defined in tracefs ----
@@ -969,34 +1029,32 @@ probes_mechanism(const struct probes *p)
 	return p->tracefs ? "tracefs" : "the uprobe PMU";
 }
 
-int
-probes_open_thread(struct probes *p, pid_t tid, char **cause)
+/* Every probe's event on thread tid, into *t (not into the table).
+ * retry: wait out the kernel's refusal of a probe on a place whose last
+ * probe is being taken out (the reader's thread; the tracer's may not
+ * wait). PROBES_OK with t->fds NULL when the thread exited or was refused. */
+static int
+thread_open(struct probes *p, pid_t tid, bool retry, struct probe_thread *out, char **cause)
 {
 	struct probe_thread t = { .tid = tid };
 	long page = sysconf(_SC_PAGESIZE);
 
-	probes_prepare(p);
-	if (!p->tracefs && !pmu_read()) {
-		*cause = xstrdup("this kernel has no uprobe events");
-		return PROBES_NOSUPPORT;
-	}
-	for (size_t i = 0; i < p->n_threads; i++)
-		if (p->threads[i].tid == tid)
-			return PROBES_OK;
+	memset(out, 0, sizeof *out);
 	t.fds = xmalloc(p->n_defs * sizeof *t.fds);
+	t.ids = xcalloc(p->n_defs, sizeof *t.ids);
 	for (size_t i = 0; i < p->n_defs; i++)
 		t.fds[i] = -1;
 	/* Return probes first: an entry seen has its return seen too. */
 	for (size_t j = 0; j < p->n_defs; j++) {
 		size_t i = p->order[j];
 		struct perf_event_attr a;
-		uint64_t id;
 
 		attr_of(p, &p->defs[i], &a);
 		t.fds[i] = perf_open(&a, tid);
 		/* The kernel refuses a probe for a moment while one on the
 		 * same place is being taken out (the last window's). */
-		for (int tries = 0; t.fds[i] < 0 && (errno == EINVAL || errno == EAGAIN) && tries < 10;
+		for (int tries = 0; retry && t.fds[i] < 0 && (errno == EINVAL || errno == EAGAIN) &&
+				    tries < 10;
 		     tries++) {
 			usleep(10000);
 			t.fds[i] = perf_open(&a, tid);
@@ -1011,7 +1069,9 @@ probes_open_thread(struct probes *p, pid_t tid, char **cause)
 				/* Still refused while the kernel takes out an earlier
 				 * probe on that place: this thread goes without
 				 * events until the next window. */
+				pthread_mutex_lock(&p->lock);
 				p->refused++;
+				pthread_mutex_unlock(&p->lock);
 				return PROBES_OK;
 			}
 			*cause = xasprintf("cannot probe %s%s in %s (thread %d): %s",
@@ -1038,13 +1098,80 @@ probes_open_thread(struct probes *p, pid_t tid, char **cause)
 			*cause = xasprintf("cannot share a probe buffer: %s", strerror(err));
 			return PROBES_ERROR;
 		}
-		if (ioctl(t.fds[i], PERF_EVENT_IOC_ID, &id) == 0)
-			hashmap_put(&p->ids, id, (void *)(uintptr_t)(i + 1));
+		if (ioctl(t.fds[i], PERF_EVENT_IOC_ID, &t.ids[i]) != 0)
+			t.ids[i] = 0;
 	}
 	t.scratch = xmalloc(65536 + 4096);
+	*out = t;
+	return PROBES_OK;
+}
+
+int
+probes_open_thread(struct probes *p, pid_t tid, char **cause)
+{
+	struct probe_thread t;
+	int rc;
+
+	probes_prepare(p);
+	if (!p->tracefs && !pmu_read()) {
+		*cause = xstrdup("this kernel has no uprobe events");
+		return PROBES_NOSUPPORT;
+	}
+	adopt_pending(p);
+	if (!claim(p, tid))
+		return PROBES_OK;
+	rc = thread_open(p, tid, true, &t, cause);
+	if (t.fds == NULL) {
+		unclaim(p, tid);
+		return rc;
+	}
+	for (size_t i = 0; i < p->n_defs; i++)
+		if (t.fds[i] >= 0)
+			hashmap_put(&p->ids, t.ids[i], (void *)(uintptr_t)(i + 1));
 	GROW(p->threads, p->cap_threads, p->n_threads + 1);
 	p->threads[p->n_threads++] = t;
 	return PROBES_OK;
+}
+
+void
+probes_thread_born(struct probes *p, pid_t tid)
+{
+	struct probe_thread t;
+	char *cause = NULL;
+	bool open;
+
+	pthread_mutex_lock(&p->lock);
+	open = p->window_open && p->setup_done;
+	pthread_mutex_unlock(&p->lock);
+	if (!open || !claim(p, tid))
+		return;
+	/* An error here (the thread gone) leaves it to the next scan. */
+	thread_open(p, tid, false, &t, &cause);
+	free(cause);
+	pthread_mutex_lock(&p->lock);
+	if (t.fds != NULL && p->window_open) {
+		GROW(p->pending, p->cap_pending, p->n_pending + 1);
+		p->pending[p->n_pending++] = t;
+		p->born++;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	/* Not opened, or the window closed meanwhile. */
+	hashmap_remove(&p->claimed, (uint64_t)tid);
+	pthread_mutex_unlock(&p->lock);
+	if (t.fds != NULL)
+		thread_close(p, &t);
+}
+
+uint64_t
+probes_born(const struct probes *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	n = p->born;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return n;
 }
 
 int
@@ -1054,6 +1181,10 @@ probes_open_all(struct probes *p, char **cause)
 	size_t n = 0;
 	int opened = 0;
 
+	/* From now on the tracer opens the events of threads born. */
+	pthread_mutex_lock(&p->lock);
+	p->window_open = true;
+	pthread_mutex_unlock(&p->lock);
 	if (!procfs_tasks(p->pid, &tids, &n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1073,6 +1204,7 @@ probes_open_all(struct probes *p, char **cause)
 void
 probes_disable_all(struct probes *p)
 {
+	adopt_pending(p);
 	/* Entries first, in the reverse of the opening order. */
 	for (size_t i = 0; i < p->n_threads; i++)
 		for (size_t j = p->n_defs; p->threads[i].fds != NULL && j-- > 0;)
@@ -1086,6 +1218,11 @@ probes_disable_all(struct probes *p)
 void
 probes_close_all(struct probes *p)
 {
+	/* No thread born from now on gets events; those that did are taken
+	 * in, to be closed with the others. */
+	pthread_mutex_lock(&p->lock);
+	p->window_open = false;
+	pthread_mutex_unlock(&p->lock);
 	probes_disable_all(p);
 	/* A breakpoint leaves the process as the last event on it closes,
 	 * and the events close one at a time: the probes in the order they
@@ -1101,6 +1238,12 @@ probes_close_all(struct probes *p)
 			}
 		}
 	}
+	/* The claims go with the events (a birth still being opened holds
+	 * its own, and closes what it opened). */
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_threads; i++)
+		hashmap_remove(&p->claimed, (uint64_t)p->threads[i].tid);
+	pthread_mutex_unlock(&p->lock);
 	for (size_t i = 0; i < p->n_threads; i++)
 		thread_close(p, &p->threads[i]);
 	p->n_threads = 0;
@@ -1207,12 +1350,40 @@ parse_sample(struct probes *p, const unsigned char *rec, size_t len,
 	fn(&h, arg);
 }
 
+/* The events of threads that exited, closed (a thread-per-request server
+ * would otherwise leave a window with thousands), a few times a second,
+ * once their buffers were read: an exited thread writes no more. */
+static void
+prune_gone(struct probes *p)
+{
+	uint64_t now = now_ns();
+
+	if (now < p->next_prune)
+		return;
+	p->next_prune = now + PRUNE_NS;
+	for (size_t i = 0; i < p->n_threads;) {
+		struct probe_thread *t = &p->threads[i];
+
+		if (syscall(SYS_tgkill, p->pid, t->tid, 0) == 0 || errno != ESRCH) {
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < p->n_defs; k++)
+			if (t->fds[k] >= 0)
+				hashmap_remove(&p->ids, t->ids[k]);
+		unclaim(p, t->tid);
+		thread_close(p, t);
+		p->threads[i] = p->threads[--p->n_threads];
+	}
+}
+
 size_t
 probes_read(struct probes *p, void (*fn)(const struct probe_hit *h, void *arg), void *arg)
 {
 	size_t hits = 0;
 	long page = sysconf(_SC_PAGESIZE);
 
+	adopt_pending(p);
 	for (size_t i = 0; i < p->n_threads; i++) {
 		struct probe_thread *t = &p->threads[i];
 		struct perf_event_mmap_page *mp = t->ring;
@@ -1257,5 +1428,6 @@ probes_read(struct probes *p, void (*fn)(const struct probe_hit *h, void *arg), 
 		}
 		__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
 	}
+	prune_gone(p);
 	return hits;
 }

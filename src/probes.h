@@ -87,6 +87,14 @@ int probes_open_thread(struct probes *p, pid_t tid, char **cause);
 /* Open them on every thread of the process not open yet: the threads
  * /proc lists now. Returns how many were opened; -1 on an error (*cause). */
 int probes_open_all(struct probes *p, char **cause);
+/* A thread of the process was just born (the tracer's clone event, the
+ * thread not yet run): while a window is open its events are opened now,
+ * from the calling thread, so that none of its calls is missed; the
+ * thread that reads takes them in at its next probes_read. Safe to call
+ * from a thread other than the reader's. */
+void probes_thread_born(struct probes *p, pid_t tid);
+/* Threads opened at their birth, since the start. */
+uint64_t probes_born(const struct probes *p);
 /* Stop every event at once (the breakpoints stay until the close): what
  * the buffers hold is still read. */
 void probes_disable_all(struct probes *p);

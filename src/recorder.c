@@ -181,6 +181,7 @@ collect_stats(struct recorder *r, struct session_stat *out)
 		STAT("alloc_overhead_estimated", as.estimated);
 		STAT("alloc_overhead_measured", as.measured);
 		STAT("alloc_followed", as.followed);
+		STAT("alloc_threads_born", as.born);
 	}
 #undef STAT
 	return n;
@@ -188,13 +189,21 @@ collect_stats(struct recorder *r, struct session_stat *out)
 
 #define MAX_STATS 40
 
+/* The sampler's clone event, with --alloc. */
+static void
+thread_born(void *arg, pid_t pid, pid_t tid)
+{
+	alloc_thread_born(arg, pid, tid);
+}
+
 /* Undo a start that failed after the sampler was running. */
 static int
 start_failed(struct recorder *r, int status)
 {
+	sampler_on_thread(r->sampler, NULL, NULL);
+	sampler_stop(r->sampler);
 	alloc_stop(r->alloc);
 	r->alloc = NULL;
-	sampler_stop(r->sampler);
 	if (r->writer != NULL) {
 		session_abandon(r->writer);
 		r->writer = NULL;
@@ -343,6 +352,8 @@ recorder_start(struct recorder *r, const pid_t *pids, size_t n_pids, char *const
 		if (r->alloc == NULL)
 			return start_failed(r, st == PROBES_NOPERM || st == PROBES_NOSUPPORT
 						       ? RECORDER_NOPROBES : TRACER_ERROR);
+		/* Threads born in a window get their probes before they run. */
+		sampler_on_thread(r->sampler, thread_born, r->alloc);
 		if (r->writer != NULL) {
 			struct alloc_stats as;
 
@@ -716,6 +727,7 @@ recorder_finish(struct recorder *r, char **cause)
 	if (r->stop_ns == 0)
 		r->stop_ns = now_ns();
 	/* The probes first: every event closed, then what they saw. */
+	sampler_on_thread(r->sampler, NULL, NULL);
 	if (r->alloc != NULL)
 		alloc_finish(r->alloc);
 	sampler_stop(r->sampler);
@@ -769,6 +781,11 @@ recorder_last_stack(const struct recorder *r, pid_t tid)
 void
 recorder_release(struct recorder *r)
 {
+	/* The sampler's hook may use the probes until it has stopped. */
+	if (r->sampler != NULL) {
+		sampler_on_thread(r->sampler, NULL, NULL);
+		sampler_stop(r->sampler);
+	}
 	alloc_stop(r->alloc);
 	session_abandon(r->writer);
 	sampler_free(r->sampler);

@@ -96,6 +96,8 @@ struct sampler {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;    /* queue not empty, attach done, pool refill */
+	void (*born)(void *arg, pid_t pid, pid_t tid); /* sampler_on_thread */
+	void *born_arg;
 	struct sample_item *queue;
 	size_t q_head, q_len, q_cap;
 	size_t q_reuse_max;     /* reuse items are queued below this length */
@@ -1491,6 +1493,32 @@ remember_processes(struct sampler *s, struct tracer *t)
 	s->n_procs = k;
 }
 
+/* The tracer's clone event: the hook, called outside the lock (it may
+ * take a moment: a thread's probes opened). */
+static void
+thread_born(void *arg, pid_t pid, pid_t tid)
+{
+	struct sampler *s = arg;
+	void (*fn)(void *, pid_t, pid_t);
+	void *fn_arg;
+
+	pthread_mutex_lock(&s->lock);
+	fn = s->born;
+	fn_arg = s->born_arg;
+	pthread_mutex_unlock(&s->lock);
+	if (fn != NULL)
+		fn(fn_arg, pid, tid);
+}
+
+void
+sampler_on_thread(struct sampler *s, void (*fn)(void *arg, pid_t pid, pid_t tid), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->born = fn;
+	s->born_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *
 sampler_main(void *arg)
 {
@@ -1505,6 +1533,7 @@ sampler_main(void *arg)
 	bool suspended;
 	int status;
 
+	tracer_on_thread(t, thread_born, s);
 	status = sampler_attach(s, t);
 	if (status != TRACER_OK) {
 		int exit_status = tracer_exit_status(t);

@@ -88,6 +88,10 @@ struct sample_item {
 struct sampler *sampler_new(const pid_t *pids, size_t n_pids, char *const *argv,
 			    const struct sampler_opts *opts);
 void sampler_free(struct sampler *s);
+/* Call fn, from the sampling thread, for each thread a traced process
+ * creates, before it runs (NULL: none). fn may still be running when
+ * this returns with NULL: what arg points to lives until sampler_stop. */
+void sampler_on_thread(struct sampler *s, void (*fn)(void *arg, pid_t pid, pid_t tid), void *arg);
 
 /* Start the sampling thread and wait for the attach. Returns a
  * tracer_status; on failure *cause says why. */

@@ -51,6 +51,8 @@ struct tproc {
 
 struct tracer {
 	pid_t pid; /* the first process */
+	void (*born)(void *arg, pid_t pid, pid_t tid); /* tracer_on_thread */
+	void *born_arg;
 	struct hashmap threads; /* tid -> struct tthread * */
 	struct hashmap procs;   /* pid -> struct tproc * */
 	pid_t *plist;
@@ -407,6 +409,10 @@ handle_status(struct tracer *t, pid_t tid, int status)
 			if (task_exists(th->pid, (pid_t)msg)) {
 				add_thread(t, th->pid, (pid_t)msg);
 				t->stats.clones++;
+				/* It has not run yet: its first stop is to come,
+				 * or waits in reap_all's later list. */
+				if (t->born != NULL)
+					t->born(t->born_arg, th->pid, (pid_t)msg);
 			} else if (t->children && tgid_of((pid_t)msg) == (pid_t)msg) {
 				/* clone without CLONE_THREAD: a process. */
 				add_process(t, (pid_t)msg);
@@ -968,4 +974,11 @@ tracer_release(struct tracer *t, pid_t tid)
 		break;
 	}
 	th->sig = 0;
+}
+
+void
+tracer_on_thread(struct tracer *t, void (*fn)(void *arg, pid_t pid, pid_t tid), void *arg)
+{
+	t->born = fn;
+	t->born_arg = arg;
 }

@@ -49,6 +49,9 @@ struct tracer_stats {
 };
 
 struct tracer *tracer_new(void);
+/* Call fn for each thread a traced process creates, at its creation
+ * (the clone event), before the new thread has run an instruction. */
+void tracer_on_thread(struct tracer *t, void (*fn)(void *arg, pid_t pid, pid_t tid), void *arg);
 /* Follow the processes the targets start (PTRACE_O_TRACEFORK and
  * TRACEVFORK), and theirs: each is traced from its first instruction as a
  * process of its own. Set before tracer_attach or tracer_launch. */

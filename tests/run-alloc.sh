@@ -6,7 +6,8 @@
 # budget; a steady leak beside a churn of the same bytes: the leak is the
 # only suspect, its rate within 20% of the target's; C++ new (operator new
 # innermost, its caller's line above) and a program on jemalloc: the right
-# sites; siprof killed (SIGKILL) while probing leaves no probe behind (the
+# sites; threads that live a millisecond, probed from their first
+# instruction; siprof killed (SIGKILL) while probing leaves no probe behind (the
 # target's own throughput counter is back to what it was before, no uprobe
 # is registered, no perf event is open in the target) and a readable
 # session; and an unprivileged user gets a clear message and EXIT_NOPROBES
@@ -201,6 +202,36 @@ fi
 for label in leak-windows leak-windows-pmu; do
 	echo "$label: $(sqlite3 "$tmpdir/$label.siprof" "SELECT group_concat(key || ' ' || value, ' ') FROM stats WHERE key IN ('alloc_windows', 'alloc_period_s', 'alloc_probed_s')")" >&2
 done
+
+# 4b. Threads that live a millisecond, 50 a second, each allocating as
+# it starts: probed from their first instruction (the tracer's clone
+# event), so the probes see the target's own rate of thread_site's
+# allocations over the time they were on, within 10% (a look at /proc
+# every 50 ms would meet almost none of these threads).
+start_alloc threads
+counts "$tmpdir/threads.before"
+"$SIPROF" record -q --alloc --alloc-window=always -o "$tmpdir/threads.siprof" -d 5 -p "$TARGET_PID" \
+	2> "$tmpdir/threads.err" || fail "threads: record --alloc failed: $(cat "$tmpdir/threads.err")"
+counts "$tmpdir/threads.after"
+kill -TERM "$TARGET_PID"
+sites "$tmpdir/threads.siprof" alloc > "$tmpdir/threads.json" || fail "threads: cannot read the session's alloc samples"
+python3 - "$tmpdir/threads.json" "$tmpdir/threads.before" "$tmpdir/threads.after" \
+	"$(sqlite3 "$tmpdir/threads.siprof" "SELECT value FROM stats WHERE key = 'alloc_probed_s'")" \
+	"$(sqlite3 "$tmpdir/threads.siprof" "SELECT value FROM stats WHERE key = 'alloc_threads_born'")" <<'PY' ||
+import json, sys
+got = json.load(open(sys.argv[1]))
+a, b = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+probed, born = float(sys.argv[4]), float(sys.argv[5])
+rate = (b["sites"]["thread_site"]["objects"] - a["sites"]["thread_site"]["objects"]) / (b["elapsed_s"] - a["elapsed_s"])
+threads = (b["loops"] - a["loops"]) / (b["elapsed_s"] - a["elapsed_s"])
+seen = got.get("thread_site", {}).get("objects", 0)
+want = rate * probed
+print(f"threads: thread_site {seen} objects seen in {probed:.2f} s probed, target {want:.0f}; "
+      f"{born:.0f} threads probed from birth, target {threads * probed:.0f}", file=sys.stderr)
+assert abs(seen - want) <= 0.1 * want, (seen, want)
+assert born >= 0.9 * threads * probed, (born, threads * probed)
+PY
+	fail "threads: the short-lived threads' allocations were not all seen (above)"
 
 # 5. siprof killed while it probes, all the time: the target's own
 # throughput (unpaced) is back to what it was before, nothing of the
