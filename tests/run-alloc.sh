@@ -14,13 +14,9 @@
 # from --alloc, while record without --alloc still works for them.
 . "$(dirname "$0")/test-subr.sh"
 need_ptrace
-command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
-[ -e /sys/bus/event_source/devices/uprobe/type ] ||
-	skip "the kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe; CONFIG_UPROBE_EVENTS)"
+need_uprobes
 load_exit_codes
 run_alone "the shares are compared with the targets' paced counters, which a busy machine skews"
-SITES_SRC=$top_srcdir/tests/targets/alloc-sites.c
-LEAK_SRC=$top_srcdir/tests/targets/alloc-leak.c
 CXX_SRC=$top_srcdir/tests/targets/alloc-cxx.cc
 
 # sites SESSION TYPE: the session's TYPE samples by innermost frame, as

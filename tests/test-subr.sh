@@ -201,6 +201,16 @@ line_of() { # line_of MARKER FILE: the line number of a marker comment
 	grep -n "$1" "$2" | head -1 | cut -d: -f1
 }
 
+# need_uprobes: what the tests of --alloc need (python3 for their checks,
+# the kernel's uprobe PMU), or skip saying which is missing.
+need_uprobes() {
+	command -v python3 > /dev/null || skip "python3 is not installed (contrib/setup.sh installs it)"
+	[ -e /sys/bus/event_source/devices/uprobe/type ] ||
+		skip "the kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe; CONFIG_UPROBE_EVENTS)"
+}
+SITES_SRC=$top_srcdir/tests/targets/alloc-sites.c
+LEAK_SRC=$top_srcdir/tests/targets/alloc-leak.c
+
 # start_alloc NAME ARGS...: start tests/targets/target-alloc-NAME (the
 # targets of --alloc, with their own counters) with a state directory of
 # its own; sets TARGET_PID and STATE.
