@@ -131,19 +131,58 @@ record_sites() {
 }
 
 # 1. Three sites, 60/30/10 percent of the bytes, 10,000 calls a second.
-# Probing all the time: objects of 32 B, 4 KiB and 16 KiB. At the default
-# budget siprof sees a few percent of the calls, so a site must come often
-# enough for its share to be estimated within 5 points from them: 32 B,
-# 256 B and 1 KiB (one 1 KiB object in 190 calls). With 1 MiB objects,
-# 60/10 percent of the bytes is one large object every 196,608 small
-# ones, tens of seconds apart at a rate probes can bear, and each is 10
-# points: no run of seconds can check that.
+# Probing all the time: objects of 32 B, 4 KiB and 16 KiB. In windows under
+# a budget: this paced target uses little CPU, so at the default budget
+# (1% of it) a window comes every two minutes, and a test has only the
+# 20 ms calibration; at 50% windows of 0.2 s come every few seconds, and
+# siprof sees a few percent of the calls, so a site must come often enough
+# for its share to be estimated within 5 points from them: 32 B, 256 B and
+# 1 KiB (one 1 KiB object in 190 calls). 1 MiB objects are checked in 1b,
+# over calls the test knows the probes saw.
 record_sites sites 6 sites-always "$SITES_SRC" --alloc-window=always -- 10000 32,4096,16384
-record_sites sites 15 sites-budget "$SITES_SRC" -- 10000 32,256,1024
+record_sites sites 15 sites-windows "$SITES_SRC" --overhead=50 -- 10000 32,256,1024
+sqlite3 "$tmpdir/sites-windows.siprof" "SELECT value >= 3 FROM stats WHERE key = 'alloc_windows'" | grep -qx 1 ||
+	fail "sites-windows: fewer than 3 windows (the calibration and two) in 15 s at --overhead=50"
 json_check "$tmpdir/sites-always.json" '
 names = [f["function"] for f in doc["functions"]]
 assert {"site_small", "site_page", "site_huge"} <= set(names), names
 '
+
+# 1b. The issue's sizes, 32 B, 4 KiB and 1 MiB: 60/10 percent of the bytes
+# is one 1 MiB object every 196,608 small ones, each one 10 points of
+# share, so the shares are checked over exactly the calls the probes saw:
+# the target's allocations are gated on (SIGUSR2) once the probes are in
+# (the session has a window's end) and off before they go, and no record
+# may be lost.
+start_alloc sites 20000 32,4096,1048576 gated
+S=$tmpdir/sites-mib.siprof
+counts "$tmpdir/sites-mib.before"
+"$SIPROF" record -q --alloc --alloc-window=always -o "$S" -d 120 -p "$TARGET_PID" 2> "$tmpdir/sites-mib.err" &
+rec=$!
+bg_pids="$bg_pids $rec"
+i=0
+until [ "$(sqlite3 "file:$S?mode=ro" "SELECT value >= 1 FROM stats WHERE key = 'alloc_windows'" 2> /dev/null)" = 1 ]; do
+	[ $i -lt 300 ] || fail "sites-mib: no window's end in 30 s: $(cat "$tmpdir/sites-mib.err")"
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -USR2 "$TARGET_PID"
+sleep 25
+kill -USR2 "$TARGET_PID"
+sleep 1 # the last calls' hits read
+kill -INT "$rec"
+wait "$rec" || fail "sites-mib: record --alloc ended with $?: $(cat "$tmpdir/sites-mib.err")"
+counts "$tmpdir/sites-mib.after"
+kill -TERM "$TARGET_PID"
+[ "$(sqlite3 "$S" "SELECT value FROM stats WHERE key = 'alloc_lost'")" = 0.0 ] ||
+	fail "sites-mib: records were lost: $(sqlite3 "$S" "SELECT key || ' ' || value FROM stats WHERE key LIKE 'alloc%'" | tr '\n' ' ')"
+python3 - "$tmpdir/sites-mib.before" "$tmpdir/sites-mib.after" <<'PY' || fail "sites-mib: the target made fewer than two 1 MiB objects (above)"
+import json, sys
+a, b = (json.load(open(f))["sites"]["site_huge"] for f in sys.argv[1:3])
+print("sites-mib: 1 MiB objects", b["objects"] - a["objects"], file=sys.stderr)
+assert b["size"] == 1048576 and b["objects"] - a["objects"] >= 2
+PY
+check_shares "$S" "$tmpdir/sites-mib.before" "$tmpdir/sites-mib.after" "$SITES_SRC" sites-mib
 
 # 2. jemalloc: the same sites, through libjemalloc's malloc.
 ldd "$TARGETS/target-alloc-sites-je" | grep -q libjemalloc ||

@@ -1,7 +1,7 @@
 /* Three call sites allocating 60, 30 and 10 percent of the bytes with
  * objects of 32 B, 4 KiB and 1 MiB, for the tests of record --alloc.
  *
- * usage: target-alloc-sites DIR [CALLS-PER-S | flat] [SMALL,PAGE,HUGE]
+ * usage: target-alloc-sites DIR [CALLS-PER-S | flat] [SMALL,PAGE,HUGE] [gated]
  *
  * Each step allocates at the site furthest behind its share of the bytes
  * (so the mix is the same at any moment, down to one large object), and
@@ -11,7 +11,10 @@
  * checks. SMALL,PAGE,HUGE changes the sizes (bytes; the shares stay): with
  * 32 B and 1 MiB, 60/10 percent of the bytes means one huge object every
  * 196,608 small ones, 39 s apart at 5000 calls a second, so a test of a
- * few seconds passes a smaller HUGE. The sites' counters (tests/targets/alloc-common.h) go to
+ * few seconds passes a smaller HUGE. "gated" starts with the allocations
+ * paused, and each SIGUSR2 starts or pauses them: a test opens the gate
+ * once the probes are in, and closes it before they go, so that its
+ * counts and the probes cover the same calls. The sites' counters (tests/targets/alloc-common.h) go to
  * DIR/counts.json on SIGUSR1 and at exit (SIGTERM, SIGINT). The same
  * source is built against glibc and against jemalloc. */
 #include "alloc-common.h"
@@ -87,6 +90,15 @@ next_site(void)
 	return best;
 }
 
+static volatile sig_atomic_t gate_open = 1;
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+	gate_open = !gate_open;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -94,13 +106,19 @@ main(int argc, char **argv)
 	int flat = 0;
 	unsigned long loops = 0;
 
-	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: target-alloc-sites DIR [CALLS-PER-S | flat] [SMALL,PAGE,HUGE]\n");
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr, "usage: target-alloc-sites DIR [CALLS-PER-S | flat] [SMALL,PAGE,HUGE] [gated]\n");
 		return 2;
 	}
-	if (argc == 4 && sscanf(argv[3], "%lu,%lu,%lu", &sites[0].size, &sites[1].size,
+	if (argc >= 4 && sscanf(argv[3], "%lu,%lu,%lu", &sites[0].size, &sites[1].size,
 				&sites[2].size) != 3)
 		return 2;
+	if (argc == 5) {
+		if (strcmp(argv[4], "gated") != 0)
+			return 2;
+		gate_open = 0;
+	}
+	signal(SIGUSR2, on_usr2);
 	if (argc >= 3 && strcmp(argv[2], "flat") == 0)
 		flat = 1;
 	else if (argc >= 3 && (rate = atof(argv[2])) <= 0)
@@ -109,7 +127,7 @@ main(int argc, char **argv)
 	t0 = next = now_s();
 	while (!stop_wanted) {
 		/* Paced by the millisecond: the steps due by now, then sleep. */
-		int due = flat ? 1000 : (int)(rate / 1000.0 + 0.5);
+		int due = !gate_open ? 0 : flat ? 1000 : (int)(rate / 1000.0 + 0.5);
 
 		for (int i = 0; i < due; i++) {
 			switch (next_site()) {
@@ -123,7 +141,7 @@ main(int argc, char **argv)
 			dump_wanted = 0;
 			write_counts(sites, 3, now_s() - t0, loops);
 		}
-		if (!flat) {
+		if (!flat || !gate_open) {
 			next += 0.001;
 			if (next < now_s() - 0.1)
 				next = now_s(); /* fell behind: do not burst to catch up */
